@@ -1,0 +1,1 @@
+"""The HTTP layer: provider webhooks, the JSON API and the app factory."""

@@ -1,0 +1,1 @@
+"""Shared domain code of the durable SMS inbox: settings, models, SMS providers, services."""

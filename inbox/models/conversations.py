@@ -1,0 +1,95 @@
+"""Conversations and their messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from inbox.models.base import Base, utcnow
+from inbox.models.channels import Channel
+from inbox.models.contacts import Contact
+from inbox.models.enums import ConversationStatus
+from inbox.models.users import Inbox, User
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        # At most one open conversation per contact number and channel: two inbound messages
+        # racing for a new contact cannot start two conversations.
+        Index(
+            "uq_conversations_open_per_number",
+            "channel_id",
+            "contact_number",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_conversations_status_last_message", "status", "last_message_at"),
+        Index("ix_conversations_inbox_status", "inbox_id", "status", "last_message_at"),
+        Index("ix_conversations_assignee_status", "assignee_id", "status", "last_message_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id"))
+    contact_number: Mapped[str] = mapped_column(String(32))  # E.164
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default=ConversationStatus.OPEN)
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_preview: Mapped[str] = mapped_column(String(200), default="")
+    # The clocks, written by the conversation workflow.
+    first_inbound_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    last_inbound_at: Mapped[datetime | None]
+    last_outbound_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    time_to_first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    time_to_close_seconds: Mapped[int | None] = mapped_column(Integer)
+
+    contact: Mapped[Contact] = relationship()
+    channel: Mapped[Channel] = relationship()
+    inbox: Mapped[Inbox] = relationship()
+    assignee: Mapped[User | None] = relationship()
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None for a one-off SMS sent outside any conversation.
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    direction: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text, default="")
+    media: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    from_number: Mapped[str] = mapped_column(String(32))
+    to_number: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    automated: Mapped[bool] = mapped_column(Boolean, default=False)
+    automation: Mapped[str | None] = mapped_column(String(200))  # rule name when automated
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+    author: Mapped[User | None] = relationship()

@@ -1,0 +1,77 @@
+"""One place for configuration: environment variables prefixed ``INBOX_`` (plus Twilio's own)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that ship with the code so the embedded default runs with no set-up. Production refuses
+# them: a deployment that forgot to set a secret must fail at start, not run with a public one.
+DEV_SECRET_KEY = "dev-secret-key-change-me"
+DEV_TWILIO_AUTH_TOKEN = "dev-simulator-auth-token"
+DEV_TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Every field maps to ``INBOX_<NAME>`` unless it says otherwise."""
+
+    model_config = SettingsConfigDict(env_prefix="INBOX_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".inbox-data")
+    database_url: str = ""
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    sms_provider: Literal["simulator", "twilio"] = "simulator"
+    public_url: str = "http://127.0.0.1:8000"
+    rules_dir: Path = Path("rules")
+    secret_key: str = DEV_SECRET_KEY
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    # Twilio caps a message body at 1,600 characters and a webhook is a few KiB; anything near
+    # this limit is not a real provider request.
+    max_webhook_bytes: int = 64 * 1024
+    # How long a closed conversation's workflow stays open for a late signal before it finishes;
+    # the next inbound starts it again from the stored state.
+    closed_workflow_quiet_days: float = 7.0
+    # How often the outbox relay retries signals that could not reach Temporal.
+    relay_interval_seconds: float = 2.0
+    twilio_account_sid: str = Field(
+        default=DEV_TWILIO_ACCOUNT_SID,
+        validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "INBOX_TWILIO_ACCOUNT_SID"),
+    )
+    twilio_auth_token: str = Field(
+        default=DEV_TWILIO_AUTH_TOKEN,
+        validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "INBOX_TWILIO_AUTH_TOKEN"),
+    )
+
+    @model_validator(mode="after")
+    def _defaults_and_production_guard(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'inbox.db').as_posix()}"
+        if self.environment == "production":
+            placeholders = {
+                "INBOX_SECRET_KEY": self.secret_key == DEV_SECRET_KEY,
+                "TWILIO_AUTH_TOKEN": self.sms_provider == "twilio"
+                and self.twilio_auth_token == DEV_TWILIO_AUTH_TOKEN,
+            }
+            bad = [name for name, is_placeholder in placeholders.items() if is_placeholder]
+            if bad:
+                raise ValueError(
+                    f"production refuses the development placeholder for {', '.join(bad)}; "
+                    "set a real secret"
+                )
+            if self.sms_provider == "simulator":
+                raise ValueError("production must use INBOX_SMS_PROVIDER=twilio, not the simulator")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

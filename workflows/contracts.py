@@ -1,0 +1,141 @@
+"""Names and payloads shared by the workflow, its activities and the code that signals it.
+
+Pure dataclasses and constants: safe to import inside the workflow sandbox. One dataclass in and
+one out for every workflow, signal, query and activity, so fields can be added without breaking
+recorded histories (give every new field a default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from temporalio.common import SearchAttributeKey
+
+TASK_QUEUE = "inbox"
+WORKFLOW_TYPE = "ConversationWorkflow"
+
+# Custom search attributes (registered by `inbox dev`). No phone numbers or message text here:
+# search attributes are stored unencrypted.
+SA_STATUS = SearchAttributeKey.for_keyword("ConversationStatus")
+SA_INBOX = SearchAttributeKey.for_int("ConversationInboxId")
+SA_ASSIGNEE = SearchAttributeKey.for_int("ConversationAssigneeId")
+SA_LAST_INBOUND = SearchAttributeKey.for_datetime("ConversationLastInboundAt")
+SEARCH_ATTRIBUTES: dict[str, str] = {
+    SA_STATUS.name: "Keyword",
+    SA_INBOX.name: "Int",
+    SA_ASSIGNEE.name: "Int",
+    SA_LAST_INBOUND.name: "Datetime",
+}
+
+# Signal names, as sent by the API and the outbox relay.
+SIGNAL_MESSAGE_RECEIVED = "message_received"
+SIGNAL_MESSAGE_SENT = "message_sent"
+SIGNAL_CLOSED = "closed"
+SIGNAL_REOPENED = "reopened"
+SIGNAL_ASSIGNED = "assigned"
+SIGNAL_MOVED = "moved"
+SIGNAL_NAMES = (
+    SIGNAL_MESSAGE_RECEIVED,
+    SIGNAL_MESSAGE_SENT,
+    SIGNAL_CLOSED,
+    SIGNAL_REOPENED,
+    SIGNAL_ASSIGNED,
+    SIGNAL_MOVED,
+)
+
+
+def conversation_workflow_id(conversation_id: int) -> str:
+    """The workflow id of a conversation: ``conversation-<id>``."""
+    return f"conversation-{conversation_id}"
+
+
+@dataclass
+class ConversationEvent:
+    """The payload of every conversation signal.
+
+    ``key`` is unique per cause (``msg-<id>``, ``close-<event id>`` …): the workflow ignores a key
+    it has already seen, so the outbox relay may deliver a signal twice without harm. ``at`` is
+    when the cause happened (the message row's time), not when the signal arrived: a signal
+    delayed by a Temporal outage still gives exact clocks.
+    """
+
+    key: str
+    at: datetime
+    message_id: int | None = None
+    automated: bool = False
+    author_id: int | None = None
+    inbox_id: int | None = None
+    assignee_id: int | None = None
+    # True when the cause was an automation action (an automated close, assign …).
+    by_automation: bool = False
+    body: str = ""
+
+
+@dataclass
+class ConversationState:
+    """Everything the workflow knows about its conversation; carried across continue-as-new."""
+
+    conversation_id: int
+    status: str = "open"
+    inbox_id: int | None = None
+    channel_id: int | None = None
+    assignee_id: int | None = None
+    opened_at: datetime | None = None
+    first_inbound_at: datetime | None = None
+    first_response_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    last_outbound_at: datetime | None = None
+    closed_at: datetime | None = None
+    time_to_first_response_seconds: int | None = None
+    time_to_close_seconds: int | None = None
+    # Direction of the last message: "inbound" means the contact awaits a reply.
+    last_direction: str | None = None
+    messages_received: int = 0
+    messages_sent: int = 0
+    # Keys of recently handled events (bounded), for de-duplication.
+    seen_keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PendingEvent:
+    signal: str
+    event: ConversationEvent
+
+
+@dataclass
+class ConversationInput:
+    """Workflow input. ``state`` is None on a fresh start (the workflow loads the stored row)
+    and set on continue-as-new; ``pending`` carries signals not yet processed."""
+
+    conversation_id: int
+    state: ConversationState | None = None
+    pending: list[PendingEvent] = field(default_factory=list)
+
+
+@dataclass
+class LoadStateInput:
+    conversation_id: int
+
+
+@dataclass
+class RecordClocksInput:
+    state: ConversationState
+
+
+@dataclass
+class DeliverMessageInput:
+    message_id: int
+
+
+@dataclass
+class DeliverMessageResult:
+    status: str
+    provider_message_id: str | None = None
+
+
+@dataclass
+class MarkFailedInput:
+    message_id: int
+    reason: str
+    code: str | None = None
