@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +12,7 @@ from temporalio.client import Client
 
 from api.state import AppState
 from inbox.db import engine_for, make_session_factory
+from inbox.relay import Relay
 from inbox.settings import Settings, get_settings
 from inbox.temporal import TemporalConnector
 
@@ -18,16 +21,25 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
     """Build the app. ``temporal_client`` lets tests hand in a client they already hold."""
     settings = settings or get_settings()
     engine = engine_for(settings.database_url)
+    sessions = make_session_factory(engine)
+    temporal = TemporalConnector(settings, temporal_client)
     state = AppState(
         settings=settings,
         engine=engine,
-        sessions=make_session_factory(engine),
-        temporal=TemporalConnector(settings, temporal_client),
+        sessions=sessions,
+        temporal=temporal,
+        relay=Relay(sessions, temporal),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        relay_task = asyncio.create_task(state.relay.run_forever(settings.relay_interval_seconds))
+        try:
+            yield
+        finally:
+            relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task
 
     app = FastAPI(
         title="Durable Inbox",

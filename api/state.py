@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from inbox.relay import Relay
 from inbox.settings import Settings
 from inbox.temporal import TemporalConnector
 
@@ -17,3 +18,4 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     temporal: TemporalConnector
+    relay: Relay

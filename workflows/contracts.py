@@ -45,6 +45,22 @@ SIGNAL_NAMES = (
 )
 
 
+# Activity names, so workflows and tests refer to them without importing their implementations.
+ACTIVITY_LOAD_STATE = "load_conversation_state"
+ACTIVITY_RECORD_CLOCKS = "record_conversation_clocks"
+ACTIVITY_DELIVER_MESSAGE = "deliver_message"
+ACTIVITY_MARK_MESSAGE_FAILED = "mark_message_failed"
+
+# A one-off SMS to a contact, outside any conversation, is delivered by its own short workflow.
+SEND_MESSAGE_WORKFLOW_TYPE = "SendMessageWorkflow"
+SIGNAL_SEND = "send"
+
+
+def message_workflow_id(message_id: int) -> str:
+    """The workflow id that delivers a one-off message: ``message-<id>``."""
+    return f"message-{message_id}"
+
+
 def conversation_workflow_id(conversation_id: int) -> str:
     """The workflow id of a conversation: ``conversation-<id>``."""
     return f"conversation-{conversation_id}"
@@ -121,6 +137,13 @@ class LoadStateInput:
 @dataclass
 class RecordClocksInput:
     state: ConversationState
+
+
+@dataclass
+class SendMessageInput:
+    """Input of ``SendMessageWorkflow`` (and payload of its ``send`` signal)."""
+
+    message_id: int
 
 
 @dataclass

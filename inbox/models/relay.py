@@ -1,4 +1,4 @@
-"""The outbox relay: signals that must reach a conversation workflow, stored with their cause."""
+"""The outbox relay: signals that must reach a workflow, stored with the change they announce."""
 
 from __future__ import annotations
 
@@ -12,13 +12,17 @@ from inbox.models.base import Base, utcnow
 
 
 class PendingSignal(Base):
-    """Written in the same transaction as the message it announces; deleted once Temporal has
-    taken the signal. Rows left here (Temporal was unreachable) are retried by the relay."""
+    """Written in the same transaction as the change it announces (a stored message, a close);
+    deleted once Temporal has taken the signal-with-start. Rows left here (Temporal was
+    unreachable) are retried, in order per workflow, by the relay."""
 
     __tablename__ = "pending_signals"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(Integer, index=True)
+    workflow_id: Mapped[str] = mapped_column(String(100), index=True)
+    workflow_type: Mapped[str] = mapped_column(String(100))
+    # The workflow's input, used only if the signal has to start it.
+    start_input: Mapped[dict[str, Any]] = mapped_column(default=dict)
     signal: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
