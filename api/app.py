@@ -10,11 +10,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api.routes import contacts as contacts_api
+from api.routes import conversations as conversations_api
+from api.routes import messages as messages_api
+from api.routes import simulator as simulator_routes
+from api.routes import webhooks as webhooks_routes
 from api.state import AppState
 from inbox.db import engine_for, make_session_factory
 from inbox.relay import Relay
 from inbox.settings import Settings, get_settings
 from inbox.temporal import TemporalConnector
+from web import mount_web
 
 
 def create_app(settings: Settings | None = None, *, temporal_client: Client | None = None) -> FastAPI:
@@ -52,5 +58,13 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    app.include_router(conversations_api.router)
+    app.include_router(contacts_api.router)
+    app.include_router(messages_api.router)
+    app.include_router(webhooks_routes.router)
+    if settings.sms_provider == "simulator":
+        app.include_router(simulator_routes.router)
+    mount_web(app, state)
 
     return app

@@ -23,6 +23,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling is kept on purpose: it begins a transaction at
+            # the first write, so concurrent writers wait on the busy timeout instead of failing
+            # with "database is locked" on a read-to-write upgrade. The price: SAVEPOINTs are not
+            # reliable on SQLite here, so services retry whole transactions instead.
             cursor = dbapi_connection.cursor()
             # WAL lets the web process read while the worker writes; foreign keys are off by
             # default in SQLite.

@@ -127,6 +127,12 @@ class ConversationInput:
     conversation_id: int
     state: ConversationState | None = None
     pending: list[PendingEvent] = field(default_factory=list)
+    # A closed conversation's workflow finishes after this long with no new event.
+    quiet_period_seconds: float = 7 * 24 * 3600
+    # How long a message's delivery keeps retrying before it is marked failed.
+    delivery_timeout_seconds: float = 3600
+    # Continue-as-new after this many events even if the server has not suggested it yet.
+    max_events_per_run: int = 1000
 
 
 @dataclass
@@ -144,6 +150,7 @@ class SendMessageInput:
     """Input of ``SendMessageWorkflow`` (and payload of its ``send`` signal)."""
 
     message_id: int
+    delivery_timeout_seconds: float = 3600
 
 
 @dataclass

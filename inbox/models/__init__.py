@@ -13,7 +13,10 @@ from inbox.models.enums import (
     Role,
 )
 from inbox.models.live import LiveEvent
+from inbox.models.notifications import Notification
+from inbox.models.reads import ConversationRead
 from inbox.models.relay import PendingSignal
+from inbox.models.rules import RoundRobinCursor, RuleAction, RuleRun
 from inbox.models.simulator import SimulatorMessage
 from inbox.models.users import ApiKey, Inbox, User, inbox_members
 
@@ -25,15 +28,20 @@ __all__ = [
     "Contact",
     "ContactEvent",
     "ContactNumber",
+    "ConversationRead",
     "Conversation",
     "ConversationStatus",
     "Direction",
     "EventKind",
     "Inbox",
     "LiveEvent",
+    "Notification",
     "Message",
     "MessageStatus",
     "PendingSignal",
+    "RoundRobinCursor",
+    "RuleAction",
+    "RuleRun",
     "Role",
     "SimulatorMessage",
     "User",

@@ -1,0 +1,205 @@
+"""Activities of automation: read the rule set and the conversation, act, record.
+
+Each action runs in one database transaction together with its idempotency record (keyed by
+conversation, rule, trigger key and action index): a worker that crashes after acting and
+retries finds the record and does not act twice. The webhook action is the one exception it
+cannot cover (the other side acts outside our transaction); it sends an ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from inbox.models import Conversation, RuleAction, RuleRun
+from inbox.rules import actions
+from inbox.rules.config import AutomationSettings
+from inbox.rules.payloads import (
+    ACTIVITY_LOAD_RULES,
+    ACTIVITY_RECORD_RUN,
+    ACTIVITY_RUN_ACTION,
+    ACTIVITY_SNAPSHOT,
+    LoadRulesInput,
+    LoadRulesResult,
+    RecordRunInput,
+    RunActionInput,
+    RunActionResult,
+    SnapshotInput,
+    SnapshotResult,
+)
+from inbox.rules.registry import registry_for
+from inbox.rules.snapshot import build_facts
+from inbox.settings import Settings
+from workflows.contracts import conversation_workflow_id
+
+log = logging.getLogger(__name__)
+
+
+class AutomationActivities:
+    """The automation activities, bound to a database and settings (one instance per worker)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        automation: AutomationSettings | None = None,
+        *,
+        flush_signals: bool = True,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.automation = automation or AutomationSettings()
+        # After an action commits, hand its signal (closed, message_sent …) to the workflow at
+        # once instead of waiting for the relay's next pass.
+        self.flush_signals = flush_signals
+
+    def all(self) -> Sequence[Callable[..., Any]]:
+        """Every activity, for ``build_worker(extra_activities=...)``."""
+        return [self.load_rules, self.snapshot, self.run_action, self.record_run]
+
+    @activity.defn(name=ACTIVITY_LOAD_RULES)
+    async def load_rules(self, data: LoadRulesInput) -> LoadRulesResult:
+        """The rules in force now (re-read when a file changed), filtered by trigger or name."""
+        rule_set = await asyncio.to_thread(registry_for(self.settings.rules_dir).current)
+        if data.rule is not None:
+            found = rule_set.get(data.rule)
+            rules = [found] if found is not None else []
+        elif data.trigger is not None:
+            rules = rule_set.for_trigger(data.trigger)
+        else:
+            rules = list(rule_set.rules)
+        return LoadRulesResult(
+            rules=rules,
+            sends_per_hour=self.automation.sends_per_hour,
+            problems=[str(problem) for problem in rule_set.problems],
+        )
+
+    @activity.defn(name=ACTIVITY_SNAPSHOT)
+    async def snapshot(self, data: SnapshotInput) -> SnapshotResult:
+        """The conversation as stored, as condition facts (the workflow adds its clocks)."""
+
+        def read() -> SnapshotResult:
+            with self.sessions() as session:
+                conversation = session.get(Conversation, data.conversation_id)
+                if conversation is None:
+                    return SnapshotResult(found=False)
+                facts = build_facts(session, conversation, data.now, self.settings.public_url)
+                return SnapshotResult(found=True, facts=facts)
+
+        return await asyncio.to_thread(read)
+
+    @activity.defn(name=ACTIVITY_RUN_ACTION)
+    async def run_action(self, data: RunActionInput) -> RunActionResult:
+        """Execute one action exactly once (per key); a retry returns the first outcome."""
+        result, changed = await asyncio.to_thread(self._run_action, data)
+        if changed and self.flush_signals:
+            await self._flush(data.conversation_id)
+        return result
+
+    def _run_action(self, data: RunActionInput) -> tuple[RunActionResult, bool]:
+        kind = actions.ACTIONS.get(data.kind)
+        if kind is None:
+            raise ApplicationError(f"unknown action {data.kind!r}", non_retryable=True)
+        try:
+            params = kind.params.model_validate(data.params)
+        except ValidationError as exc:
+            raise ApplicationError(
+                f"bad parameters for {data.kind}: {exc}", non_retryable=True
+            ) from exc
+        with self.sessions() as session:
+            done = session.scalar(select(RuleAction).where(RuleAction.key == data.key))
+            if done is not None:
+                log.info("action %s already ran (%s); not repeating it", data.key, done.status)
+                return RunActionResult(done.status, done.detail), False
+            conversation = session.get(Conversation, data.conversation_id)
+            if conversation is None:
+                return RunActionResult("skipped", "the conversation no longer exists"), False
+            ctx = actions.ActionContext(
+                session=session,
+                conversation=conversation,
+                rule=data.rule,
+                key=data.key,
+                now=data.now,
+                facts=build_facts(session, conversation, data.now, self.settings.public_url),
+                secret_key=self.settings.secret_key,
+                extra={"message.body": data.message_body},
+            )
+            try:
+                detail = kind.execute(ctx, params)
+                status = "done"
+            except actions.ActionSkipped as exc:
+                session.rollback()
+                status, detail = "skipped", str(exc)
+            session.add(
+                RuleAction(
+                    key=data.key,
+                    conversation_id=data.conversation_id,
+                    rule=data.rule,
+                    version=data.version,
+                    kind=data.kind,
+                    status=status,
+                    detail=detail,
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                # Another attempt of the same action committed first: report what it did.
+                session.rollback()
+                done = session.scalar(select(RuleAction).where(RuleAction.key == data.key))
+                if done is None:
+                    raise
+                return RunActionResult(done.status, done.detail), False
+        return RunActionResult(status, detail), status == "done"
+
+    async def _flush(self, conversation_id: int) -> None:
+        from inbox.relay import Relay
+        from inbox.temporal import TemporalConnector
+
+        try:
+            client = activity.client()
+        except RuntimeError:
+            return
+        relay = Relay(self.sessions, TemporalConnector(self.settings, client))
+        await relay.flush(conversation_workflow_id(conversation_id))
+
+    @activity.defn(name=ACTIVITY_RECORD_RUN)
+    async def record_run(self, data: RecordRunInput) -> None:
+        """Store one rule run (once per conversation, rule and trigger key)."""
+
+        def write() -> None:
+            key = f"{data.conversation_id}:{data.rule}:{data.trigger_key}"
+            with self.sessions() as session:
+                if session.scalar(select(RuleRun.id).where(RuleRun.run_key == key)) is not None:
+                    return
+                session.add(
+                    RuleRun(
+                        run_key=key,
+                        rule=data.rule,
+                        version=data.version,
+                        conversation_id=data.conversation_id,
+                        trigger=data.trigger,
+                        trigger_key=data.trigger_key,
+                        outcome=data.outcome,
+                        reason=data.reason,
+                        actions=[asdict(taken) for taken in data.actions],
+                        triggered_at=data.triggered_at,
+                        evaluated_at=data.evaluated_at,
+                    )
+                )
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()  # recorded by a concurrent attempt
+
+        await asyncio.to_thread(write)

@@ -1,0 +1,147 @@
+"""Delivering outbound SMS: the activities that hand a stored message to the provider.
+
+Idempotent by construction: the message row exists before the provider is called, every attempt
+is counted (and committed) before the call, and an attempt that follows an earlier one first
+asks the provider whether that one went through (``find_sent``), so a retry never sends twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from inbox.models import Message, MessageStatus
+from inbox.providers import (
+    OutboundSms,
+    ProviderRejected,
+    ProviderUnavailable,
+    SendResult,
+    SmsProvider,
+)
+from inbox.services.outbound import advance_status, publish_message_update
+from workflows.contracts import (
+    ACTIVITY_DELIVER_MESSAGE,
+    ACTIVITY_MARK_MESSAGE_FAILED,
+    DeliverMessageInput,
+    DeliverMessageResult,
+    MarkFailedInput,
+)
+
+log = logging.getLogger(__name__)
+
+_DONE = frozenset({MessageStatus.SENT, MessageStatus.DELIVERED})
+# Our other messages to the same number whose provider ids reconciliation must not claim.
+_RECONCILE_WINDOW = timedelta(days=1)
+
+
+@contextmanager
+def _provider_errors() -> Iterator[None]:
+    """Provider errors as Temporal sees them: rejected is final, unavailable is retried."""
+    try:
+        yield
+    except ProviderRejected as exc:
+        raise ApplicationError(
+            exc.reason, exc.code, type="ProviderRejected", non_retryable=True
+        ) from exc
+    except ProviderUnavailable as exc:
+        raise ApplicationError(str(exc), type="ProviderUnavailable") from exc
+
+
+def _outbound_sms(session: Session, message: Message) -> OutboundSms:
+    claimed = session.scalars(
+        select(Message.provider_message_id).where(
+            Message.to_number == message.to_number,
+            Message.from_number == message.from_number,
+            Message.provider_message_id.is_not(None),
+            Message.id != message.id,
+            Message.created_at >= message.created_at - _RECONCILE_WINDOW,
+        )
+    )
+    return OutboundSms(
+        client_ref=str(message.id),
+        from_number=message.from_number,
+        to_number=message.to_number,
+        body=message.body,
+        created_at=message.created_at,
+        media_urls=tuple(str(m["url"]) for m in message.media if m.get("url")),
+        claimed_ids=frozenset(pid for pid in claimed if pid),
+    )
+
+
+class SmsActivities:
+    """Activities bound to a session factory and a provider (registered by the worker)."""
+
+    def __init__(self, sessions: sessionmaker[Session], provider: SmsProvider) -> None:
+        self._sessions = sessions
+        self._provider = provider
+
+    @activity.defn(name=ACTIVITY_DELIVER_MESSAGE)
+    def deliver_message(self, data: DeliverMessageInput) -> DeliverMessageResult:
+        """Send the message once. ProviderRejected ends the retries (non-retryable error with
+        the provider's reason); ProviderUnavailable is retried by Temporal."""
+        with self._sessions() as session:
+            message = session.get(Message, data.message_id)
+            if message is None:
+                raise ApplicationError(
+                    f"message {data.message_id} does not exist", non_retryable=True
+                )
+            if message.provider_message_id is not None:
+                return DeliverMessageResult(message.status, message.provider_message_id)
+            if message.status == MessageStatus.FAILED:
+                # Marked failed already; sending it now would surprise everyone.
+                return DeliverMessageResult(message.status, None)
+            sms = _outbound_sms(session, message)
+            if message.send_attempts > 0:
+                with _provider_errors():
+                    found = self._provider.find_sent(sms)
+                if found is not None:
+                    log.info("message %s was sent by an earlier attempt", message.id)
+                    return self._store(found, data.message_id)
+            # Counted and committed before the call: if we die mid-call, the next attempt knows
+            # to reconcile.
+            message.send_attempts += 1
+            message.provider = self._provider.name
+            advance_status(message, MessageStatus.SENDING)
+            session.commit()
+        with _provider_errors():
+            result = self._provider.send(sms)
+        return self._store(result, data.message_id)
+
+    def _store(self, result: SendResult, message_id: int) -> DeliverMessageResult:
+        with self._sessions() as session:
+            message = session.get(Message, message_id)
+            if message is None:
+                raise ApplicationError(f"message {message_id} vanished", non_retryable=True)
+            message.provider = self._provider.name
+            message.provider_message_id = result.provider_message_id
+            # The provider may already know more (the simulator delivers at once).
+            changed = advance_status(message, MessageStatus.SENT)
+            changed = advance_status(message, result.status) or changed
+            if changed:
+                publish_message_update(session, message)
+            session.commit()
+            return DeliverMessageResult(message.status, message.provider_message_id)
+
+    @activity.defn(name=ACTIVITY_MARK_MESSAGE_FAILED)
+    def mark_message_failed(self, data: MarkFailedInput) -> None:
+        """Mark a message that could not be sent as failed, with the provider's reason. A
+        message the provider has taken (sent or delivered) is left as it is."""
+        with self._sessions() as session:
+            message = session.get(Message, data.message_id)
+            if message is None:
+                log.warning("cannot mark missing message %s failed", data.message_id)
+                return
+            if message.provider_message_id is not None and message.status in _DONE:
+                return
+            message.status = MessageStatus.FAILED
+            message.error_code = data.code
+            message.error_message = data.reason
+            publish_message_update(session, message)
+            session.commit()

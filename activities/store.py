@@ -1,0 +1,107 @@
+"""Activities that read and write a conversation's row for its workflow.
+
+The workflow owns the clocks (it computes them from event times); the database is where the
+views read them. Each activity uses one session and commits once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from inbox import live
+from inbox.models import Conversation, Message
+from workflows.contracts import (
+    ACTIVITY_LOAD_STATE,
+    ACTIVITY_RECORD_CLOCKS,
+    ConversationState,
+    LoadStateInput,
+    RecordClocksInput,
+)
+
+
+def _conversation(session: Session, conversation_id: int) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        # Retrying cannot make a deleted (or never stored) conversation appear.
+        raise ApplicationError(
+            f"conversation {conversation_id} does not exist",
+            type="ConversationNotFound",
+            non_retryable=True,
+        )
+    return conversation
+
+
+class StoreActivities:
+    """The store activities, bound to a session factory (register the bound methods)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name=ACTIVITY_LOAD_STATE)
+    def load_conversation_state(self, request: LoadStateInput) -> ConversationState:
+        """The stored conversation as workflow state: a (re)started workflow begins from it."""
+        with self._sessions() as session:
+            conversation = _conversation(session, request.conversation_id)
+            counts = dict(
+                session.execute(
+                    select(Message.direction, func.count())
+                    .where(Message.conversation_id == conversation.id)
+                    .group_by(Message.direction)
+                ).all()
+            )
+            last_direction = session.scalar(
+                select(Message.direction)
+                .where(Message.conversation_id == conversation.id)
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+            return ConversationState(
+                conversation_id=conversation.id,
+                status=conversation.status,
+                inbox_id=conversation.inbox_id,
+                channel_id=conversation.channel_id,
+                assignee_id=conversation.assignee_id,
+                opened_at=conversation.created_at,
+                first_inbound_at=conversation.first_inbound_at,
+                first_response_at=conversation.first_response_at,
+                last_inbound_at=conversation.last_inbound_at,
+                last_outbound_at=conversation.last_outbound_at,
+                closed_at=conversation.closed_at,
+                time_to_first_response_seconds=conversation.time_to_first_response_seconds,
+                time_to_close_seconds=conversation.time_to_close_seconds,
+                last_direction=last_direction,
+                messages_received=counts.get("inbound", 0),
+                messages_sent=counts.get("outbound", 0),
+            )
+
+    @activity.defn(name=ACTIVITY_RECORD_CLOCKS)
+    def record_conversation_clocks(self, request: RecordClocksInput) -> None:
+        """Write the workflow's clocks to the conversation row and tell live pages.
+
+        Status, inbox and assignee are not written: the services that change them write the
+        row themselves, and a late write from here must not undo a newer change.
+        """
+        state = request.state
+        with self._sessions() as session:
+            conversation = _conversation(session, state.conversation_id)
+            conversation.first_inbound_at = state.first_inbound_at
+            conversation.first_response_at = state.first_response_at
+            conversation.last_inbound_at = state.last_inbound_at
+            conversation.last_outbound_at = state.last_outbound_at
+            conversation.closed_at = state.closed_at
+            conversation.time_to_first_response_seconds = state.time_to_first_response_seconds
+            conversation.time_to_close_seconds = state.time_to_close_seconds
+            live.publish(
+                session,
+                live.CONVERSATION_UPDATED,
+                conversation_id=conversation.id,
+                inbox_id=conversation.inbox_id,
+                data={
+                    "time_to_first_response_seconds": state.time_to_first_response_seconds,
+                    "time_to_close_seconds": state.time_to_close_seconds,
+                },
+            )
+            session.commit()

@@ -1,0 +1,139 @@
+"""``/api/v1/contacts``: create a contact, read it with its log, post events (calls, purchases)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from api.auth import require_api_key
+from api.deps import SessionDep
+from api.routes.conversations import action_error, field_error
+from api.schemas import (
+    ContactDetail,
+    ContactEventIn,
+    ContactEventOut,
+    ContactIn,
+    ContactOut,
+    ConversationOut,
+    ErrorOut,
+)
+from inbox.models import Contact, ContactEvent, ContactNumber, Conversation
+from inbox.services.conversations import ConversationActionError, add_contact_event
+
+# The newest entries only: a contact's log is for reading, not exporting.
+LOG_LIMIT = 500
+
+router = APIRouter(
+    prefix="/api/v1/contacts",
+    tags=["contacts"],
+    dependencies=[Depends(require_api_key)],
+    responses={401: {"model": ErrorOut, "description": "Missing, invalid or revoked API key"}},
+)
+
+
+def _get_contact(session: Session, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"contact {contact_id} not found")
+    return contact
+
+
+@router.post(
+    "",
+    response_model=ContactOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": ErrorOut, "description": "A number belongs to another contact"}},
+)
+def create_contact(payload: ContactIn, session: SessionDep) -> ContactOut:
+    """Create a contact with one or more numbers (each stored E.164, each on one contact only)."""
+    wanted = [item.number for item in payload.numbers]
+    taken = session.scalars(select(ContactNumber).where(ContactNumber.number.in_(wanted))).first()
+    if taken is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"{taken.number} already belongs to contact {taken.contact_id}",
+        )
+    contact = Contact(
+        name=payload.name,
+        email=payload.email,
+        timezone=payload.timezone,
+        fields=payload.fields,
+        numbers=[ContactNumber(number=item.number, label=item.label) for item in payload.numbers],
+    )
+    session.add(contact)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        # Another request took one of the numbers between our check and this insert.
+        session.rollback()
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "one of the numbers already belongs to another contact"
+        ) from exc
+    return ContactOut.model_validate(contact)
+
+
+@router.get(
+    "/{contact_id}",
+    response_model=ContactDetail,
+    responses={404: {"model": ErrorOut, "description": "No such contact"}},
+)
+def get_contact(contact_id: int, session: SessionDep) -> ContactDetail:
+    """A contact with its log (newest first) and its conversations."""
+    contact = _get_contact(session, contact_id)
+    log = session.scalars(
+        select(ContactEvent)
+        .where(ContactEvent.contact_id == contact_id)
+        .order_by(ContactEvent.occurred_at.desc(), ContactEvent.id.desc())
+        .limit(LOG_LIMIT)
+    )
+    conversations = session.scalars(
+        select(Conversation)
+        .options(selectinload(Conversation.contact))
+        .where(Conversation.contact_id == contact_id)
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+    )
+    base = ContactOut.model_validate(contact)
+    return ContactDetail(
+        **base.model_dump(),
+        log=[ContactEventOut.model_validate(e) for e in log],
+        conversations=[ConversationOut.from_row(c) for c in conversations],
+    )
+
+
+@router.post(
+    "/{contact_id}/events",
+    response_model=ContactEventOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"model": ErrorOut, "description": "No such contact"}},
+)
+def post_contact_event(
+    contact_id: int, payload: ContactEventIn, session: SessionDep
+) -> ContactEventOut:
+    """Log a call, purchase, note … in the contact's log and in a conversation's timeline
+    (``conversation_id``, or by default the contact's open conversation with the newest
+    message)."""
+    contact = _get_contact(session, contact_id)
+    conversation = None
+    if payload.conversation_id is not None:
+        conversation = session.get(Conversation, payload.conversation_id)
+        if conversation is None:
+            raise field_error(
+                "conversation_id", f"no conversation with id {payload.conversation_id}"
+            )
+    try:
+        event = add_contact_event(
+            session,
+            contact=contact,
+            kind=payload.kind,
+            summary=payload.summary,
+            data=payload.data,
+            conversation=conversation,
+            occurred_at=payload.occurred_at,
+        )
+    except ConversationActionError as exc:
+        session.rollback()
+        raise action_error(exc) from exc
+    session.commit()
+    return ContactEventOut.model_validate(event)

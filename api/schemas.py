@@ -1,0 +1,261 @@
+"""Request and response bodies of the JSON API (pydantic), kept apart from the ORM models.
+
+Phone numbers in requests are normalised to E.164 here, so a bad number is a 422 naming its
+field before any route code runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from inbox.models import Conversation, ConversationStatus
+from inbox.phone import normalize_number
+
+# Twilio's limit for one message body (it splits it into segments itself).
+MAX_BODY = 1600
+
+
+# InvalidNumber is a ValueError, so pydantic reports it (422) against the field it came from.
+E164 = Annotated[str, AfterValidator(normalize_number)]
+
+
+class ErrorOut(BaseModel):
+    """The body of a 401, 404 or 409 answer."""
+
+    detail: str
+
+
+class ConversationOut(BaseModel):
+    """A conversation as lists show it, with the clocks its workflow recorded."""
+
+    id: int
+    status: ConversationStatus
+    contact_id: int
+    contact_name: str
+    contact_number: str
+    channel_id: int
+    inbox_id: int
+    assignee_id: int | None
+    tags: list[str]
+    created_at: datetime
+    last_message_at: datetime
+    last_message_preview: str
+    first_inbound_at: datetime | None
+    first_response_at: datetime | None
+    last_inbound_at: datetime | None
+    last_outbound_at: datetime | None
+    closed_at: datetime | None
+    time_to_first_response_seconds: int | None
+    time_to_close_seconds: int | None
+
+    @classmethod
+    def from_row(cls, row: Conversation) -> ConversationOut:
+        """Build from a row (loads its contact for the name)."""
+        return cls(
+            id=row.id,
+            status=ConversationStatus(row.status),
+            contact_id=row.contact_id,
+            contact_name=row.contact.name,
+            contact_number=row.contact_number,
+            channel_id=row.channel_id,
+            inbox_id=row.inbox_id,
+            assignee_id=row.assignee_id,
+            tags=list(row.tags or []),
+            created_at=row.created_at,
+            last_message_at=row.last_message_at,
+            last_message_preview=row.last_message_preview,
+            first_inbound_at=row.first_inbound_at,
+            first_response_at=row.first_response_at,
+            last_inbound_at=row.last_inbound_at,
+            last_outbound_at=row.last_outbound_at,
+            closed_at=row.closed_at,
+            time_to_first_response_seconds=row.time_to_first_response_seconds,
+            time_to_close_seconds=row.time_to_close_seconds,
+        )
+
+
+class ConversationPage(BaseModel):
+    """One page of conversations, newest message first."""
+
+    items: list[ConversationOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    conversation_id: int | None
+    contact_id: int
+    channel_id: int
+    direction: str
+    body: str
+    media: list[dict[str, Any]]
+    from_number: str
+    to_number: str
+    author_id: int | None
+    automated: bool
+    automation: str | None
+    status: str
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+
+
+class ContactEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    contact_id: int
+    conversation_id: int | None
+    kind: str
+    summary: str
+    data: dict[str, Any]
+    author_id: int | None
+    automation: str | None
+    occurred_at: datetime
+    created_at: datetime
+
+
+class TimelineItem(BaseModel):
+    """A message or an event; exactly one of the two is set, as ``type`` says."""
+
+    type: Literal["message", "event"]
+    at: datetime
+    message: MessageOut | None = None
+    event: ContactEventOut | None = None
+
+
+class ConversationDetail(ConversationOut):
+    timeline: list[TimelineItem] = Field(description="Messages and events, oldest first.")
+
+
+class StartConversationIn(BaseModel):
+    channel_id: int
+    contact_id: int
+    number: E164 = Field(description="One of the contact's numbers (any common format).")
+
+
+class MediaIn(BaseModel):
+    url: AnyHttpUrl
+    content_type: str | None = Field(default=None, max_length=100)
+
+
+class SendMessageIn(BaseModel):
+    media: list[MediaIn] = Field(default_factory=list, max_length=10)
+    body: str = Field(default="", max_length=MAX_BODY, validate_default=True)
+    automated: bool = Field(
+        default=False,
+        description="True for messages an integration sends on its own; they do not stop the "
+        "time-to-first-response clock.",
+    )
+
+    @field_validator("body")
+    @classmethod
+    def _body_or_media(cls, value: str, info: ValidationInfo) -> str:
+        # A media-only MMS may have an empty body; a message with neither is a mistake.
+        if not value.strip() and not info.data.get("media"):
+            raise ValueError("a message needs a body or media")
+        return value
+
+
+class AssignIn(BaseModel):
+    assignee_id: int | None = Field(description="A user id, or null to unassign.")
+
+
+class MoveIn(BaseModel):
+    inbox_id: int
+
+
+class ContactNumberIn(BaseModel):
+    number: E164
+    label: str = Field(default="mobile", max_length=50)
+
+
+class ContactIn(BaseModel):
+    name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    timezone: str | None = Field(default=None, max_length=64)
+    fields: dict[str, Any] = Field(default_factory=dict)
+    numbers: list[ContactNumberIn] = Field(min_length=1, max_length=20)
+
+    @field_validator("numbers", mode="before")
+    @classmethod
+    def _plain_strings(cls, value: Any) -> Any:
+        """Accept ``["+1415...", ...]`` as well as ``[{"number": ..., "label": ...}]``."""
+        if isinstance(value, list):
+            return [{"number": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("numbers")
+    @classmethod
+    def _distinct(cls, value: list[ContactNumberIn]) -> list[ContactNumberIn]:
+        seen: set[str] = set()
+        for item in value:
+            if item.number in seen:
+                raise ValueError(f"{item.number} is listed twice")
+            seen.add(item.number)
+        return value
+
+
+class ContactNumberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    number: str
+    label: str
+
+
+class ContactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    email: str | None
+    timezone: str | None
+    fields: dict[str, Any]
+    opted_out: bool
+    numbers: list[ContactNumberOut]
+    created_at: datetime
+
+
+class ContactDetail(ContactOut):
+    log: list[ContactEventOut] = Field(description="The contact's events, newest first.")
+    conversations: list[ConversationOut] = Field(description="Newest message first.")
+
+
+class ContactEventIn(BaseModel):
+    kind: Literal["call", "purchase", "note", "custom"]
+    summary: str = Field(default="", max_length=2000)
+    data: dict[str, Any] = Field(default_factory=dict)
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="When it happened (with a time zone); default now."
+    )
+    conversation_id: int | None = Field(
+        default=None,
+        description="The conversation whose timeline shows it; default the contact's open "
+        "conversation with the newest message (none: only the contact log).",
+    )
+
+
+class OneOffMessageIn(BaseModel):
+    contact_id: int
+    channel_id: int
+    number: E164 = Field(description="One of the contact's numbers (any common format).")
+    body: str = Field(min_length=1, max_length=MAX_BODY)

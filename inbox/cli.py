@@ -1,0 +1,251 @@
+"""The ``inbox`` command: ``dev``, ``web``, ``worker``, ``migrate``, ``demo``, ``temporal-setup``,
+``api-key``.
+
+Other modules add their own subcommands with ``register(subparsers)`` (listed in
+``EXTENSIONS``): each parser they add sets ``handler=`` to a function taking the parsed
+``argparse.Namespace`` and returning an exit code (``None`` means 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import importlib.util
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
+
+from inbox.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace], "int | None"]
+
+# Modules that add subcommands; each is wired in once it exists, so the CLI works while they
+# are being written.
+EXTENSIONS = ("inbox.simulator_cli", "inbox.users_cli", "inbox.rules.cli")
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Run everything embedded: Temporal dev server, migrations, demo data, worker and web."""
+    from inbox.devserver import DevServerError, run_dev
+
+    try:
+        return run_dev(_settings(), demo=not args.no_demo, announce=_out)
+    except DevServerError as exc:
+        _err(f"inbox dev: {exc}")
+        return 1
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    """Serve the web inbox, the JSON API, the webhooks and the simulator with uvicorn."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.web_host,
+        port=settings.web_port,
+        log_level=args.log_level,
+        # Live pages hold server-sent-event streams open; do not wait for them forever.
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the Temporal worker (workflows and activities) until Ctrl-C or SIGTERM."""
+    from inbox.worker import run_worker
+
+    # SIGTERM (docker stop, the dev supervisor) stops the worker as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        asyncio.run(run_worker(_settings()))
+    except KeyboardInterrupt:
+        log.info("worker stopped")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database schema up to date (Alembic upgrade head)."""
+    from inbox import migrations
+
+    settings = _settings()
+    migrations.upgrade(settings.database_url)
+    _out(f"database is at revision {migrations.current_revision(settings.database_url)}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Load demo data into an empty database (migrating it first)."""
+    from inbox import migrations
+    from inbox.db import engine_for, make_session_factory, session_scope
+    from inbox.demo import DemoRefused, load_demo
+
+    settings = _settings()
+    migrations.upgrade(settings.database_url)
+    sessions = make_session_factory(engine_for(settings.database_url))
+    try:
+        with session_scope(sessions) as session:
+            summary = load_demo(session, start_workflows=not args.no_workflows)
+    except DemoRefused as exc:
+        _err(f"inbox demo: {exc}. Nothing was changed.")
+        return 1
+    _out(
+        f"Loaded demo data: {summary.conversations} conversations, {summary.messages} messages, "
+        f"{summary.contacts} contacts.\nChannels: {'; '.join(summary.channels)}\n"
+        f"Users (password {summary.password}): {', '.join(summary.users)}"
+    )
+    if summary.signals:
+        _out("Their workflows start when the worker or web process reaches Temporal.")
+    return 0
+
+
+def cmd_temporal_setup(args: argparse.Namespace) -> int:
+    """Register the conversation search attributes on the Temporal cluster (once per namespace)."""
+    from inbox.temporal_setup import setup_temporal
+
+    settings = _settings()
+    try:
+        added = asyncio.run(setup_temporal(settings, timeout=args.timeout))
+    except ValueError as exc:
+        _err(f"inbox temporal-setup: {exc}")
+        return 1
+    except Exception as exc:  # unreachable cluster after the timeout: say so plainly
+        _err(f"inbox temporal-setup: cannot reach Temporal at {settings.temporal_address}: {exc}")
+        return 1
+    _out(
+        f"search attributes added: {', '.join(added)}"
+        if added
+        else "search attributes already registered"
+    )
+    return 0
+
+
+def cmd_api_key_create(args: argparse.Namespace) -> int:
+    """Create a JSON API key and print it (it is shown only this once)."""
+    from inbox.db import engine_for, make_session_factory, session_scope
+    from inbox.services.api_keys import create_api_key
+
+    sessions = make_session_factory(engine_for(_settings().database_url))
+    with session_scope(sessions) as session:
+        row, plain = create_api_key(session, name=args.name)
+        key_id = row.id
+    _out(f"API key {key_id} ({args.name}); keep it now, it is not shown again:\n{plain}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand, extensions included."""
+    parser = argparse.ArgumentParser(
+        prog="inbox",
+        description="A shared SMS inbox whose conversations are durable Temporal workflows. "
+        "Configuration comes from INBOX_* environment variables (see README.md).",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="how much to log (default: info)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    dev = subparsers.add_parser(
+        "dev",
+        help="run everything embedded (Temporal dev server, SQLite, simulator, demo data)",
+        description="Start the Temporal dev server, migrate, load demo data into an empty "
+        "database, and run worker and web until Ctrl-C.",
+    )
+    dev.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    dev.set_defaults(handler=cmd_dev)
+
+    subparsers.add_parser("web", help="serve the web inbox, API and webhooks").set_defaults(
+        handler=cmd_web
+    )
+    subparsers.add_parser("worker", help="run the Temporal worker").set_defaults(handler=cmd_worker)
+    subparsers.add_parser("migrate", help="upgrade the database schema").set_defaults(
+        handler=cmd_migrate
+    )
+    demo = subparsers.add_parser("demo", help="load demo data into an empty database")
+    demo.add_argument(
+        "--no-workflows",
+        action="store_true",
+        help="do not queue signals that start the demo conversations' workflows",
+    )
+    demo.set_defaults(handler=cmd_demo)
+
+    temporal_setup = subparsers.add_parser(
+        "temporal-setup",
+        help="register the search attributes on a Temporal cluster (production)",
+    )
+    temporal_setup.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for the cluster"
+    )
+    temporal_setup.set_defaults(handler=cmd_temporal_setup)
+
+    api_key = subparsers.add_parser("api-key", help="manage JSON API keys")
+    api_key_commands = api_key.add_subparsers(dest="api_key_command", required=True)
+    create = api_key_commands.add_parser("create", help="create a key and print it once")
+    create.add_argument("--name", required=True, help="what the key is for, e.g. 'crm'")
+    create.set_defaults(handler=cmd_api_key_create)
+
+    for module_name in EXTENSIONS:
+        if _module_exists(module_name):
+            importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # the parent package is missing
+        return False
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``inbox`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    if args.log_level != "debug":
+        # Alembic narrates every plugin and step at INFO; we log the outcome ourselves.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    handler = getattr(args, "handler", None) or getattr(args, "func", None)
+    if handler is None:
+        parser.error(f"{args.command}: no action given")
+    try:
+        code = handler(args)
+    except ValidationError as exc:
+        # A bad INBOX_* variable: say which, without a traceback.
+        _err(f"inbox: invalid configuration:\n{exc}")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

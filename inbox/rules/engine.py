@@ -1,0 +1,136 @@
+"""Pure, deterministic evaluation of rules: no I/O, no clock (``now`` is always passed in).
+
+The conversation workflow calls these functions; so do ``inbox rules test`` and the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from inbox.rules import conditions
+from inbox.rules.conditions import Facts
+from inbox.rules.payloads import RuleSpec
+
+MESSAGE_TRIGGERS = ("message_received", "message_sent")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the conditions hold; when not, ``reason`` names the first one that failed."""
+
+    ok: bool
+    reason: str = ""
+
+
+def evaluate(conditions_list: list[Any], facts: Facts, now: datetime) -> Verdict:
+    """Evaluate a rule's ``if`` list (all must hold) against ``facts`` at ``now``."""
+    return _all(conditions_list, facts, now)
+
+
+def _all(items: list[Any], facts: Facts, now: datetime) -> Verdict:
+    for item in items:
+        verdict = _one(item, facts, now)
+        if not verdict.ok:
+            return verdict
+    return Verdict(True)
+
+
+def _one(node: Any, facts: Facts, now: datetime) -> Verdict:
+    if not isinstance(node, dict) or len(node) != 1:
+        return Verdict(False, f"malformed condition {node!r}")
+    ((key, spec),) = node.items()
+    if key == "all":
+        return _all(_items(spec), facts, now)
+    if key == "any":
+        reasons = []
+        for item in _items(spec):
+            verdict = _one(item, facts, now)
+            if verdict.ok:
+                return verdict
+            reasons.append(verdict.reason)
+        return Verdict(False, "none of: " + "; ".join(reasons))
+    if key == "not":
+        verdict = _all(_items(spec), facts, now)
+        if verdict.ok:
+            return Verdict(False, f"not: all of {_items(spec)!r} hold")
+        return Verdict(True)
+    return _field(key, spec, facts, now)
+
+
+def _items(spec: Any) -> list[Any]:
+    return spec if isinstance(spec, list) else [spec]
+
+
+def _field(name: str, spec: Any, facts: Facts, now: datetime) -> Verdict:
+    entry = conditions.lookup(name)
+    if entry is None:
+        return Verdict(False, f"unknown field {name!r}")
+    actual = conditions.value_of(name, facts, now)
+    for op, expected in conditions.normalize(entry, spec).items():
+        if not conditions.apply_operator(op, actual, expected):
+            wanted = conditions.OPERATOR_WORDS.get(op, op + " ")
+            return Verdict(
+                False,
+                f"{name} is {conditions.describe_value(actual)} "
+                f"(needs {wanted}{conditions.describe_value(expected)})",
+            )
+    return Verdict(True)
+
+
+def matches_trigger(rule: RuleSpec, trigger: str, caused_by_automation: bool) -> bool:
+    """Whether ``rule`` reacts to ``trigger``. Message events caused by automation count only
+    for rules that opt in with ``include_automated`` (so an auto-reply cannot feed a loop)."""
+    if not rule.enabled or trigger not in rule.triggers:
+        return False
+    return not (caused_by_automation and trigger in MESSAGE_TRIGGERS and not rule.include_automated)
+
+
+class ConversationClocks(Protocol):
+    """The part of the workflow's ``ConversationState`` that conditions read."""
+
+    status: str
+    opened_at: datetime | None
+    first_inbound_at: datetime | None
+    first_response_at: datetime | None
+    last_inbound_at: datetime | None
+    last_outbound_at: datetime | None
+    closed_at: datetime | None
+    time_to_first_response_seconds: int | None
+    time_to_close_seconds: int | None
+    last_direction: str | None
+    messages_received: int
+    messages_sent: int
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def state_facts(state: ConversationClocks) -> Facts:
+    """Facts the workflow knows best (its durable clocks); they override the stored snapshot."""
+    return {
+        "conversation.status": state.status,
+        "conversation.opened_at": _iso(state.opened_at),
+        "conversation.last_inbound_at": _iso(state.last_inbound_at),
+        "conversation.last_outbound_at": _iso(state.last_outbound_at),
+        "conversation.time_to_first_response_seconds": state.time_to_first_response_seconds,
+        "conversation.time_to_close_seconds": state.time_to_close_seconds,
+        "conversation.last_direction": state.last_direction,
+        "conversation.messages_received": state.messages_received,
+        "conversation.messages_sent": state.messages_sent,
+    }
+
+
+def message_facts(body: str, automated: bool) -> Facts:
+    """Facts about the message that triggered the rule."""
+    return {"message.body": body, "message.automated": automated}
+
+
+def merge_facts(*parts: Facts) -> Facts:
+    """Later parts win."""
+    merged: Facts = {}
+    for part in parts:
+        merged.update(part)
+    return merged

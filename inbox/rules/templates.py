@@ -1,0 +1,129 @@
+"""Jinja templates in rules (SMS text, notes, notifications), rendered in a sandbox.
+
+Templates see merge fields only: ``{{ contact.first_name }}``, ``{{ inbox.next_open }}`` …
+They cannot reach Python internals (``ImmutableSandboxedEnvironment``), and a missing custom
+field renders as an empty string rather than failing a send.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from jinja2 import TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+# Every merge field, with what it holds (listed in docs/automation.md).
+MERGE_FIELDS: dict[str, str] = {
+    "contact.name": "the contact's full name",
+    "contact.first_name": "first word of the contact's name",
+    "contact.phone": "the conversation's contact number (E.164)",
+    "contact.email": "the contact's e-mail",
+    "contact.fields": "custom contact fields: contact.fields.company",
+    "conversation.id": "the conversation's id",
+    "conversation.status": "open, closed or spam",
+    "conversation.inbox": "the inbox name",
+    "conversation.channel": "the channel name",
+    "conversation.tags": "list of tags",
+    "conversation.fields": "custom conversation fields: conversation.fields.plan",
+    "conversation.url": "link to the conversation in the web inbox",
+    "inbox.name": "the inbox name",
+    "inbox.next_open": "when the inbox opens next: 'now', 'tomorrow at 9:00', 'Monday at 9:00'",
+    "inbox.within_business_hours": "true inside business hours",
+    "assignee.name": "the assigned user's name (empty when unassigned)",
+    "assignee.first_name": "first word of the assignee's name",
+    "assignee.email": "the assignee's e-mail",
+    "message.body": "text of the triggering message",
+    "rule.name": "the rule's name",
+}
+# Fields whose children are free (custom fields).
+OPEN_FIELDS = {"contact.fields", "conversation.fields"}
+ROOTS = {name.split(".")[0] for name in MERGE_FIELDS}
+
+_env = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+
+
+class TemplateProblem(ValueError):
+    """A template that does not compile or uses an unknown merge field."""
+
+
+def _paths(node: nodes.Node) -> list[str]:
+    """Dotted merge-field paths (``contact.name``) used by a parsed template."""
+    found: list[str] = []
+    for item in node.find_all((nodes.Getattr, nodes.Getitem)):
+        parts: list[str] = []
+        current: nodes.Node = item
+        while True:
+            if isinstance(current, nodes.Getattr):
+                parts.append(current.attr)
+                current = current.node
+            elif isinstance(current, nodes.Getitem) and isinstance(current.arg, nodes.Const):
+                parts.append(str(current.arg.value))
+                current = current.node
+            else:
+                break
+        if isinstance(current, nodes.Name):
+            found.append(".".join([current.name, *reversed(parts)]))
+    return found
+
+
+def check(source: str) -> list[str]:
+    """Problems with a template: syntax errors and unknown merge fields (empty when fine)."""
+    try:
+        parsed = _env.parse(source)
+    except TemplateSyntaxError as exc:
+        return [f"template error: {exc.message} (template line {exc.lineno})"]
+    problems = []
+    undeclared = meta.find_undeclared_variables(parsed)
+    for name in sorted(undeclared - ROOTS):
+        problems.append(_unknown(name))
+    seen = set()
+    for path in _paths(parsed):
+        root = path.split(".")[0]
+        if root not in undeclared or path in seen:
+            continue
+        seen.add(path)
+        two = ".".join(path.split(".")[:2])
+        if two in MERGE_FIELDS or path in MERGE_FIELDS:
+            continue
+        problems.append(_unknown(two))
+    return problems
+
+
+def _unknown(name: str) -> str:
+    near = difflib.get_close_matches(name, [*MERGE_FIELDS, *ROOTS], n=1)
+    hint = f" (did you mean '{near[0]}'?)" if near else ""
+    return f"unknown merge field '{name}'{hint}"
+
+
+def context_from_facts(
+    facts: dict[str, Any], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Nest flat facts (``contact.name``) into the mapping templates see."""
+    context: dict[str, Any] = {root: {} for root in ROOTS}
+    for key, value in {**facts, **(extra or {})}.items():
+        parts = key.split(".")
+        if parts[0] not in ROOTS:
+            continue
+        target = context
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                break
+        else:
+            target[parts[-1]] = "" if value is None else value
+    for open_field in OPEN_FIELDS:
+        root, child = open_field.split(".")
+        context[root].setdefault(child, {})
+    return context
+
+
+def render(source: str, context: dict[str, Any]) -> str:
+    """Render ``source`` in the sandbox. Raises TemplateProblem on errors or sandbox escapes."""
+    try:
+        return _env.from_string(source).render(context).strip()
+    except (TemplateSyntaxError, SecurityError) as exc:
+        raise TemplateProblem(str(exc)) from exc
+    except Exception as exc:  # a template bug must read as one, not as a crash
+        raise TemplateProblem(f"template failed: {exc}") from exc

@@ -1,0 +1,249 @@
+"""The inbound path: one SMS from a contact, stored once, in the right conversation, and
+announced to that conversation's workflow.
+
+Called by the provider webhook (``api/routes/webhooks.py``) and the simulator's phone page, in
+the caller's transaction (nothing here commits). After commit the caller flushes the outbox
+relay for ``conversation_workflow_id(result.conversation.id)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from inbox import live
+from inbox.models import (
+    Channel,
+    Contact,
+    ContactNumber,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageStatus,
+    utcnow,
+)
+from inbox.phone import normalize_number
+from inbox.relay import enqueue_conversation_signal
+from inbox.services.conversations import ConversationActionError, reopen, start_conversation
+from inbox.services.outbound import preview
+from workflows.contracts import SIGNAL_MESSAGE_RECEIVED, ConversationEvent
+
+log = logging.getLogger(__name__)
+
+MAX_PROVIDER_ID_CHARS = 64
+
+
+class UnknownChannel(LookupError):
+    """No channel owns the number the message was sent to."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(f"no channel has the number {number}")
+        self.number = number
+
+
+@dataclass
+class InboundResult:
+    message: Message
+    conversation: Conversation
+    # False when this provider message id was stored before (a repeated webhook delivery).
+    created: bool
+
+
+def receive_inbound(
+    session: Session,
+    *,
+    provider: str,
+    provider_message_id: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    media: list[dict[str, Any]],
+) -> InboundResult:
+    """Store an inbound SMS once and route it.
+
+    Finds or creates the contact by ``from_number``; the channel owning ``to_number`` routes a
+    new conversation to its default inbox and that inbox's default assignee. The number's open
+    conversation on the channel takes the message; failing that its latest closed one is
+    reopened, and failing that a new one starts. Spam conversations keep taking messages and are
+    not reopened. Raises ``InvalidNumber`` for a malformed number and :class:`UnknownChannel`
+    (having written nothing) when no channel owns ``to_number``.
+
+    Two requests racing for the same new contact, conversation or provider message id meet on a
+    unique index: the loser gets ``IntegrityError`` (or ``ConversationActionError`` from starting
+    the conversation) and must roll back and call again, when it finds the winner's rows.
+    :func:`receive_and_commit` does that.
+    """
+    if not provider_message_id or len(provider_message_id) > MAX_PROVIDER_ID_CHARS:
+        raise ValueError(f"provider message id must be 1 to {MAX_PROVIDER_ID_CHARS} characters")
+    contact_number = normalize_number(from_number)
+    channel_number = normalize_number(to_number)
+    channel = session.scalars(select(Channel).where(Channel.number == channel_number)).first()
+    if channel is None:
+        raise UnknownChannel(channel_number)
+
+    existing = _stored_message(session, provider, provider_message_id)
+    if existing is not None:
+        return _repeat(session, existing)
+
+    contact = _find_or_create_contact(session, contact_number)
+    conversation = _conversation_for(session, channel, contact, contact_number)
+
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id,
+        contact_id=contact.id,
+        channel_id=channel.id,
+        direction=Direction.INBOUND,
+        body=body,
+        media=list(media),
+        from_number=contact_number,
+        to_number=channel_number,
+        provider=provider,
+        provider_message_id=provider_message_id,
+        status=MessageStatus.RECEIVED,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+
+    conversation.last_message_at = now
+    conversation.last_message_preview = preview(body, media)
+    enqueue_conversation_signal(
+        session,
+        conversation.id,
+        SIGNAL_MESSAGE_RECEIVED,
+        ConversationEvent(
+            key=f"msg-{message.id}",
+            at=now,
+            message_id=message.id,
+            inbox_id=conversation.inbox_id,
+            assignee_id=conversation.assignee_id,
+            body=body,
+        ),
+    )
+    live.publish(
+        session,
+        live.MESSAGE_CREATED,
+        conversation_id=conversation.id,
+        inbox_id=conversation.inbox_id,
+        data={
+            "message_id": message.id,
+            "direction": Direction.INBOUND,
+            "contact_id": contact.id,
+        },
+    )
+    return InboundResult(message=message, conversation=conversation, created=True)
+
+
+def _stored_message(session: Session, provider: str, provider_message_id: str) -> Message | None:
+    return session.scalars(
+        select(Message).where(
+            Message.provider == provider, Message.provider_message_id == provider_message_id
+        )
+    ).first()
+
+
+def _repeat(session: Session, message: Message) -> InboundResult:
+    log.info("inbound %s %s was stored before", message.provider, message.provider_message_id)
+    conversation = session.get(Conversation, message.conversation_id)
+    if conversation is None:
+        raise LookupError(f"message {message.id} has no conversation")
+    return InboundResult(message=message, conversation=conversation, created=False)
+
+
+def _find_or_create_contact(session: Session, number: str) -> Contact:
+    """The contact owning ``number`` (any of its numbers), or a new contact with just it."""
+    found = _contact_with(session, number)
+    if found is not None:
+        return found
+    contact = Contact(name="", numbers=[ContactNumber(number=number)])
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def _contact_with(session: Session, number: str) -> Contact | None:
+    row = session.scalars(select(ContactNumber).where(ContactNumber.number == number)).first()
+    return row.contact if row is not None else None
+
+
+def _open_conversation(session: Session, channel_id: int, number: str) -> Conversation | None:
+    return session.scalars(
+        select(Conversation).where(
+            Conversation.channel_id == channel_id,
+            Conversation.contact_number == number,
+            Conversation.status == ConversationStatus.OPEN,
+        )
+    ).first()
+
+
+def _conversation_for(
+    session: Session, channel: Channel, contact: Contact, number: str
+) -> Conversation:
+    """The conversation that takes the message: open, else the latest (reopened if closed,
+    kept if spam), else a new one."""
+    conversation = _open_conversation(session, channel.id, number)
+    if conversation is not None:
+        return conversation
+    latest = session.scalars(
+        select(Conversation)
+        .where(Conversation.channel_id == channel.id, Conversation.contact_number == number)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+        # Lock it (PostgreSQL) so two messages arriving together reopen it once; re-read it,
+        # because the other transaction may have changed it while we waited.
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if latest is not None and latest.status == ConversationStatus.SPAM:
+        return latest
+    if latest is not None and latest.status == ConversationStatus.CLOSED:
+        reopen(session, conversation=latest)
+        return latest
+    if latest is not None and latest.status == ConversationStatus.OPEN:
+        return latest  # reopened by another request while we waited for the lock
+    return start_conversation(session, channel=channel, contact=contact, number=number)
+
+
+# A retry after a lost race finds the winner's rows; more than two retries means something else.
+_RACE_ATTEMPTS = 3
+
+
+def receive_and_commit(
+    sessions: sessionmaker[Session],
+    *,
+    provider: str,
+    provider_message_id: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    media: list[dict[str, Any]],
+) -> InboundResult:
+    """:func:`receive_inbound` in its own committed transaction, retried when a concurrent
+    request for the same contact won a unique index. Returns objects readable after commit."""
+    for attempt in range(1, _RACE_ATTEMPTS + 1):
+        with sessions() as session:
+            try:
+                result = receive_inbound(
+                    session,
+                    provider=provider,
+                    provider_message_id=provider_message_id,
+                    from_number=from_number,
+                    to_number=to_number,
+                    body=body,
+                    media=media,
+                )
+                session.commit()
+                return result
+            except (IntegrityError, ConversationActionError):
+                session.rollback()
+                if attempt == _RACE_ATTEMPTS:
+                    raise
+                log.info("inbound lost a race with a concurrent request; retrying (%d)", attempt)
+    raise AssertionError("unreachable")

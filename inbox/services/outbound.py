@@ -1,0 +1,268 @@
+"""Sending: queue a message (the row exists before any provider is called), and apply the
+provider's status reports to it.
+
+Delivery itself is the ``deliver_message`` activity (``activities/sms.py``), run by the
+conversation workflow on ``message_sent`` or by ``SendMessageWorkflow`` for a one-off SMS.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inbox import live
+from inbox.models import (
+    Channel,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageStatus,
+    utcnow,
+)
+from inbox.phone import InvalidNumber, normalize_number
+from inbox.relay import enqueue, enqueue_conversation_signal
+from workflows.contracts import (
+    SEND_MESSAGE_WORKFLOW_TYPE,
+    SIGNAL_MESSAGE_SENT,
+    SIGNAL_SEND,
+    ConversationEvent,
+    SendMessageInput,
+    message_workflow_id,
+)
+
+log = logging.getLogger(__name__)
+
+# Twilio's limit for one message body (it splits it into segments itself).
+MAX_BODY_CHARS = 1600
+PREVIEW_CHARS = 200
+
+# Statuses only move forward: a late "sent" callback never undoes "delivered". The three final
+# statuses share a rank, so the first final report wins.
+_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.UNDELIVERED: 3,
+    MessageStatus.FAILED: 3,
+}
+
+
+class OutboundBlocked(ValueError):
+    """The message may not be sent; ``reason`` says why in words an agent understands."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def preview(body: str, media: list[dict[str, Any]] | None = None) -> str:
+    """The one-line preview lists show for a message."""
+    text = " ".join(body.split())
+    if not text and media:
+        return "[media]"
+    return text[:PREVIEW_CHARS]
+
+
+def _check_sendable(contact: Contact, body: str, media: list[dict[str, Any]] | None) -> None:
+    if contact.opted_out:
+        raise OutboundBlocked(
+            f"{contact.display_name} has opted out of SMS (replied STOP); they must text START "
+            "before we can message them again"
+        )
+    if not body.strip() and not media:
+        raise OutboundBlocked("the message is empty")
+    if len(body) > MAX_BODY_CHARS:
+        raise OutboundBlocked(
+            f"the message is {len(body)} characters long; the limit is {MAX_BODY_CHARS}"
+        )
+
+
+def _channel_number(channel: Channel) -> str:
+    if not channel.number:
+        raise OutboundBlocked(f"channel {channel.name!r} has no SMS number to send from")
+    return channel.number
+
+
+def queue_message(
+    session: Session,
+    *,
+    conversation: Conversation,
+    body: str,
+    media: list[dict[str, Any]] | None = None,
+    author_id: int | None = None,
+    automated: bool = False,
+    automation: str | None = None,
+) -> Message:
+    """Store an outbound message in ``conversation`` (status queued) and tell its workflow,
+    which delivers it. Raises :class:`OutboundBlocked` when it may not be sent."""
+    if conversation.status == ConversationStatus.SPAM:
+        raise OutboundBlocked(f"conversation {conversation.id} is marked as spam")
+    contact = conversation.contact
+    _check_sendable(contact, body, media)
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+        channel_id=conversation.channel_id,
+        direction=Direction.OUTBOUND,
+        body=body,
+        media=list(media or []),
+        from_number=_channel_number(conversation.channel),
+        to_number=conversation.contact_number,
+        author_id=author_id,
+        automated=automated,
+        automation=automation,
+        # The provider is recorded by the delivery activity, when it first hands the message over.
+        provider="",
+        status=MessageStatus.QUEUED,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    conversation.last_message_at = now
+    conversation.last_message_preview = preview(body, media)
+    enqueue_conversation_signal(
+        session,
+        conversation.id,
+        SIGNAL_MESSAGE_SENT,
+        ConversationEvent(
+            key=f"msg-{message.id}",
+            at=now,
+            message_id=message.id,
+            automated=automated,
+            author_id=author_id,
+            inbox_id=conversation.inbox_id,
+            assignee_id=conversation.assignee_id,
+            by_automation=automation is not None,
+            body=body,
+        ),
+    )
+    live.publish(
+        session,
+        live.MESSAGE_CREATED,
+        conversation_id=conversation.id,
+        inbox_id=conversation.inbox_id,
+        data={"message_id": message.id, "direction": Direction.OUTBOUND},
+    )
+    return message
+
+
+def queue_one_off(
+    session: Session,
+    *,
+    contact: Contact,
+    number: str,
+    channel: Channel,
+    body: str,
+    automated: bool = False,
+    automation: str | None = None,
+) -> Message:
+    """Store an SMS to ``contact`` outside any conversation (a welcome text, a receipt) and
+    start ``SendMessageWorkflow`` to deliver it. The conversation begins if the contact replies.
+    ``number`` must be one of the contact's numbers."""
+    try:
+        to_number = normalize_number(number)
+    except InvalidNumber as exc:
+        raise OutboundBlocked(str(exc)) from exc
+    if to_number not in {n.number for n in contact.numbers}:
+        raise OutboundBlocked(f"{to_number} is not one of {contact.display_name}'s numbers")
+    _check_sendable(contact, body, None)
+    message = Message(
+        conversation_id=None,
+        contact_id=contact.id,
+        channel_id=channel.id,
+        direction=Direction.OUTBOUND,
+        body=body,
+        media=[],
+        from_number=_channel_number(channel),
+        to_number=to_number,
+        automated=automated,
+        automation=automation,
+        provider="",
+        status=MessageStatus.QUEUED,
+        created_at=utcnow(),
+    )
+    session.add(message)
+    session.flush()
+    start = SendMessageInput(message_id=message.id)
+    enqueue(
+        session,
+        workflow_id=message_workflow_id(message.id),
+        workflow_type=SEND_MESSAGE_WORKFLOW_TYPE,
+        signal=SIGNAL_SEND,
+        payload=start,
+        start_input=start,
+    )
+    return message
+
+
+def advance_status(message: Message, status: str) -> bool:
+    """Move ``message`` to ``status`` unless it is already as far or further; stamps
+    ``sent_at``/``delivered_at``. Returns whether anything changed."""
+    new = MessageStatus(status)
+    if new not in _RANK:
+        return False  # "received" is an inbound status, not a step of delivery
+    # StrEnum members hash as their values, so the stored string finds its rank.
+    current = _RANK.get(message.status, -1)  # type: ignore[call-overload]
+    if _RANK[new] <= current:
+        return False
+    now = utcnow()
+    message.status = new
+    if _RANK[new] >= _RANK[MessageStatus.SENT] and message.sent_at is None:
+        message.sent_at = now
+    if new == MessageStatus.DELIVERED:
+        message.delivered_at = now
+    return True
+
+
+def publish_message_update(session: Session, message: Message) -> None:
+    """Tell live pages that a message's delivery status changed."""
+    conversation = (
+        session.get(Conversation, message.conversation_id) if message.conversation_id else None
+    )
+    live.publish(
+        session,
+        live.MESSAGE_UPDATED,
+        conversation_id=message.conversation_id,
+        inbox_id=conversation.inbox_id if conversation is not None else None,
+        data={"message_id": message.id, "status": message.status},
+    )
+
+
+def apply_status_update(
+    session: Session,
+    *,
+    provider: str,
+    provider_message_id: str,
+    status: str,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> Message | None:
+    """Apply a provider's delivery report (Twilio's status webhook, the simulator).
+
+    Returns the message, or None when no message has that provider id (a report about a message
+    sent by something else). Never moves a message backwards.
+    """
+    message = session.scalars(
+        select(Message).where(
+            Message.provider == provider, Message.provider_message_id == provider_message_id
+        )
+    ).first()
+    if message is None:
+        log.info(
+            "status %s for unknown %s message %s ignored", status, provider, provider_message_id
+        )
+        return None
+    if not advance_status(message, status):
+        return message
+    if status in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
+        message.error_code = error_code
+        message.error_message = error_message
+    publish_message_update(session, message)
+    return message

@@ -1,0 +1,99 @@
+"""The Temporal worker: runs the conversation and send-message workflows and their activities.
+
+``inbox worker`` (and ``inbox dev``) call :func:`run_worker`; tests call :func:`build_worker`
+with their own client, database and provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.sms import SmsActivities
+from activities.store import StoreActivities
+from inbox.db import engine_for, make_session_factory
+from inbox.providers import SmsProvider, get_provider
+from inbox.relay import Relay
+from inbox.settings import Settings
+from inbox.temporal import TemporalConnector, connect
+from workflows.contracts import TASK_QUEUE
+from workflows.conversation import ConversationWorkflow
+from workflows.send_message import SendMessageWorkflow
+
+log = logging.getLogger(__name__)
+
+# The activities are synchronous (SQLAlchemy, the provider's HTTP client) and run on threads;
+# at most this many at once, which also bounds the database connections they hold.
+MAX_ACTIVITY_THREADS = 16
+
+
+def build_worker(
+    client: Client,
+    *,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    extra_activities: Sequence[Callable[..., Any]] = (),
+    extra_workflows: Sequence[type] = (),
+    provider: SmsProvider | None = None,
+    activity_executor: Executor | None = None,
+) -> Worker:
+    """A worker on the ``inbox`` task queue with every workflow and activity registered.
+
+    ``provider`` defaults to the one the settings name; ``activity_executor`` defaults to a new
+    thread pool (pass your own to shut it down when the worker stops).
+    """
+    store = StoreActivities(sessions)
+    sms = SmsActivities(sessions, provider or get_provider(settings, sessions))
+    return Worker(
+        client,
+        task_queue=TASK_QUEUE,
+        workflows=[ConversationWorkflow, SendMessageWorkflow, *extra_workflows],
+        activities=[
+            store.load_conversation_state,
+            store.record_conversation_clocks,
+            sms.deliver_message,
+            sms.mark_message_failed,
+            *extra_activities,
+        ],
+        activity_executor=activity_executor or ThreadPoolExecutor(MAX_ACTIVITY_THREADS),
+        max_concurrent_activities=MAX_ACTIVITY_THREADS,
+        # On Ctrl-C, let a provider call in flight finish instead of retrying it later.
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Connect to Temporal and the database and run the worker (and the outbox relay, which
+    retries signals that could not reach Temporal) until cancelled."""
+    client = await connect(settings)
+    sessions = make_session_factory(engine_for(settings.database_url))
+    provider = get_provider(settings, sessions)
+    relay = Relay(sessions, TemporalConnector(settings, client))
+    with ThreadPoolExecutor(MAX_ACTIVITY_THREADS, thread_name_prefix="activity") as executor:
+        worker = build_worker(
+            client,
+            sessions=sessions,
+            settings=settings,
+            provider=provider,
+            activity_executor=executor,
+        )
+        relay_task = asyncio.create_task(relay.run_forever(settings.relay_interval_seconds))
+        log.info(
+            "worker on task queue %r at %s (provider %s)",
+            TASK_QUEUE,
+            settings.temporal_address,
+            provider.name,
+        )
+        try:
+            await worker.run()
+        finally:
+            relay_task.cancel()
+            await asyncio.gather(relay_task, return_exceptions=True)

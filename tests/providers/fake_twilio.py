@@ -1,0 +1,73 @@
+"""A stand-in for Twilio's REST API, plugged in as the twilio library's HTTP client."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from email.utils import format_datetime
+from typing import Any
+
+import requests
+from twilio.http import HttpClient
+from twilio.http.response import Response
+
+from inbox.models import utcnow
+
+
+class FakeTwilioHttp(HttpClient):  # type: ignore[misc]  # twilio ships no types
+    """Keeps the messages "Twilio" created. ``fail_next`` makes the next create fail: ``timeout``
+    after Twilio took the message (the ambiguous case), or an HTTP status before it did."""
+
+    def __init__(self) -> None:
+        super().__init__(logger=None, is_async=False)
+        self.messages: list[dict[str, Any]] = []
+        self.creates = 0
+        self.lists = 0
+        self.fail_next: str | int | None = None
+        self.error_body: dict[str, Any] = {
+            "code": 21211,
+            "message": "The 'To' number is not valid.",
+        }
+
+    def request(
+        self,
+        method,
+        uri,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        if method.upper() == "POST" and uri.endswith("/Messages.json"):
+            return self._create(dict(data or {}))
+        if method.upper() == "GET" and uri.endswith("/Messages.json"):
+            self.lists += 1
+            found = [
+                m
+                for m in reversed(self.messages)
+                if m["to"] == (params or {}).get("To") and m["from"] == (params or {}).get("From")
+            ]
+            return Response(200, json.dumps({"messages": found, "next_page_uri": None}))
+        raise AssertionError(f"unexpected Twilio call {method} {uri}")
+
+    def _create(self, data: dict[str, Any]) -> Response:
+        self.creates += 1
+        failure, self.fail_next = self.fail_next, None
+        if isinstance(failure, int):
+            return Response(failure, json.dumps({**self.error_body, "status": failure}))
+        record = {
+            "sid": f"SM{uuid.uuid4().hex}",
+            "to": data["To"],
+            "from": data["From"],
+            "body": data["Body"],
+            "status": "queued",
+            "status_callback": data.get("StatusCallback"),
+            "media_url": data.get("MediaUrl"),
+            "date_created": format_datetime(utcnow()),
+        }
+        self.messages.append(record)
+        if failure == "timeout":
+            raise requests.Timeout("read timed out")
+        return Response(201, json.dumps(record))

@@ -1,0 +1,94 @@
+"""Queueing outbound messages and applying delivery reports."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from inbox.models import ConversationStatus, LiveEvent, Message, MessageStatus, PendingSignal
+from inbox.services.outbound import (
+    OutboundBlocked,
+    apply_status_update,
+    queue_message,
+    queue_one_off,
+)
+from workflows.contracts import SEND_MESSAGE_WORKFLOW_TYPE, SIGNAL_MESSAGE_SENT, SIGNAL_SEND
+
+
+def test_queue_message_stores_the_row_first_and_tells_the_workflow(factory, session):
+    agent = factory.user()
+    convo = factory.conversation()
+    message = queue_message(
+        session, conversation=convo, body="  Be there at 5  ", author_id=agent.id
+    )
+    session.commit()
+    assert message.status == MessageStatus.QUEUED and message.provider_message_id is None
+    assert (message.from_number, message.to_number) == (convo.channel.number, convo.contact_number)
+    assert convo.last_message_preview == "Be there at 5"
+    pending = session.scalars(select(PendingSignal)).one()
+    assert pending.signal == SIGNAL_MESSAGE_SENT
+    assert pending.workflow_id == f"conversation-{convo.id}"
+    assert pending.payload["key"] == f"msg-{message.id}"
+    assert pending.payload["author_id"] == agent.id and pending.payload["automated"] is False
+    assert session.scalars(select(LiveEvent.kind)).all() == ["message.created"]
+
+
+def test_queue_message_refuses_what_must_not_be_sent(factory, session):
+    convo = factory.conversation()
+    with pytest.raises(OutboundBlocked, match="empty"):
+        queue_message(session, conversation=convo, body="   ")
+    with pytest.raises(OutboundBlocked, match="1600"):
+        queue_message(session, conversation=convo, body="x" * 1601)
+    convo.contact.opted_out = True
+    with pytest.raises(OutboundBlocked, match="opted out"):
+        queue_message(session, conversation=convo, body="hello")
+    convo.contact.opted_out = False
+    convo.status = ConversationStatus.SPAM
+    with pytest.raises(OutboundBlocked, match="spam"):
+        queue_message(session, conversation=convo, body="hello")
+    session.commit()
+    assert session.scalars(select(Message)).all() == []
+    assert session.scalars(select(PendingSignal)).all() == []
+
+
+def test_one_off_starts_its_own_workflow_and_no_conversation(factory, session):
+    channel = factory.channel()
+    contact = factory.contact(number="+12025550143")
+    message = queue_one_off(
+        session,
+        contact=contact,
+        number="(202) 555-0143",
+        channel=channel,
+        body="Welcome!",
+        automated=True,
+        automation="welcome",
+    )
+    session.commit()
+    assert message.conversation_id is None and message.to_number == "+12025550143"
+    pending = session.scalars(select(PendingSignal)).one()
+    assert pending.workflow_type == SEND_MESSAGE_WORKFLOW_TYPE
+    assert pending.workflow_id == f"message-{message.id}"
+    assert pending.signal == SIGNAL_SEND
+    assert pending.start_input["message_id"] == message.id
+    with pytest.raises(OutboundBlocked, match="not one of"):
+        queue_one_off(session, contact=contact, number="+12025550199", channel=channel, body="x")
+
+
+def test_status_never_moves_backwards(factory, session):
+    convo = factory.conversation()
+    message = queue_message(session, conversation=convo, body="hi")
+    message.provider, message.provider_message_id = "twilio", "SM1"
+    session.commit()
+    for status in ("sending", "delivered", "sent", "queued"):
+        apply_status_update(session, provider="twilio", provider_message_id="SM1", status=status)
+    assert message.status == MessageStatus.DELIVERED
+    assert message.sent_at is not None and message.delivered_at is not None
+    # The first final report wins: a late "failed" does not overwrite "delivered".
+    apply_status_update(
+        session, provider="twilio", provider_message_id="SM1", status="failed", error_code="30003"
+    )
+    assert message.status == MessageStatus.DELIVERED and message.error_code is None
+    assert (
+        apply_status_update(session, provider="simulator", provider_message_id="SM1", status="sent")
+        is None
+    )

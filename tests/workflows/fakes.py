@@ -1,0 +1,193 @@
+"""Stand-in activities (registered under the real names) and helpers for the workflow tests and
+for ``record_histories.py``."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio import activity
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from workflows.contracts import (
+    ACTIVITY_DELIVER_MESSAGE,
+    ACTIVITY_LOAD_STATE,
+    ACTIVITY_MARK_MESSAGE_FAILED,
+    ACTIVITY_RECORD_CLOCKS,
+    SEARCH_ATTRIBUTES,
+    ConversationEvent,
+    ConversationInput,
+    ConversationState,
+    DeliverMessageInput,
+    DeliverMessageResult,
+    LoadStateInput,
+    MarkFailedInput,
+    RecordClocksInput,
+    conversation_workflow_id,
+)
+from workflows.conversation import ConversationWorkflow
+from workflows.send_message import SendMessageWorkflow
+
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+_INDEXED = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+}
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register the conversation search attributes on the client's namespace."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={name: _INDEXED[kind] for name, kind in SEARCH_ATTRIBUTES.items()},
+        )
+    )
+
+
+class FakeStore:
+    """The conversation table, in memory."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, ConversationState] = {}
+        self.loads = 0
+        self.records: list[ConversationState] = []
+
+    def add(self, conversation_id: int, **fields: Any) -> ConversationState:
+        fields.setdefault("opened_at", T0)
+        fields.setdefault("inbox_id", 1)
+        self.rows[conversation_id] = ConversationState(conversation_id=conversation_id, **fields)
+        return self.rows[conversation_id]
+
+    @activity.defn(name=ACTIVITY_LOAD_STATE)
+    async def load(self, request: LoadStateInput) -> ConversationState:
+        self.loads += 1
+        row = self.rows.get(request.conversation_id)
+        if row is None:
+            raise ApplicationError("no such conversation", non_retryable=True)
+        return dataclasses.replace(row)
+
+    @activity.defn(name=ACTIVITY_RECORD_CLOCKS)
+    async def record(self, request: RecordClocksInput) -> None:
+        self.records.append(request.state)
+        row = self.rows[request.state.conversation_id]
+        for name in (
+            "first_inbound_at",
+            "first_response_at",
+            "last_inbound_at",
+            "last_outbound_at",
+            "closed_at",
+            "time_to_first_response_seconds",
+            "time_to_close_seconds",
+        ):
+            setattr(row, name, getattr(request.state, name))
+        # What the services write to the row themselves.
+        row.status = request.state.status
+
+
+class FakeSms:
+    """``deliver_message`` and ``mark_message_failed``; ``fail`` decides how delivery fails."""
+
+    def __init__(self) -> None:
+        self.attempts: list[int] = []
+        self.delivered: list[int] = []
+        self.failed: list[MarkFailedInput] = []
+        self.fail: Callable[[int], Exception | None] = lambda _message_id: None
+        self.release: asyncio.Event | None = None  # when set, delivery waits for it
+
+    @activity.defn(name=ACTIVITY_DELIVER_MESSAGE)
+    async def deliver(self, request: DeliverMessageInput) -> DeliverMessageResult:
+        self.attempts.append(request.message_id)
+        if self.release is not None:
+            await self.release.wait()
+        error = self.fail(request.message_id)
+        if error is not None:
+            raise error
+        self.delivered.append(request.message_id)
+        return DeliverMessageResult(status="sent", provider_message_id=f"SM{request.message_id}")
+
+    @activity.defn(name=ACTIVITY_MARK_MESSAGE_FAILED)
+    async def mark_failed(self, request: MarkFailedInput) -> None:
+        self.failed.append(request)
+
+
+def fake_worker(client: Client, store: FakeStore, sms: FakeSms, task_queue: str) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ConversationWorkflow, SendMessageWorkflow],
+        activities=[store.load, store.record, sms.deliver, sms.mark_failed],
+    )
+
+
+def event(key: str, minutes: float = 0, **fields: Any) -> ConversationEvent:
+    """An event ``minutes`` after T0."""
+    return ConversationEvent(key=key, at=T0 + timedelta(minutes=minutes), **fields)
+
+
+async def signal_with_start(
+    client: Client,
+    task_queue: str,
+    conversation_id: int,
+    signal: str,
+    payload: ConversationEvent,
+    **inputs: Any,
+) -> WorkflowHandle[Any, Any]:
+    """What the outbox relay does: signal the conversation, starting it if it is not running."""
+    return await client.start_workflow(
+        ConversationWorkflow.run,
+        ConversationInput(conversation_id=conversation_id, **inputs),
+        id=conversation_workflow_id(conversation_id),
+        task_queue=task_queue,
+        start_signal=signal,
+        start_signal_args=[payload],
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+async def wait_for_state(
+    handle: WorkflowHandle[Any, Any],
+    ready: Callable[[ConversationState], bool],
+    timeout: float = 15,
+) -> ConversationState:
+    """Query the workflow until ``ready(state)`` (signals are processed asynchronously)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: ConversationState | None = None
+    while True:
+        try:
+            last = await handle.query("state", result_type=ConversationState)
+        except Exception:  # noqa: BLE001 - still loading, or first task not done yet
+            last = None
+        if last is not None and ready(last):
+            return last
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"workflow state never became ready; last: {last}")
+        await asyncio.sleep(0.05)
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 15) -> None:
+    """Wait until ``check()`` (an activity runs after the state it writes is queryable)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition never became true")
+        await asyncio.sleep(0.05)
+
+
+def unique_queue() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+def unique_id() -> int:
+    return uuid.uuid4().int % 1_000_000_000

@@ -1,0 +1,320 @@
+"""The queries behind the inbox screens: who sees what, the views, unread state, timelines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from fastapi import HTTPException
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true
+from sqlalchemy.orm import Session, joinedload
+
+from inbox.models import (
+    Contact,
+    ContactEvent,
+    Conversation,
+    ConversationRead,
+    ConversationStatus,
+    Direction,
+    Inbox,
+    Message,
+    User,
+    inbox_members,
+    utcnow,
+)
+from web.auth import is_manager
+from web.search import search_clause
+
+
+class View(StrEnum):
+    ALL_OPEN = "all"
+    MY_OPEN = "mine"
+    MY_UNREAD = "unread"
+    UNASSIGNED = "unassigned"
+    CLOSED = "closed"
+    SPAM = "spam"
+
+
+VIEW_LABELS: dict[View, str] = {
+    View.ALL_OPEN: "All open",
+    View.MY_OPEN: "My open",
+    View.MY_UNREAD: "My unread",
+    View.UNASSIGNED: "Unassigned",
+    View.CLOSED: "Closed",
+    View.SPAM: "Spam",
+}
+
+
+class Sort(StrEnum):
+    NEWEST = "newest"  # newest message first
+    ADDED = "added"  # order added (oldest conversation first)
+
+
+def parse_view(value: str | None) -> View:
+    """A view from a query parameter; an unknown value means All open."""
+    try:
+        return View(value or View.ALL_OPEN)
+    except ValueError:
+        return View.ALL_OPEN
+
+
+def parse_sort(value: str | None) -> Sort:
+    """A sort from a query parameter; an unknown value means newest first."""
+    try:
+        return Sort(value or Sort.NEWEST)
+    except ValueError:
+        return Sort.NEWEST
+
+
+def member_inbox_ids(session: Session, user: User) -> list[int]:
+    """The inboxes ``user`` belongs to."""
+    return list(
+        session.scalars(select(inbox_members.c.inbox_id).where(inbox_members.c.user_id == user.id))
+    )
+
+
+def visible_inboxes(session: Session, user: User) -> list[Inbox]:
+    """Inboxes the user may pick in filters and move conversations to."""
+    query = select(Inbox).order_by(Inbox.name)
+    if not is_manager(user):
+        query = query.where(Inbox.id.in_(member_inbox_ids(session, user)))
+    return list(session.scalars(query))
+
+
+def visibility(session: Session, user: User) -> ColumnElement[bool]:
+    """Admins and managers see everything; an agent sees their inboxes and what is theirs."""
+    if is_manager(user):
+        return true()
+    return or_(
+        Conversation.inbox_id.in_(member_inbox_ids(session, user)),
+        Conversation.assignee_id == user.id,
+    )
+
+
+def unread_clause(user_id: int) -> ColumnElement[bool]:
+    """True for a conversation ``user_id`` has not read (a newer inbound, or marked unread)."""
+    read = (
+        select(ConversationRead.last_read_message_id)
+        .where(
+            ConversationRead.user_id == user_id,
+            ConversationRead.conversation_id == Conversation.id,
+        )
+        .correlate(Conversation)  # the outer conversation, not one of the EXISTS below
+        .scalar_subquery()
+    )
+    marked = exists().where(
+        ConversationRead.user_id == user_id,
+        ConversationRead.conversation_id == Conversation.id,
+        ConversationRead.marked_unread.is_(True),
+    )
+    newer_inbound = exists().where(
+        Message.conversation_id == Conversation.id,
+        Message.id > func.coalesce(read, 0),
+        Message.direction == Direction.INBOUND,
+    )
+    return or_(marked, newer_inbound)
+
+
+def view_clause(view: View, user: User) -> ColumnElement[bool]:
+    """The condition that defines one of the left panel's views."""
+    is_open = Conversation.status == ConversationStatus.OPEN
+    if view is View.MY_OPEN:
+        return and_(is_open, Conversation.assignee_id == user.id)
+    if view is View.MY_UNREAD:
+        return and_(is_open, Conversation.assignee_id == user.id, unread_clause(user.id))
+    if view is View.UNASSIGNED:
+        return and_(is_open, Conversation.assignee_id.is_(None))
+    if view is View.CLOSED:
+        return Conversation.status == ConversationStatus.CLOSED
+    if view is View.SPAM:
+        return Conversation.status == ConversationStatus.SPAM
+    return is_open
+
+
+@dataclass
+class ListQuery:
+    """What the left panel, the list view and the card view ask for."""
+
+    view: View = View.ALL_OPEN
+    sort: Sort = Sort.NEWEST
+    inbox_id: int | None = None
+    q: str = ""
+
+    def params(self, **override: Any) -> dict[str, Any]:
+        """Query parameters that reproduce this query (for links and paging)."""
+        values: dict[str, Any] = {"view": self.view.value, "sort": self.sort.value, "q": self.q}
+        if self.inbox_id:
+            values["inbox"] = self.inbox_id
+        values.update(override)
+        return {key: value for key, value in values.items() if value not in ("", None)}
+
+
+def filtered(session: Session, user: User, query: ListQuery) -> Select[tuple[Conversation]]:
+    """Conversations matching the view, inbox filter and search, that ``user`` may see."""
+    stmt = select(Conversation).where(visibility(session, user), view_clause(query.view, user))
+    if query.inbox_id:
+        stmt = stmt.where(Conversation.inbox_id == query.inbox_id)
+    if query.q.strip():
+        stmt = stmt.where(search_clause(session, query.q))
+    return stmt
+
+
+def order(stmt: Select[tuple[Conversation]], sort: Sort) -> Select[tuple[Conversation]]:
+    """Apply a sort; ties broken by id so paging is stable."""
+    if sort is Sort.ADDED:
+        return stmt.order_by(Conversation.created_at, Conversation.id)
+    return stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+
+
+def list_conversations(
+    session: Session, user: User, query: ListQuery, *, limit: int = 50, offset: int = 0
+) -> list[Conversation]:
+    """One page of conversations, with contact, inbox and assignee loaded."""
+    stmt = order(filtered(session, user, query), query.sort).limit(limit).offset(offset)
+    stmt = stmt.options(
+        joinedload(Conversation.contact).selectinload(Contact.numbers),
+        joinedload(Conversation.inbox),
+        joinedload(Conversation.assignee),
+    )
+    return list(session.scalars(stmt).unique())
+
+
+def count_conversations(session: Session, user: User, query: ListQuery) -> int:
+    """How many conversations the query matches (for paging)."""
+    stmt = filtered(session, user, query).with_only_columns(func.count()).order_by(None)
+    return int(session.scalar(stmt) or 0)
+
+
+def unread_ids(session: Session, user: User, ids: Sequence[int]) -> set[int]:
+    """Which of ``ids`` are unread for ``user`` (one query for a whole page)."""
+    if not ids:
+        return set()
+    stmt = select(Conversation.id).where(Conversation.id.in_(ids), unread_clause(user.id))
+    return set(session.scalars(stmt))
+
+
+def my_unread_count(session: Session, user: User) -> int:
+    """The badge on My unread."""
+    stmt = select(func.count()).select_from(Conversation).where(
+        visibility(session, user), view_clause(View.MY_UNREAD, user)
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def get_conversation(session: Session, user: User, conversation_id: int) -> Conversation:
+    """A conversation the user may see; 404 otherwise (no hint that it exists)."""
+    stmt = (
+        select(Conversation)
+        .where(Conversation.id == conversation_id, visibility(session, user))
+        .options(
+            joinedload(Conversation.contact).selectinload(Contact.numbers),
+            joinedload(Conversation.inbox),
+            joinedload(Conversation.channel),
+            joinedload(Conversation.assignee),
+        )
+    )
+    conversation = session.scalars(stmt).unique().one_or_none()
+    if conversation is None:
+        raise HTTPException(status_code=404, detail="Conversation not found")
+    return conversation
+
+
+def _read_row(session: Session, user_id: int, conversation_id: int) -> ConversationRead:
+    row = session.get(ConversationRead, (user_id, conversation_id))
+    if row is None:
+        row = ConversationRead(user_id=user_id, conversation_id=conversation_id)
+        session.add(row)
+    return row
+
+
+def mark_read(session: Session, *, user: User, conversation: Conversation) -> None:
+    """Record that ``user`` has read everything in ``conversation`` so far."""
+    latest = session.scalar(
+        select(func.max(Message.id)).where(Message.conversation_id == conversation.id)
+    )
+    row = _read_row(session, user.id, conversation.id)
+    row.last_read_message_id = max(row.last_read_message_id or 0, latest or 0)
+    row.marked_unread = False
+    row.read_at = utcnow()
+
+
+def mark_unread(session: Session, *, user: User, conversation: Conversation) -> None:
+    """Mark ``conversation`` unread for ``user``. A closed conversation cannot be (ValueError)."""
+    if conversation.status != ConversationStatus.OPEN:
+        raise ValueError("Only an open conversation can be marked unread")
+    row = _read_row(session, user.id, conversation.id)
+    row.marked_unread = True
+
+
+@dataclass
+class TimelineItem:
+    """A message or an event, in the order they happened."""
+
+    at: datetime
+    message: Message | None = None
+    event: ContactEvent | None = None
+
+
+def timeline(session: Session, conversation: Conversation) -> list[TimelineItem]:
+    """Messages and events of a conversation, oldest first."""
+    messages = session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation.id)
+        .options(joinedload(Message.author))
+        .order_by(Message.id)
+    )
+    events = session.scalars(
+        select(ContactEvent)
+        .where(ContactEvent.conversation_id == conversation.id)
+        .order_by(ContactEvent.id)
+    )
+    items = [TimelineItem(at=m.created_at, message=m) for m in messages]
+    items += [TimelineItem(at=e.occurred_at, event=e) for e in events]
+    # Stable: a message and an event at the same instant keep message-then-event order.
+    items.sort(key=lambda item: item.at)
+    return items
+
+
+def contact_conversations(
+    session: Session, user: User, contact_id: int, *, exclude: int | None = None
+) -> list[Conversation]:
+    """The contact's conversations the user may see, newest first."""
+    stmt = (
+        select(Conversation)
+        .where(Conversation.contact_id == contact_id, visibility(session, user))
+        .where(Conversation.id != exclude if exclude else true())
+        .options(joinedload(Conversation.inbox))
+        .order_by(Conversation.last_message_at.desc())
+        .limit(50)
+    )
+    return list(session.scalars(stmt).unique())
+
+
+def contact_events(session: Session, contact_id: int, *, limit: int = 200) -> list[ContactEvent]:
+    """The contact's log, newest first."""
+    stmt = (
+        select(ContactEvent)
+        .where(ContactEvent.contact_id == contact_id)
+        .order_by(ContactEvent.occurred_at.desc(), ContactEvent.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def notes(session: Session, conversation: Conversation) -> list[ContactEvent]:
+    """Notes on a conversation, newest first."""
+    stmt = (
+        select(ContactEvent)
+        .where(ContactEvent.conversation_id == conversation.id, ContactEvent.kind == "note")
+        .order_by(ContactEvent.id.desc())
+    )
+    return list(session.scalars(stmt))
+
+
+def assignable_users(session: Session) -> list[User]:
+    """Active users, by name, for the assignee picker."""
+    return list(session.scalars(select(User).where(User.is_active).order_by(User.name)))
+

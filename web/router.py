@@ -1,0 +1,12 @@
+"""Every web screen's router, in one place for the app factory."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from web import live
+from web.routes import actions, auth, cards, contacts, inbox, list_view, new, prefs, users
+
+router = APIRouter(include_in_schema=False)
+for module in (auth, inbox, actions, contacts, list_view, cards, new, prefs, users, live):
+    router.include_router(module.router)

@@ -1,0 +1,170 @@
+"""What an agent does to an open conversation: reply, assign, move, close, reopen, spam, unread,
+notes. Each answers with the changed parts as out-of-band swaps; other pages hear it over SSE."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import Response
+
+from api.deps import SessionDep, StateDep
+from inbox.models import Conversation, EventKind, User
+from inbox.services import conversations as actions
+from inbox.services.outbound import OutboundBlocked, queue_message
+from web.auth import CsrfProtected, CurrentUser
+from web.deps import flush_after, page_context
+from web.merge import MergeError, merge_values, render_merge_fields
+from web.queries import ListQuery, get_conversation, mark_read, mark_unread, visible_inboxes
+from web.routes.inbox import conversation_context
+from web.templating import render
+
+router = APIRouter(prefix="/conversations", tags=["web"], dependencies=[CsrfProtected])
+
+MAX_BODY = 1600  # Twilio's limit for one message
+
+
+def _changed(request: Request, session: SessionDep, user: User, conversation: Conversation) -> Response:
+    """The header, timeline and details of ``conversation`` as it is now."""
+    context = page_context(request, session, user, **conversation_context(session, user, conversation))
+    return render(
+        request,
+        "inbox.html",
+        {**context, "query": ListQuery()},
+        blocks=["conv_header", "timeline", "details"],
+        headers={"HX-Trigger": "list-refresh"},
+    )
+
+
+def _refused(exc: ValueError) -> HTTPException:
+    return HTTPException(status_code=409, detail=str(exc))
+
+
+@router.post("/{conversation_id}/reply")
+def reply(
+    request: Request,
+    session: SessionDep,
+    state: StateDep,
+    user: CurrentUser,
+    conversation_id: int,
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    """Send the composer's text (merge fields filled in) from this agent."""
+    conversation = get_conversation(session, user, conversation_id)
+    try:
+        text = render_merge_fields(body, merge_values(conversation, conversation.contact, user))
+    except MergeError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    if not text.strip():
+        raise HTTPException(status_code=422, detail="Type a message first")
+    if len(text) > MAX_BODY:
+        raise HTTPException(status_code=422, detail=f"A message can be at most {MAX_BODY} characters")
+    try:
+        queue_message(session, conversation=conversation, body=text, author_id=user.id)
+    except OutboundBlocked as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    session.flush()
+    mark_read(session, user=user, conversation=conversation)
+    session.commit()
+    return flush_after(_changed(request, session, user, conversation), state, [conversation.id])
+
+
+@router.post("/{conversation_id}/assign")
+def assign(
+    request: Request,
+    session: SessionDep,
+    state: StateDep,
+    user: CurrentUser,
+    conversation_id: int,
+    assignee_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Change the assignee (empty: unassigned)."""
+    conversation = get_conversation(session, user, conversation_id)
+    target = int(assignee_id) if assignee_id.isdigit() else None
+    if target == conversation.assignee_id:
+        return _changed(request, session, user, conversation)
+    try:
+        actions.assign(session, conversation=conversation, assignee_id=target, actor_id=user.id)
+    except actions.ConversationActionError as exc:
+        raise _refused(exc) from exc
+    session.commit()
+    return flush_after(_changed(request, session, user, conversation), state, [conversation.id])
+
+
+@router.post("/{conversation_id}/move")
+def move(
+    request: Request,
+    session: SessionDep,
+    state: StateDep,
+    user: CurrentUser,
+    conversation_id: int,
+    inbox_id: Annotated[int, Form()],
+) -> Response:
+    """Move to another inbox (an agent only to an inbox they belong to)."""
+    conversation = get_conversation(session, user, conversation_id)
+    if inbox_id not in {i.id for i in visible_inboxes(session, user)}:
+        raise HTTPException(status_code=403, detail="You cannot move conversations to that inbox")
+    if inbox_id == conversation.inbox_id:
+        return _changed(request, session, user, conversation)
+    try:
+        actions.move(session, conversation=conversation, inbox_id=inbox_id, actor_id=user.id)
+    except actions.ConversationActionError as exc:
+        raise _refused(exc) from exc
+    session.commit()
+    return flush_after(_changed(request, session, user, conversation), state, [conversation.id])
+
+
+@router.post("/{conversation_id}/notes")
+def add_note(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    conversation_id: int,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    """Add an internal note (it also goes in the contact's log)."""
+    conversation = get_conversation(session, user, conversation_id)
+    if not text.strip():
+        raise HTTPException(status_code=422, detail="A note cannot be empty")
+    actions.add_contact_event(
+        session,
+        contact=conversation.contact,
+        kind=EventKind.NOTE,
+        summary=text.strip()[:5000],
+        conversation=conversation,
+        author_id=user.id,
+    )
+    session.commit()
+    return _changed(request, session, user, conversation)
+
+
+
+@router.post("/{conversation_id}/{action}")
+def lifecycle(
+    request: Request,
+    session: SessionDep,
+    state: StateDep,
+    user: CurrentUser,
+    conversation_id: int,
+    action: str,
+) -> Response:
+    """Close, reopen, mark as spam, or mark unread (for this agent only)."""
+    conversation = get_conversation(session, user, conversation_id)
+    try:
+        if action == "close":
+            actions.close(session, conversation=conversation, actor_id=user.id)
+        elif action == "reopen":
+            actions.reopen(session, conversation=conversation, actor_id=user.id)
+        elif action == "spam":
+            actions.mark_spam(session, conversation=conversation, actor_id=user.id)
+        elif action == "unread":
+            mark_unread(session, user=user, conversation=conversation)
+        else:
+            raise HTTPException(status_code=404, detail=f"Unknown action {action!r}")
+    except ValueError as exc:  # ConversationActionError, or unread on a closed conversation
+        raise _refused(exc) from exc
+    session.commit()
+    if action == "unread":
+        # The agent is done with it for now: leave the conversation, back to the list.
+        return Response(status_code=204, headers={"HX-Redirect": "/inbox"})
+    return flush_after(_changed(request, session, user, conversation), state, [conversation.id])

@@ -1,0 +1,166 @@
+"""The inbox screen: conversation list (left), timeline and composer (centre), details (right)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from api.deps import SessionDep
+from inbox.models import Conversation, User
+from web.auth import CurrentUser
+from web.deps import page_context
+from web.merge import MERGE_FIELDS
+from web.queries import (
+    VIEW_LABELS,
+    ListQuery,
+    assignable_users,
+    contact_conversations,
+    contact_events,
+    get_conversation,
+    list_conversations,
+    mark_read,
+    my_unread_count,
+    notes,
+    parse_sort,
+    parse_view,
+    timeline,
+    unread_ids,
+    visible_inboxes,
+)
+from web.templating import is_htmx, render
+
+router = APIRouter(tags=["web"])
+
+PAGE_SIZE = 50
+
+
+def list_query(
+    view: str | None = None, sort: str | None = None, inbox: str | None = None, q: str = ""
+) -> ListQuery:
+    """The left panel's query from request parameters; bad values fall back to defaults."""
+    inbox_id = int(inbox) if inbox and inbox.isdigit() else None
+    return ListQuery(view=parse_view(view), sort=parse_sort(sort), inbox_id=inbox_id, q=q[:200])
+
+
+def list_context(session: Session, user: User, query: ListQuery) -> dict[str, Any]:
+    """The left panel: one page of conversations, their unread state, the badge."""
+    conversations = list_conversations(session, user, query, limit=PAGE_SIZE)
+    return {
+        "query": query,
+        "views": VIEW_LABELS,
+        "conversations": conversations,
+        "unread": unread_ids(session, user, [c.id for c in conversations]),
+        "unread_count": my_unread_count(session, user),
+        "inboxes": visible_inboxes(session, user),
+    }
+
+
+def conversation_context(
+    session: Session, user: User, conversation: Conversation
+) -> dict[str, Any]:
+    """The centre and right panels for one conversation."""
+    return {
+        "conversation": conversation,
+        "contact": conversation.contact,
+        "timeline": timeline(session, conversation),
+        "notes": notes(session, conversation),
+        "other_conversations": contact_conversations(
+            session, user, conversation.contact_id, exclude=conversation.id
+        ),
+        "contact_events": contact_events(session, conversation.contact_id, limit=10),
+        "users": assignable_users(session),
+        "move_inboxes": visible_inboxes(session, user),
+        "merge_fields": MERGE_FIELDS,
+    }
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/inbox", status_code=303)
+
+
+@router.get("/inbox")
+def inbox_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    view: str | None = None,
+    sort: str | None = None,
+    inbox: str | None = None,
+    q: str = "",
+) -> Response:
+    """The three-panel inbox with no conversation open."""
+    query = list_query(view, sort, inbox, q)
+    context = page_context(request, session, user, **list_context(session, user, query))
+    return render(request, "inbox.html", {**context, "conversation": None})
+
+
+@router.get("/inbox/list")
+def conversation_list(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    view: str | None = None,
+    sort: str | None = None,
+    inbox: str | None = None,
+    q: str = "",
+) -> Response:
+    """Just the list items and the unread badge (search, filters, live refresh)."""
+    query = list_query(view, sort, inbox, q)
+    context = page_context(request, session, user, **list_context(session, user, query))
+    return render(
+        request,
+        "inbox.html",
+        {**context, "conversation": None},
+        blocks=["conversation_items", "unread_badge"],
+    )
+
+
+@router.get("/inbox/{conversation_id}")
+def conversation_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    conversation_id: int,
+    view: str | None = None,
+    sort: str | None = None,
+    inbox: str | None = None,
+    q: str = "",
+) -> Response:
+    """Open a conversation (marks it read for this user)."""
+    conversation = get_conversation(session, user, conversation_id)
+    mark_read(session, user=user, conversation=conversation)
+    session.commit()
+    query = list_query(view, sort, inbox, q)
+    context = page_context(request, session, user, **conversation_context(session, user, conversation))
+    if is_htmx(request):
+        return render(
+            request,
+            "inbox.html",
+            {**context, "query": query},
+            blocks=["conversation_pane", "details"],
+            headers={"HX-Trigger": "list-refresh"},
+        )
+    context.update(list_context(session, user, query))
+    return render(request, "inbox.html", context)
+
+
+@router.get("/inbox/{conversation_id}/live")
+def conversation_live(
+    request: Request, session: SessionDep, user: CurrentUser, conversation_id: int
+) -> Response:
+    """The parts of an open conversation that change (header, timeline, details), as
+    out-of-band swaps, so a live refresh never touches what the agent is typing."""
+    conversation = get_conversation(session, user, conversation_id)
+    mark_read(session, user=user, conversation=conversation)
+    session.commit()
+    context = page_context(request, session, user, **conversation_context(session, user, conversation))
+    return render(
+        request,
+        "inbox.html",
+        {**context, "query": ListQuery()},
+        blocks=["conv_header", "timeline", "details"],
+    )

@@ -1,0 +1,144 @@
+"""Start a new conversation: pick a channel and a contact (and which number), then type and send."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from api.deps import SessionDep
+from inbox.models import Channel, Contact, ContactNumber, User
+from inbox.phone import InvalidNumber, normalize_number
+from inbox.services.conversations import ConversationActionError, start_conversation
+from web.auth import CsrfProtected, CurrentUser, is_manager
+from web.deps import page_context
+from web.queries import member_inbox_ids
+from web.search import like_pattern
+from web.templating import render
+
+router = APIRouter(prefix="/new", tags=["web"])
+
+
+def usable_channels(session: Session, user: User) -> list[Channel]:
+    """Channels whose inbox the user works in (managers: all)."""
+    query = select(Channel).order_by(Channel.name)
+    if not is_manager(user):
+        query = query.where(Channel.default_inbox_id.in_(member_inbox_ids(session, user)))
+    return list(session.scalars(query))
+
+
+def find_contacts(session: Session, q: str, limit: int = 20) -> list[Contact]:
+    """Contacts whose name or number matches ``q`` (all, by name, when ``q`` is empty)."""
+    query = select(Contact).options(selectinload(Contact.numbers)).order_by(Contact.name).limit(limit)
+    if q.strip():
+        pattern = like_pattern(q.strip())
+        query = query.where(
+            Contact.name.ilike(pattern, escape="\\")
+            | Contact.id.in_(
+                select(ContactNumber.contact_id).where(ContactNumber.number.like(pattern, escape="\\"))
+            )
+        )
+    return list(session.scalars(query))
+
+
+def _form(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+) -> Response:
+    values = values or {}
+    contacts = find_contacts(session, values.get("contact_q", ""))
+    selected = None
+    if values.get("contact_id", "").isdigit():
+        selected = session.get(Contact, int(values["contact_id"]))
+        if selected is not None and selected not in contacts:
+            contacts.insert(0, selected)
+    context = page_context(
+        request,
+        session,
+        user,
+        channels=usable_channels(session, user),
+        contacts=contacts,
+        selected=selected or (contacts[0] if contacts else None),
+        values=values,
+        error=error,
+    )
+    return render(request, "new.html", context, status_code=status_code)
+
+
+@router.get("")
+def new_page(
+    request: Request, session: SessionDep, user: CurrentUser, contact_id: str = ""
+) -> Response:
+    """The form."""
+    return _form(request, session, user, values={"contact_id": contact_id})
+
+
+@router.get("/contacts")
+def contact_options(
+    request: Request, session: SessionDep, user: CurrentUser, contact_q: str = "", contact_id: str = ""
+) -> Response:
+    """The contact picker and its numbers, for active search and when the contact changes."""
+    contacts = find_contacts(session, contact_q)
+    selected = None
+    if contact_id.isdigit():
+        selected = next((c for c in contacts if c.id == int(contact_id)), None)
+    context = page_context(
+        request, session, user, contacts=contacts, selected=selected or (contacts[0] if contacts else None)
+    )
+    return render(request, "new.html", context, block="contact_picker")
+
+
+@router.post("", dependencies=[CsrfProtected])
+def create(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    channel_id: Annotated[str, Form()] = "",
+    contact_id: Annotated[str, Form()] = "",
+    number: Annotated[str, Form()] = "",
+    new_name: Annotated[str, Form()] = "",
+    new_number: Annotated[str, Form()] = "",
+) -> Response:
+    """Start the conversation and open it, composer focused; or show what is wrong."""
+    values = {"channel_id": channel_id, "contact_id": contact_id, "number": number,
+              "new_name": new_name, "new_number": new_number}
+    channel = next((c for c in usable_channels(session, user) if str(c.id) == channel_id), None)
+    if channel is None:
+        return _form(request, session, user, error="Pick a channel", status_code=422, values=values)
+    if new_number.strip():
+        try:
+            e164 = normalize_number(new_number)
+        except InvalidNumber as exc:
+            return _form(request, session, user, error=str(exc), status_code=422, values=values)
+        existing = session.scalar(select(ContactNumber).where(ContactNumber.number == e164))
+        if existing is not None:
+            contact = existing.contact
+        else:
+            contact = Contact(name=new_name.strip()[:200])
+            contact.numbers.append(ContactNumber(number=e164))
+            session.add(contact)
+            session.flush()
+        number = e164
+    else:
+        found = session.get(Contact, int(contact_id)) if contact_id.isdigit() else None
+        if found is None:
+            return _form(request, session, user, error="Pick a contact", status_code=422, values=values)
+        contact = found
+    try:
+        conversation = start_conversation(
+            session, channel=channel, contact=contact, number=number, actor_id=user.id
+        )
+    except ConversationActionError as exc:
+        session.rollback()
+        return _form(request, session, user, error=str(exc), status_code=409, values=values)
+    session.commit()
+    url = f"/inbox/{conversation.id}?compose=1"
+    return RedirectResponse(url, status_code=303)

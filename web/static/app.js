@@ -1,0 +1,220 @@
+/* Durable Inbox: the little script the server-rendered pages need (no build step).
+   Segment counter (same rules as web/segments.py), merge fields, keyboard shortcuts,
+   alerts and error toasts. */
+(function () {
+  "use strict";
+
+  // --- SMS segments, as carriers count them (keep in step with web/segments.py) -------------
+  var GSM7_BASIC = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+  var GSM7_EXT = "^{}\\[~]|€\f";
+
+  function pack(sizes, single, multi) {
+    var total = sizes.reduce(function (a, b) { return a + b; }, 0);
+    if (total <= single) return { segments: total ? 1 : 0, remaining: single - total, units: total };
+    var segments = 1, used = 0;
+    sizes.forEach(function (size) {
+      if (used + size > multi) { segments += 1; used = 0; }
+      used += size;
+    });
+    return { segments: segments, remaining: multi - used, units: total };
+  }
+
+  function countSegments(body) {
+    var chars = Array.from(body);  // code points: an emoji is one item
+    var gsm = chars.every(function (ch) { return GSM7_BASIC.indexOf(ch) >= 0 || GSM7_EXT.indexOf(ch) >= 0; });
+    if (gsm) {
+      var r = pack(chars.map(function (ch) { return GSM7_EXT.indexOf(ch) >= 0 ? 2 : 1; }), 160, 153);
+      r.encoding = "GSM-7";
+      return r;
+    }
+    var u = pack(chars.map(function (ch) { return ch.codePointAt(0) > 0xffff ? 2 : 1; }), 70, 67);
+    u.encoding = "UCS-2";
+    return u;
+  }
+  window.countSegments = countSegments;
+
+  function updateCounter() {
+    var box = document.getElementById("composer-body");
+    var out = document.getElementById("segment-counter");
+    if (!box || !out) return;
+    var c = countSegments(box.value);
+    out.textContent = c.units + " " + (c.encoding === "GSM-7" ? "chars" : "units") + " · " +
+      c.segments + " segment" + (c.segments === 1 ? "" : "s") + " · " + c.encoding +
+      (c.segments ? " · " + c.remaining + " left" : "");
+    out.classList.toggle("warn", c.encoding === "UCS-2" || c.segments > 1);
+  }
+
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRF-Token"]; }
+    catch (e) { return ""; }
+  }
+
+  // --- toasts ---------------------------------------------------------------------------------
+  function toast(text, kind) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var el = document.createElement("div");
+    el.className = "toast " + (kind || "");
+    el.textContent = text;  // never innerHTML: server messages may quote user input
+    box.appendChild(el);
+    setTimeout(function () { el.remove(); }, 5000);
+  }
+
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr, text = xhr.statusText || "Something went wrong";
+    try { text = JSON.parse(xhr.responseText).detail || text; } catch (e) { /* plain text */ }
+    if (typeof text !== "string") text = JSON.stringify(text);
+    toast(text, "error");
+  });
+  document.addEventListener("htmx:sendError", function () { toast("Cannot reach the server", "error"); });
+  document.addEventListener("notice", function (evt) { toast(evt.detail.value, "ok"); });
+
+  // --- after every swap -----------------------------------------------------------------------
+  function currentConversationId() {
+    var m = location.pathname.match(/^\/inbox\/(\d+)/);
+    return m ? m[1] : null;
+  }
+
+  var selectedId = null;  // set on click: htmx pushes the URL only after the swap settles
+
+  function markActive() {
+    var id = selectedId || currentConversationId();
+    document.querySelectorAll(".conv-item").forEach(function (a) {
+      a.classList.toggle("active", a.dataset.id === id);
+      if (a.dataset.id === id) { a.classList.remove("unread"); var d = a.querySelector(".dot"); if (d) d.remove(); }
+    });
+  }
+
+  function scrollTimeline() {
+    var t = document.getElementById("timeline");
+    if (t) t.scrollTop = t.scrollHeight;
+  }
+
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    markActive();
+    updateCounter();
+    if (evt.target && (evt.target.id === "timeline" || evt.target.id === "conversation-pane")) scrollTimeline();
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (evt) {
+    if (evt.detail.target && evt.detail.target.id === "timeline") scrollTimeline();
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var elt = evt.detail.elt;
+    if (elt && elt.id === "composer" && evt.detail.successful) { elt.reset(); updateCounter(); }
+    if (elt && elt.classList && elt.classList.contains("note-form") && evt.detail.successful) elt.reset();
+  });
+
+  document.addEventListener("input", function (evt) {
+    if (evt.target.id === "composer-body") updateCounter();
+  });
+
+  document.addEventListener("change", function (evt) {
+    var t = evt.target;
+    if (t.id === "merge-picker" && t.value) {
+      var box = document.getElementById("composer-body");
+      var field = "{{ " + t.value + " }}";
+      var start = box.selectionStart, end = box.selectionEnd;
+      box.value = box.value.slice(0, start) + field + box.value.slice(end);
+      box.focus();
+      box.selectionStart = box.selectionEnd = start + field.length;
+      t.value = "";
+      updateCounter();
+    }
+    if (t.id === "check-all") {
+      document.querySelectorAll("input[name=ids]").forEach(function (c) { c.checked = t.checked; });
+    }
+    if (t.id === "bulk-action") showBulkTargets();
+    if (t.name === "ids" || t.id === "check-all") {
+      var n = document.querySelectorAll("input[name=ids]:checked").length;
+      var label = document.getElementById("selected-count");
+      if (label) label.textContent = n ? n + " selected" : "Select conversations for bulk actions";
+    }
+  });
+
+  function showBulkTargets() {
+    var action = document.getElementById("bulk-action");
+    if (!action) return;
+    document.getElementById("bulk-assignee").hidden = action.value !== "assign";
+    document.getElementById("bulk-inbox").hidden = action.value !== "move";
+  }
+
+  // --- alerts (pushed over SSE) ---------------------------------------------------------------
+  document.addEventListener("htmx:pushedIntoHistory", function () { selectedId = null; markActive(); });
+  window.addEventListener("popstate", function () { selectedId = null; });
+
+  document.addEventListener("click", function (evt) {
+    var item = evt.target.closest(".conv-item");
+    if (item) { selectedId = item.dataset.id; markActive(); }
+    var close = evt.target.closest(".alert-close");
+    if (close) close.closest(".alert").remove();
+    if (evt.target.closest("#toggle-details")) toggleDetails();
+    if (evt.target.closest("#help-button")) toggleHelp();
+  });
+  document.addEventListener("htmx:sseMessage", function (evt) {
+    if (evt.detail.type !== "notify") return;
+    var alerts = document.querySelectorAll("#alerts .alert");
+    alerts.forEach(function (a, i) { if (i >= 4) a.remove(); });
+    var first = alerts[0];
+    if (first) setTimeout(function () { first.remove(); }, 15000);
+  });
+
+  // --- right panel, remembered per user --------------------------------------------------------
+  function toggleDetails() {
+    var hidden = document.body.classList.toggle("details-hidden");
+    var form = new FormData();
+    form.append("hidden", hidden ? "1" : "0");
+    fetch("/prefs/details", { method: "POST", body: form, headers: { "X-CSRF-Token": csrfToken() } });
+  }
+
+  function toggleHelp() {
+    var help = document.getElementById("help");
+    if (!help) return;
+    if (help.open) help.close(); else help.showModal();
+  }
+
+  // --- keyboard -------------------------------------------------------------------------------
+  function moveSelection(step) {
+    var items = Array.from(document.querySelectorAll(".conv-item"));
+    if (!items.length) return;
+    var idx = items.findIndex(function (a) { return a.classList.contains("active"); });
+    var next = items[Math.max(0, Math.min(items.length - 1, idx + step))];
+    if (idx < 0) next = items[0];
+    next.click();
+    next.scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("keydown", function (evt) {
+    var t = evt.target;
+    var typing = t.closest && t.closest("input, textarea, select, [contenteditable]");
+    if (t.id === "composer-body" && evt.key === "Enter" && (evt.ctrlKey || evt.metaKey)) {
+      evt.preventDefault();
+      htmx.trigger(document.getElementById("composer"), "submit");
+      return;
+    }
+    if (evt.key === "Escape" && typing) { t.blur(); return; }
+    if (typing || evt.ctrlKey || evt.metaKey || evt.altKey) return;
+    var click = function (id) { var b = document.getElementById(id); if (b) b.click(); };
+    switch (evt.key) {
+      case "j": moveSelection(1); break;
+      case "k": moveSelection(-1); break;
+      case "r": var box = document.getElementById("composer-body"); if (box) { evt.preventDefault(); box.focus(); } break;
+      case "c": click("btn-close"); break;
+      case "a": var sel = document.getElementById("assign-select"); if (sel) { evt.preventDefault(); sel.focus(); if (sel.showPicker) { try { sel.showPicker(); } catch (e) { /* needs a gesture */ } } } break;
+      case "/": var s = document.getElementById("search"); if (s) { evt.preventDefault(); s.focus(); } break;
+      case "?": toggleHelp(); break;
+      default: return;
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    markActive();
+    updateCounter();
+    scrollTimeline();
+    showBulkTargets();
+    if (new URLSearchParams(location.search).get("compose")) {
+      var box = document.getElementById("composer-body");
+      if (box) box.focus();
+    }
+  });
+})();

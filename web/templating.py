@@ -1,0 +1,103 @@
+"""Jinja templates with block rendering: a full page normally, just one block for htmx."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from jinja2_fragments.fastapi import Jinja2Blocks
+from markupsafe import Markup
+
+from web.segments import count_segments
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+templates = Jinja2Blocks(directory=str(TEMPLATES_DIR))
+
+
+def is_htmx(request: Request) -> bool:
+    """True for a request htmx made (a boosted navigation wants the whole page)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    block: str | None = None,
+    blocks: list[str] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render ``name``; for an htmx request render only ``block`` (or ``blocks``) of it.
+
+    ``Vary: HX-Request`` keeps a cache from serving a fragment as a page or the reverse.
+    """
+    context = {**context}
+    all_headers = {"Vary": "HX-Request", **(headers or {})}
+    if is_htmx(request) and blocks:
+        return templates.TemplateResponse(
+            request, name, context, status_code=status_code, headers=all_headers, block_names=blocks
+        )
+    if is_htmx(request) and block:
+        return templates.TemplateResponse(
+            request, name, context, status_code=status_code, headers=all_headers, block_name=block
+        )
+    return templates.TemplateResponse(
+        request, name, context, status_code=status_code, headers=all_headers
+    )
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    """A short relative time: ``now``, ``5m``, ``3h``, ``2d``, or a date for older ones."""
+    if value is None:
+        return ""
+    now = now or datetime.now(UTC)
+    seconds = int((now - value).total_seconds())
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    if seconds < 7 * 86400:
+        return f"{seconds // 86400}d"
+    return value.strftime("%b %-d")
+
+
+def duration(seconds: int | None) -> str:
+    """Seconds as ``45s``, ``12m``, ``2h 5m`` or ``3d 4h``; an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h" if hours else f"{days}d"
+
+
+def timestamp(value: datetime | None) -> str:
+    """An absolute UTC time for tooltips and tables."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def tojson_attr(value: Any) -> Markup:
+    """JSON for an HTML attribute (``hx-vals``, ``hx-headers``), escaped for the attribute."""
+    return Markup.escape(json.dumps(value))
+
+
+templates.env.filters["ago"] = ago
+templates.env.filters["duration"] = duration
+templates.env.filters["timestamp"] = timestamp
+templates.env.filters["jsonattr"] = tojson_attr
+templates.env.globals["count_segments"] = count_segments

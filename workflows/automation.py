@@ -1,0 +1,343 @@
+"""Automation inside the conversation workflow (deterministic code only).
+
+The conversation workflow owns one :class:`Automation` built on its state's
+``AutomationState`` and calls it from one place in its main loop:
+
+- after applying a signal that yields a trigger: ``await automation.on_trigger(trigger, event,
+  state)``;
+- when waiting for the next signal: ``timeout=automation.timeout()`` (a durable timer for the
+  earliest pending ``wait``), then ``await automation.run_due(state)``.
+
+Rules come from an activity (so an edited rule applies at the next trigger, and history shows
+which version ran), conditions are evaluated here with the pure engine, actions run as
+idempotent activities, and every evaluation is recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from inbox.rules import engine
+    from inbox.rules.payloads import (
+        ACTIVITY_LOAD_RULES,
+        ACTIVITY_RECORD_RUN,
+        ACTIVITY_RUN_ACTION,
+        ACTIVITY_SNAPSHOT,
+        FIRED,
+        SKIPPED,
+        ActionTaken,
+        AutomationState,
+        LoadRulesInput,
+        LoadRulesResult,
+        PendingWait,
+        RecordRunInput,
+        RuleSpec,
+        RunActionInput,
+        RunActionResult,
+        SnapshotInput,
+        SnapshotResult,
+    )
+    from workflows.contracts import ConversationEvent, ConversationState
+
+READ_TIMEOUT = timedelta(seconds=30)
+READ_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=20)
+# Actions retry for a few minutes (a provider or webhook outage), then are recorded as failed so
+# the conversation keeps going.
+ACTION_TIMEOUT = timedelta(seconds=60)
+ACTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=8,
+)
+SEND_WINDOW = timedelta(hours=1)
+
+
+class Automation:
+    """Runs the rules of one conversation. All its memory is in ``state`` (carried across
+    continue-as-new as ``ConversationState.automation``)."""
+
+    def __init__(self, state: AutomationState, conversation_id: int) -> None:
+        self.state = state
+        self.conversation_id = conversation_id
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def next_deadline(self) -> datetime | None:
+        """When the earliest pending wait falls due (None when nothing waits)."""
+        return min((wait.due_at for wait in self.state.waits), default=None)
+
+    def timeout(self) -> timedelta | None:
+        """How long the main loop may sleep before :meth:`run_due` has work (None: forever)."""
+        deadline = self.next_deadline()
+        if deadline is None:
+            return None
+        return max(deadline - workflow.now(), timedelta(0))
+
+    def _arm(self, rule: RuleSpec, trigger: str, event: ConversationEvent, now: datetime) -> None:
+        assert rule.wait_seconds is not None
+        # Measured from the cause, not the signal's arrival: a signal delayed by an outage
+        # still fires on time (or at once, if its time has passed).
+        start = min(event.at, now)
+        replaced = [wait for wait in self.state.waits if wait.rule == rule.name]
+        self.state.waits = [wait for wait in self.state.waits if wait.rule != rule.name]
+        self.state.waits.append(
+            PendingWait(
+                rule=rule.name,
+                trigger=trigger,
+                trigger_key=event.key,
+                armed_at=now,
+                due_at=start + timedelta(seconds=rule.wait_seconds),
+                message_body=event.body,
+                message_automated=event.automated,
+                by_automation=event.by_automation,
+            )
+        )
+        workflow.logger.info(
+            "rule %s %s: wait %ss (trigger %s)",
+            rule.name,
+            "re-armed" if replaced else "armed",
+            rule.wait_seconds,
+            event.key,
+        )
+
+    # -- entry points ------------------------------------------------------------------------
+
+    async def on_trigger(
+        self, trigger: str, event: ConversationEvent, conversation: ConversationState
+    ) -> None:
+        """React to one trigger: arm delayed rules, evaluate and run immediate ones."""
+        now = workflow.now()
+        caused_by_automation = event.by_automation or (
+            trigger in engine.MESSAGE_TRIGGERS and event.automated
+        )
+        loaded = await self._load(LoadRulesInput(trigger=trigger))
+        candidates = [
+            rule
+            for rule in loaded.rules
+            if engine.matches_trigger(rule, trigger, caused_by_automation)
+            and not (rule.run_once and rule.name in self.state.ran_once)
+        ]
+        facts: dict[str, object] | None = None
+        for rule in candidates:
+            if rule.wait_seconds:
+                self._arm(rule, trigger, event, now)
+                continue
+            if facts is None:
+                facts = await self._facts(conversation, event.body, event.automated, now)
+                if facts is None:
+                    return
+            fired = await self._decide_and_act(
+                rule, trigger, event.key, facts, event.body, loaded.sends_per_hour, event.at, now
+            )
+            if fired:
+                facts = None  # its actions changed the conversation: re-read before the next
+                if rule.stop:
+                    break
+
+    async def run_due(self, conversation: ConversationState) -> None:
+        """Fire every wait that has fallen due, re-checking conditions as things are now."""
+        while True:
+            now = workflow.now()
+            due = sorted(
+                (wait for wait in self.state.waits if wait.due_at <= now),
+                key=lambda wait: (wait.due_at, wait.rule),
+            )
+            if not due:
+                return
+            wait = due[0]
+            self.state.waits.remove(wait)
+            await self._fire(wait, conversation, now)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _fire(
+        self, wait: PendingWait, conversation: ConversationState, now: datetime
+    ) -> None:
+        loaded = await self._load(LoadRulesInput(rule=wait.rule))
+        rule = loaded.rules[0] if loaded.rules else None
+        reason = ""
+        if rule is None:
+            reason = "the rule no longer exists"
+        elif not rule.enabled:
+            reason = "the rule is disabled"
+        elif wait.trigger not in rule.triggers:
+            reason = f"the rule no longer reacts to {wait.trigger}"
+        elif rule.run_once and rule.name in self.state.ran_once:
+            reason = "run_once: it already ran on this conversation"
+        if rule is None or reason:
+            await self._record(
+                wait.rule,
+                rule.version if rule else "",
+                wait.trigger,
+                wait.trigger_key,
+                SKIPPED,
+                reason,
+                [],
+                wait.armed_at,
+                now,
+            )
+            return
+        facts = await self._facts(conversation, wait.message_body, wait.message_automated, now)
+        if facts is None:
+            return
+        await self._decide_and_act(
+            rule,
+            wait.trigger,
+            wait.trigger_key,
+            facts,
+            wait.message_body,
+            loaded.sends_per_hour,
+            wait.armed_at,
+            now,
+        )
+
+    async def _decide_and_act(
+        self,
+        rule: RuleSpec,
+        trigger: str,
+        trigger_key: str,
+        facts: dict[str, object],
+        message_body: str,
+        sends_per_hour: int,
+        triggered_at: datetime,
+        now: datetime,
+    ) -> bool:
+        verdict = engine.evaluate(rule.conditions, facts, now)
+        if not verdict.ok:
+            await self._record(
+                rule.name,
+                rule.version,
+                trigger,
+                trigger_key,
+                SKIPPED,
+                verdict.reason,
+                [],
+                triggered_at,
+                now,
+            )
+            return False
+        self.state.automated_sends = [
+            at for at in self.state.automated_sends if now - at < SEND_WINDOW
+        ]
+        if rule.sends and len(self.state.automated_sends) + rule.sends > sends_per_hour:
+            reason = (
+                f"automated send cap reached: {len(self.state.automated_sends)} SMS sent by "
+                f"automation in the last hour (limit {sends_per_hour})"
+            )
+            workflow.logger.warning(
+                "rule %s skipped on conversation %s: %s", rule.name, self.conversation_id, reason
+            )
+            await self._record(
+                rule.name,
+                rule.version,
+                trigger,
+                trigger_key,
+                SKIPPED,
+                reason,
+                [],
+                triggered_at,
+                now,
+            )
+            return False
+        # The decision is made (and is in history): remember it before acting, so a retry or a
+        # replay after a crash cannot decide differently.
+        self.state.automated_sends.extend([now] * rule.sends)
+        if rule.run_once:
+            self.state.ran_once.append(rule.name)
+        taken: list[ActionTaken] = []
+        for index, action in enumerate(rule.actions):
+            kind = str(action["kind"])
+            try:
+                result = await workflow.execute_activity(
+                    ACTIVITY_RUN_ACTION,
+                    RunActionInput(
+                        key=f"{self.conversation_id}:{rule.name}:{trigger_key}:{index}",
+                        conversation_id=self.conversation_id,
+                        rule=rule.name,
+                        version=rule.version,
+                        trigger=trigger,
+                        kind=kind,
+                        params=dict(action.get("params") or {}),
+                        now=now,
+                        message_body=message_body,
+                    ),
+                    result_type=RunActionResult,
+                    start_to_close_timeout=ACTION_TIMEOUT,
+                    retry_policy=ACTION_RETRY,
+                    summary=f"{rule.name}: {kind}",
+                )
+            except ActivityError as exc:
+                cause = exc.cause if exc.cause is not None else exc
+                workflow.logger.error("rule %s action %s failed: %s", rule.name, kind, cause)
+                result = RunActionResult("failed", str(cause))
+            taken.append(ActionTaken(kind, result.status, result.detail))
+        await self._record(
+            rule.name, rule.version, trigger, trigger_key, FIRED, "", taken, triggered_at, now
+        )
+        return True
+
+    async def _load(self, query: LoadRulesInput) -> LoadRulesResult:
+        result: LoadRulesResult = await workflow.execute_local_activity(
+            ACTIVITY_LOAD_RULES,
+            query,
+            result_type=LoadRulesResult,
+            start_to_close_timeout=READ_TIMEOUT,
+            retry_policy=READ_RETRY,
+        )
+        return result
+
+    async def _facts(
+        self, conversation: ConversationState, body: str, automated: bool, now: datetime
+    ) -> dict[str, object] | None:
+        snapshot = await workflow.execute_local_activity(
+            ACTIVITY_SNAPSHOT,
+            SnapshotInput(conversation_id=self.conversation_id, now=now),
+            result_type=SnapshotResult,
+            start_to_close_timeout=READ_TIMEOUT,
+            retry_policy=READ_RETRY,
+        )
+        if not snapshot.found:
+            workflow.logger.warning(
+                "conversation %s not found; rules skipped", self.conversation_id
+            )
+            return None
+        return engine.merge_facts(
+            snapshot.facts, engine.state_facts(conversation), engine.message_facts(body, automated)
+        )
+
+    async def _record(
+        self,
+        rule: str,
+        version: str,
+        trigger: str,
+        trigger_key: str,
+        outcome: str,
+        reason: str,
+        taken: list[ActionTaken],
+        triggered_at: datetime,
+        now: datetime,
+    ) -> None:
+        await workflow.execute_activity(
+            ACTIVITY_RECORD_RUN,
+            RecordRunInput(
+                conversation_id=self.conversation_id,
+                rule=rule,
+                version=version,
+                trigger=trigger,
+                trigger_key=trigger_key,
+                outcome=outcome,
+                reason=reason,
+                actions=taken,
+                triggered_at=triggered_at,
+                evaluated_at=now,
+            ),
+            start_to_close_timeout=READ_TIMEOUT,
+            retry_policy=READ_RETRY,
+            summary=f"{rule} {outcome}" + (f": {reason}" if reason else ""),
+        )

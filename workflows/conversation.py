@@ -1,0 +1,349 @@
+"""The conversation workflow: one long-running "entity" workflow per conversation.
+
+It keeps the durable clocks of the conversation (first inbound, first human response, last
+inbound, last outbound, closed) and the figures derived from them, writes them to the database
+whenever they change, keeps the conversation findable by search attributes, and delivers the
+messages agents send.
+
+Shape (samples-python ``message_passing/safe_message_handlers``): state in one dataclass
+(:class:`ConversationState`), signal handlers that only append to a queue, one main loop that
+applies queued events in order, continue-as-new carrying the state and the unprocessed queue.
+Every clock is taken from the event's ``at`` (when the message was stored), never from when the
+signal arrived, so a signal delayed by a Temporal outage still gives exact clocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import (
+        ACTIVITY_LOAD_STATE,
+        ACTIVITY_RECORD_CLOCKS,
+        SA_ASSIGNEE,
+        SA_INBOX,
+        SA_LAST_INBOUND,
+        SA_STATUS,
+        SIGNAL_ASSIGNED,
+        SIGNAL_CLOSED,
+        SIGNAL_MESSAGE_RECEIVED,
+        SIGNAL_MESSAGE_SENT,
+        SIGNAL_MOVED,
+        SIGNAL_REOPENED,
+        WORKFLOW_TYPE,
+        ConversationEvent,
+        ConversationInput,
+        ConversationState,
+        LoadStateInput,
+        PendingEvent,
+        RecordClocksInput,
+    )
+    from workflows.send_message import deliver
+
+# Trigger names, as automation rules name them. Signal names double as triggers where they match.
+TRIGGER_OPENED = "opened"
+TRIGGER_MESSAGE_RECEIVED = SIGNAL_MESSAGE_RECEIVED
+TRIGGER_MESSAGE_SENT = SIGNAL_MESSAGE_SENT
+TRIGGER_CLOSED = SIGNAL_CLOSED
+TRIGGER_REOPENED = SIGNAL_REOPENED
+TRIGGER_ASSIGNED = SIGNAL_ASSIGNED
+TRIGGER_MOVED = SIGNAL_MOVED
+
+OPEN = "open"
+CLOSED = "closed"
+SPAM = "spam"
+INBOUND = "inbound"
+OUTBOUND = "outbound"
+
+# How many handled event keys to remember. The relay redelivers within seconds or minutes, so
+# the last few hundred keys are plenty, and the list stays small in every continue-as-new input.
+SEEN_KEYS_LIMIT = 500
+STORE_ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+
+def _aware(at: datetime) -> datetime:
+    """Event times are UTC; a naive one (from a caller that forgot the zone) is read as UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _seconds(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds()))
+
+
+def _later(current: datetime | None, at: datetime) -> datetime:
+    # Events normally arrive in order; if one is late, a "last" clock must not move backwards.
+    return at if current is None or at > current else current
+
+
+def _clocks(state: ConversationState) -> tuple[object, ...]:
+    """The fields written to the database: a change in any of them is recorded."""
+    return (
+        state.status,
+        state.first_inbound_at,
+        state.first_response_at,
+        state.last_inbound_at,
+        state.last_outbound_at,
+        state.closed_at,
+        state.time_to_first_response_seconds,
+        state.time_to_close_seconds,
+    )
+
+
+def apply_event(state: ConversationState, signal: str, event: ConversationEvent) -> list[str]:
+    """Apply one event to ``state`` and return the triggers it fires, in order.
+
+    Pure and deterministic (no I/O): the automation engine hooks in on the returned triggers.
+    An event that changes nothing (closing a closed conversation, assigning the same user)
+    fires nothing.
+    """
+    at = _aware(event.at)
+    if state.opened_at is None:
+        state.opened_at = at
+    triggers: list[str] = []
+    # The conversation's very first message opens it, whichever side wrote it.
+    first_message = state.first_inbound_at is None and state.last_outbound_at is None
+    if signal in (SIGNAL_MESSAGE_RECEIVED, SIGNAL_MESSAGE_SENT) and first_message:
+        triggers.append(TRIGGER_OPENED)
+    if signal == SIGNAL_MESSAGE_RECEIVED:
+        # New inbound on a closed conversation reopens it (spam stays spam).
+        if state.status != SPAM and (state.status == CLOSED or state.closed_at is not None):
+            _reopen(state)
+            triggers.append(TRIGGER_REOPENED)
+        state.messages_received += 1
+        if state.first_inbound_at is None:
+            state.first_inbound_at = at
+        state.last_inbound_at = _later(state.last_inbound_at, at)
+        state.last_direction = INBOUND
+        triggers.append(TRIGGER_MESSAGE_RECEIVED)
+    elif signal == SIGNAL_MESSAGE_SENT:
+        state.messages_sent += 1
+        state.last_outbound_at = _later(state.last_outbound_at, at)
+        state.last_direction = OUTBOUND
+        # Only a person's reply to the contact stops the first-response clock: an auto-reply
+        # (event.automated) does not, nor does an agent's message before the contact wrote.
+        if (
+            not event.automated
+            and state.first_response_at is None
+            and state.first_inbound_at is not None
+            and at >= state.first_inbound_at
+        ):
+            state.first_response_at = at
+            state.time_to_first_response_seconds = _seconds(state.first_inbound_at, at)
+        triggers.append(TRIGGER_MESSAGE_SENT)
+    elif signal == SIGNAL_CLOSED:
+        if state.status != CLOSED or state.closed_at is None:
+            state.status = CLOSED
+            state.closed_at = at
+            state.time_to_close_seconds = _seconds(state.opened_at, at)
+            triggers.append(TRIGGER_CLOSED)
+    elif signal == SIGNAL_REOPENED:
+        if state.status != OPEN or state.closed_at is not None:
+            _reopen(state)
+            triggers.append(TRIGGER_REOPENED)
+    elif signal == SIGNAL_ASSIGNED:
+        if event.assignee_id != state.assignee_id:
+            state.assignee_id = event.assignee_id
+            triggers.append(TRIGGER_ASSIGNED)
+    elif signal == SIGNAL_MOVED:
+        if event.inbox_id is not None and event.inbox_id != state.inbox_id:
+            state.inbox_id = event.inbox_id
+            triggers.append(TRIGGER_MOVED)
+    else:
+        raise ValueError(f"unknown conversation signal {signal!r}")
+    return triggers
+
+
+def _reopen(state: ConversationState) -> None:
+    # The next close measures time to close again from the conversation's opening.
+    state.status = OPEN
+    state.closed_at = None
+    state.time_to_close_seconds = None
+
+
+def _search_attributes(state: ConversationState) -> list[SearchAttributeUpdate[Any]]:
+    """The search attributes that describe ``state`` (no phone numbers or text: unencrypted)."""
+    updates: list[SearchAttributeUpdate[Any]] = [SA_STATUS.value_set(state.status)]
+    updates.append(
+        SA_INBOX.value_set(state.inbox_id) if state.inbox_id is not None else SA_INBOX.value_unset()
+    )
+    updates.append(
+        SA_ASSIGNEE.value_set(state.assignee_id)
+        if state.assignee_id is not None
+        else SA_ASSIGNEE.value_unset()
+    )
+    if state.last_inbound_at is not None:
+        updates.append(SA_LAST_INBOUND.value_set(state.last_inbound_at))
+    return updates
+
+
+@workflow.defn(name=WORKFLOW_TYPE)
+class ConversationWorkflow:
+    """One conversation's durable state. Signals: one per name in ``SIGNAL_NAMES``, each taking
+    a :class:`ConversationEvent`. Query ``state`` returns the :class:`ConversationState`."""
+
+    @workflow.init
+    def __init__(self, request: ConversationInput) -> None:
+        self._request = request
+        self._state: ConversationState | None = request.state
+        self._queue: list[PendingEvent] = list(request.pending)
+        self._events_this_run = 0
+        # Message ids whose delivery runs now (as workflow tasks, so signals keep flowing).
+        self._deliveries: dict[int, asyncio.Task[object]] = {}
+
+    # Signal handlers only queue: the main loop applies events one at a time, in arrival order,
+    # so no handler interleaves with another at an ``await``.
+    @workflow.signal(name=SIGNAL_MESSAGE_RECEIVED)
+    def message_received(self, event: ConversationEvent) -> None:
+        """The contact's message was stored."""
+        self._queue.append(PendingEvent(SIGNAL_MESSAGE_RECEIVED, event))
+
+    @workflow.signal(name=SIGNAL_MESSAGE_SENT)
+    def message_sent(self, event: ConversationEvent) -> None:
+        """An outbound message was stored (queued); the workflow delivers it."""
+        self._queue.append(PendingEvent(SIGNAL_MESSAGE_SENT, event))
+
+    @workflow.signal(name=SIGNAL_CLOSED)
+    def closed(self, event: ConversationEvent) -> None:
+        """The conversation was closed."""
+        self._queue.append(PendingEvent(SIGNAL_CLOSED, event))
+
+    @workflow.signal(name=SIGNAL_REOPENED)
+    def reopened(self, event: ConversationEvent) -> None:
+        """The conversation was reopened."""
+        self._queue.append(PendingEvent(SIGNAL_REOPENED, event))
+
+    @workflow.signal(name=SIGNAL_ASSIGNED)
+    def assigned(self, event: ConversationEvent) -> None:
+        """The assignee changed (``assignee_id`` None: unassigned)."""
+        self._queue.append(PendingEvent(SIGNAL_ASSIGNED, event))
+
+    @workflow.signal(name=SIGNAL_MOVED)
+    def moved(self, event: ConversationEvent) -> None:
+        """The conversation moved to inbox ``inbox_id``."""
+        self._queue.append(PendingEvent(SIGNAL_MOVED, event))
+
+    @workflow.query(name="state")
+    def state(self) -> ConversationState:
+        """The conversation as the workflow knows it."""
+        if self._state is None:
+            raise ApplicationError("the conversation's state is still loading; ask again")
+        return self._state
+
+    @workflow.run
+    async def run(self, request: ConversationInput) -> ConversationState:
+        """Apply events until continue-as-new, or until a closed conversation stays quiet."""
+        if self._state is None:
+            self._state = await workflow.execute_activity(
+                ACTIVITY_LOAD_STATE,
+                LoadStateInput(conversation_id=request.conversation_id),
+                result_type=ConversationState,
+                start_to_close_timeout=STORE_ACTIVITY_TIMEOUT,
+            )
+        state = self._state
+        self._sync_search_attributes(state)
+        while True:
+            while self._queue and not self._should_continue_as_new():
+                await self._handle(state, self._queue.pop(0))
+            if self._should_continue_as_new():
+                await self._continue_as_new(state)
+            # Only a closed conversation may end; an open one waits for its next event forever.
+            quiet = timedelta(seconds=request.quiet_period_seconds)
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self._queue) or self._should_continue_as_new(),
+                    timeout=quiet if state.status != OPEN else None,
+                )
+            except TimeoutError:
+                if await self._finished_quietly(state):
+                    return state
+
+    async def _handle(self, state: ConversationState, pending: PendingEvent) -> None:
+        """Apply one queued event and carry out what it implies."""
+        self._events_this_run += 1
+        event = pending.event
+        if event.key in state.seen_keys:
+            workflow.logger.debug("ignoring repeated event %s", event.key)
+            return
+        state.seen_keys.append(event.key)
+        del state.seen_keys[:-SEEN_KEYS_LIMIT]
+        before = _clocks(state)
+        triggers = apply_event(state, pending.signal, event)
+        self._sync_search_attributes(state)
+        if _clocks(state) != before:
+            await workflow.execute_activity(
+                ACTIVITY_RECORD_CLOCKS,
+                # Without the seen keys: the store needs none, and history stays small.
+                RecordClocksInput(state=dataclasses.replace(state, seen_keys=[])),
+                start_to_close_timeout=STORE_ACTIVITY_TIMEOUT,
+            )
+        if pending.signal == SIGNAL_MESSAGE_SENT:
+            self._start_delivery(event)
+        if triggers:
+            workflow.logger.debug("event %s fired %s", event.key, triggers)
+
+    def _start_delivery(self, event: ConversationEvent) -> None:
+        message_id = event.message_id
+        if message_id is None:
+            workflow.logger.warning("message_sent event %s names no message", event.key)
+            return
+        if message_id in self._deliveries:
+            return
+        timeout = self._request.delivery_timeout_seconds
+
+        async def run_delivery() -> object:
+            try:
+                return await deliver(message_id, timeout_seconds=timeout)
+            finally:
+                del self._deliveries[message_id]
+
+        self._deliveries[message_id] = asyncio.create_task(run_delivery())
+
+    def _should_continue_as_new(self) -> bool:
+        return (
+            workflow.info().is_continue_as_new_suggested()
+            or self._events_this_run >= self._request.max_events_per_run
+        )
+
+    async def _continue_as_new(self, state: ConversationState) -> NoReturn:
+        # Deliveries cannot move to the next run mid-call: let them finish first (new signals
+        # keep queueing meanwhile and travel in ``pending``).
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._deliveries
+        )
+        workflow.logger.info("continuing as new with %d pending event(s)", len(self._queue))
+        workflow.continue_as_new(
+            ConversationInput(
+                conversation_id=self._request.conversation_id,
+                state=state,
+                pending=list(self._queue),
+                quiet_period_seconds=self._request.quiet_period_seconds,
+                delivery_timeout_seconds=self._request.delivery_timeout_seconds,
+                max_events_per_run=self._request.max_events_per_run,
+            )
+        )
+
+    async def _finished_quietly(self, state: ConversationState) -> bool:
+        """After the quiet period: True when the closed conversation's workflow may end."""
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._deliveries
+        )
+        # A signal may have come while deliveries finished: it keeps the workflow running.
+        return not self._queue and state.status != OPEN
+
+    def _sync_search_attributes(self, state: ConversationState) -> None:
+        """Upsert the search attributes that differ from the run's current ones."""
+        current = workflow.info().typed_search_attributes
+        changes = [
+            update
+            for update in _search_attributes(state)
+            if current.get(update.key) != update.value
+        ]
+        if changes:
+            workflow.upsert_search_attributes(changes)
