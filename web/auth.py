@@ -89,7 +89,9 @@ async def csrf_protect(request: Request) -> None:
         value = form.get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     if not expected or not given or not hmac.compare_digest(str(expected), given):
-        raise HTTPException(status_code=403, detail="Invalid or missing CSRF token; reload the page")
+        raise HTTPException(
+            status_code=403, detail="Invalid or missing CSRF token; reload the page"
+        )
 
 
 def current_user(request: Request, session: SessionDep) -> User:

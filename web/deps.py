@@ -16,6 +16,7 @@ from inbox.models import LiveEvent, Role, User
 from web.auth import csrf_token
 from workflows.contracts import conversation_workflow_id
 
+
 def flush_after(response: Response, state: AppState, conversation_ids: Iterable[int]) -> Response:
     """Deliver the signals just committed once ``response`` is sent, so the agent never waits
     for Temporal; the relay's own loop retries anything this misses (Temporal down)."""

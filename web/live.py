@@ -152,7 +152,10 @@ class LiveFollower:
         with self._sessions() as session:
             rows = list(
                 session.scalars(
-                    select(LiveEvent).where(LiveEvent.id > after).order_by(LiveEvent.id).limit(BATCH)
+                    select(LiveEvent)
+                    .where(LiveEvent.id > after)
+                    .order_by(LiveEvent.id)
+                    .limit(BATCH)
                 )
             )
             items = [self._item(session, row) for row in rows]

@@ -152,7 +152,7 @@ class ListQuery:
         return {key: value for key, value in values.items() if value not in ("", None)}
 
 
-def filtered(session: Session, user: User, query: ListQuery) -> Select[tuple[Conversation]]:
+def filtered(session: Session, user: User, query: ListQuery) -> Select[Any]:
     """Conversations matching the view, inbox filter and search, that ``user`` may see."""
     stmt = select(Conversation).where(visibility(session, user), view_clause(query.view, user))
     if query.inbox_id:
@@ -162,7 +162,7 @@ def filtered(session: Session, user: User, query: ListQuery) -> Select[tuple[Con
     return stmt
 
 
-def order(stmt: Select[tuple[Conversation]], sort: Sort) -> Select[tuple[Conversation]]:
+def order(stmt: Select[Any], sort: Sort) -> Select[Any]:
     """Apply a sort; ties broken by id so paging is stable."""
     if sort is Sort.ADDED:
         return stmt.order_by(Conversation.created_at, Conversation.id)
@@ -198,8 +198,10 @@ def unread_ids(session: Session, user: User, ids: Sequence[int]) -> set[int]:
 
 def my_unread_count(session: Session, user: User) -> int:
     """The badge on My unread."""
-    stmt = select(func.count()).select_from(Conversation).where(
-        visibility(session, user), view_clause(View.MY_UNREAD, user)
+    stmt = (
+        select(func.count())
+        .select_from(Conversation)
+        .where(visibility(session, user), view_clause(View.MY_UNREAD, user))
     )
     return int(session.scalar(stmt) or 0)
 
@@ -317,4 +319,3 @@ def notes(session: Session, conversation: Conversation) -> list[ContactEvent]:
 def assignable_users(session: Session) -> list[User]:
     """Active users, by name, for the assignee picker."""
     return list(session.scalars(select(User).where(User.is_active).order_by(User.name)))
-

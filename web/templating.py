@@ -21,7 +21,9 @@ templates = Jinja2Blocks(directory=str(TEMPLATES_DIR))
 
 def is_htmx(request: Request) -> bool:
     """True for a request htmx made (a boosted navigation wants the whole page)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    return (
+        request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    )
 
 
 def render(
@@ -33,18 +35,21 @@ def render(
     blocks: list[str] | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    fragment: bool = False,
 ) -> Response:
-    """Render ``name``; for an htmx request render only ``block`` (or ``blocks``) of it.
+    """Render ``name``; for an htmx request (or ``fragment``, for endpoints that only ever
+    answer with pieces) render only ``block`` (or ``blocks``) of it.
 
     ``Vary: HX-Request`` keeps a cache from serving a fragment as a page or the reverse.
     """
     context = {**context}
     all_headers = {"Vary": "HX-Request", **(headers or {})}
-    if is_htmx(request) and blocks:
+    partial = fragment or is_htmx(request)
+    if partial and blocks:
         return templates.TemplateResponse(
             request, name, context, status_code=status_code, headers=all_headers, block_names=blocks
         )
-    if is_htmx(request) and block:
+    if partial and block:
         return templates.TemplateResponse(
             request, name, context, status_code=status_code, headers=all_headers, block_name=block
         )

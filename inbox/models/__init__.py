@@ -17,32 +17,44 @@ from inbox.models.notifications import Notification
 from inbox.models.reads import ConversationRead
 from inbox.models.relay import PendingSignal
 from inbox.models.rules import RoundRobinCursor, RuleAction, RuleRun
+from inbox.models.settings import (
+    AuditLog,
+    BlockedNumber,
+    CustomFieldDefinition,
+    ImportJob,
+    ImportRowError,
+)
 from inbox.models.simulator import SimulatorMessage
 from inbox.models.users import ApiKey, Inbox, User, inbox_members
 
 __all__ = [
     "ApiKey",
+    "AuditLog",
     "Base",
+    "BlockedNumber",
     "Channel",
     "ChannelType",
     "Contact",
     "ContactEvent",
     "ContactNumber",
-    "ConversationRead",
     "Conversation",
+    "ConversationRead",
     "ConversationStatus",
+    "CustomFieldDefinition",
     "Direction",
     "EventKind",
+    "ImportJob",
+    "ImportRowError",
     "Inbox",
     "LiveEvent",
-    "Notification",
     "Message",
     "MessageStatus",
+    "Notification",
     "PendingSignal",
+    "Role",
     "RoundRobinCursor",
     "RuleAction",
     "RuleRun",
-    "Role",
     "SimulatorMessage",
     "User",
     "inbox_members",

@@ -43,6 +43,7 @@ class EventKind(StrEnum):
     ASSIGNED = "assigned"
     MOVED = "moved"
     MARKED_SPAM = "marked_spam"
+    MARKED_NOT_SPAM = "marked_not_spam"
     CALL = "call"
     PURCHASE = "purchase"
     NOTE = "note"

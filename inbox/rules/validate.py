@@ -265,7 +265,11 @@ class _RuleChecker:
                     self.error(
                         (*here, *loc),
                         f"'{loc[-1]}' is not a valid option for action '{name}' in "
-                        f"{self.label}{did_you_mean(loc[-1], options)}",
+                        f"{self.label}"
+                        + (
+                            did_you_mean(loc[-1], options)
+                            or f" (options: {', '.join(options) or 'none'})"
+                        ),
                     )
                 elif error["type"] == "missing":
                     self.error(

@@ -51,6 +51,7 @@ LIFECYCLE_KINDS = frozenset(
         EventKind.ASSIGNED,
         EventKind.MOVED,
         EventKind.MARKED_SPAM,
+        EventKind.MARKED_NOT_SPAM,
     }
 )
 
@@ -220,16 +221,22 @@ def mark_spam(
     conversation: Conversation,
     actor_id: int | None = None,
     automation: str | None = None,
+    block: bool = True,
 ) -> ContactEvent:
     """Mark an open or closed conversation as spam.
 
     The workflow has no spam signal: it hears ``closed`` (``by_automation`` set when an
     automation did it), because for its clocks spam ends the conversation just as closing does.
-    ``closed_at`` is kept if it was closed already. The blocklist (hiding later inbound, moving
-    the contact's other conversations to spam) is not part of this function.
+    ``closed_at`` is kept if it was closed already; the status it had is kept in the event's
+    data (``from_status``) so :func:`mark_not_spam` can restore it.
+
+    With ``block`` (the default) the conversation's number and contact go on the spam blocklist
+    and all their other conversations move to spam too (see
+    :mod:`inbox.services.admin.blocklist`); the blocklist itself passes ``block=False``.
     """
     if conversation.status == ConversationStatus.SPAM:
         raise ConversationActionError(f"conversation {conversation.id} is already spam")
+    previous = conversation.status
     conversation.status = ConversationStatus.SPAM
     event = _log(
         session,
@@ -238,10 +245,72 @@ def mark_spam(
         "Marked as spam",
         actor_id=actor_id,
         automation=automation,
+        data={"from_status": previous},
     )
     if conversation.closed_at is None:
         conversation.closed_at = event.occurred_at
     _announce(session, conversation, event, SIGNAL_CLOSED, actor_id, automation)
+    if block:
+        # Imported here: the blocklist is built on this module's functions.
+        from inbox.services.admin.blocklist import block_sender
+
+        block_sender(session, conversation=conversation, actor_id=actor_id, automation=automation)
+    return event
+
+
+def mark_not_spam(
+    session: Session,
+    *,
+    conversation: Conversation,
+    actor_id: int | None = None,
+    automation: str | None = None,
+) -> ContactEvent:
+    """Restore a spam conversation to the status it had before (open or closed).
+
+    It comes back closed if it was closed, or if its number has meanwhile another open
+    conversation on the channel. Reopening signals ``reopened``; coming back closed needs no
+    signal (the workflow heard ``closed`` when it became spam). This does not touch the
+    blocklist: :func:`inbox.services.admin.blocklist.mark_not_spam` lifts it and calls this for
+    each of the sender's conversations.
+    """
+    if conversation.status != ConversationStatus.SPAM:
+        raise ConversationActionError(
+            f"conversation {conversation.id} is {conversation.status}, not spam"
+        )
+    marked = session.scalars(
+        select(ContactEvent)
+        .where(
+            ContactEvent.conversation_id == conversation.id,
+            ContactEvent.kind == EventKind.MARKED_SPAM,
+        )
+        .order_by(ContactEvent.id.desc())
+        .limit(1)
+    ).first()
+    wanted = (marked.data or {}).get("from_status") if marked is not None else None
+    reopen_it = wanted == ConversationStatus.OPEN and (
+        _open_conversation(session, conversation.channel_id, conversation.contact_number) is None
+    )
+    conversation.status = ConversationStatus.OPEN if reopen_it else ConversationStatus.CLOSED
+    event = _log(
+        session,
+        conversation,
+        EventKind.MARKED_NOT_SPAM,
+        "Marked as not spam",
+        actor_id=actor_id,
+        automation=automation,
+        data={"to_status": conversation.status},
+    )
+    if reopen_it:
+        conversation.closed_at = None
+        _announce(session, conversation, event, SIGNAL_REOPENED, actor_id, automation)
+    else:
+        live.publish(
+            session,
+            live.CONVERSATION_UPDATED,
+            conversation_id=conversation.id,
+            inbox_id=conversation.inbox_id,
+            data={"event_id": event.id, "status": conversation.status},
+        )
     return event
 
 

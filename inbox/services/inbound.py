@@ -30,7 +30,13 @@ from inbox.models import (
 )
 from inbox.phone import normalize_number
 from inbox.relay import enqueue_conversation_signal
-from inbox.services.conversations import ConversationActionError, reopen, start_conversation
+from inbox.services.admin.blocklist import is_blocked
+from inbox.services.conversations import (
+    ConversationActionError,
+    mark_spam,
+    reopen,
+    start_conversation,
+)
 from inbox.services.outbound import preview
 from workflows.contracts import SIGNAL_MESSAGE_RECEIVED, ConversationEvent
 
@@ -67,6 +73,9 @@ def receive_inbound(
 ) -> InboundResult:
     """Store an inbound SMS once and route it.
 
+    Inbound from a number or contact on the spam blocklist goes to a spam conversation and is
+    hidden: stored, but no ``message_received`` signal (so no automation) and no alert.
+
     Finds or creates the contact by ``from_number``; the channel owning ``to_number`` routes a
     new conversation to its default inbox and that inbox's default assignee. The number's open
     conversation on the channel takes the message; failing that its latest closed one is
@@ -92,7 +101,13 @@ def receive_inbound(
         return _repeat(session, existing)
 
     contact = _find_or_create_contact(session, contact_number)
-    conversation = _conversation_for(session, channel, contact, contact_number)
+    if is_blocked(session, number=contact_number, contact_id=contact.id):
+        conversation = _spam_conversation_for(session, channel, contact, contact_number)
+    else:
+        conversation = _conversation_for(session, channel, contact, contact_number)
+    # Spam is stored but hidden: the workflow is not told (so no automation runs and its
+    # clocks ignore it) and the live event says so (so nobody is alerted).
+    hidden = conversation.status == ConversationStatus.SPAM
 
     now = utcnow()
     message = Message(
@@ -114,19 +129,20 @@ def receive_inbound(
 
     conversation.last_message_at = now
     conversation.last_message_preview = preview(body, media)
-    enqueue_conversation_signal(
-        session,
-        conversation.id,
-        SIGNAL_MESSAGE_RECEIVED,
-        ConversationEvent(
-            key=f"msg-{message.id}",
-            at=now,
-            message_id=message.id,
-            inbox_id=conversation.inbox_id,
-            assignee_id=conversation.assignee_id,
-            body=body,
-        ),
-    )
+    if not hidden:
+        enqueue_conversation_signal(
+            session,
+            conversation.id,
+            SIGNAL_MESSAGE_RECEIVED,
+            ConversationEvent(
+                key=f"msg-{message.id}",
+                at=now,
+                message_id=message.id,
+                inbox_id=conversation.inbox_id,
+                assignee_id=conversation.assignee_id,
+                body=body,
+            ),
+        )
     live.publish(
         session,
         live.MESSAGE_CREATED,
@@ -136,6 +152,7 @@ def receive_inbound(
             "message_id": message.id,
             "direction": Direction.INBOUND,
             "contact_id": contact.id,
+            "hidden": hidden,
         },
     )
     return InboundResult(message=message, conversation=conversation, created=True)
@@ -209,6 +226,30 @@ def _conversation_for(
     if latest is not None and latest.status == ConversationStatus.OPEN:
         return latest  # reopened by another request while we waited for the lock
     return start_conversation(session, channel=channel, contact=contact, number=number)
+
+
+def _spam_conversation_for(
+    session: Session, channel: Channel, contact: Contact, number: str
+) -> Conversation:
+    """Where a blocked sender's message goes: their latest conversation on the channel, marked
+    spam if it is not yet, else a new conversation created as spam (with no workflow signal:
+    a hidden conversation starts no workflow and so runs no automation)."""
+    latest = session.scalars(
+        select(Conversation)
+        .where(Conversation.channel_id == channel.id, Conversation.contact_number == number)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if latest is not None:
+        if latest.status != ConversationStatus.SPAM:
+            mark_spam(session, conversation=latest, block=False)
+        return latest
+    conversation = start_conversation(session, channel=channel, contact=contact, number=number)
+    conversation.status = ConversationStatus.SPAM
+    conversation.closed_at = conversation.created_at
+    return conversation
 
 
 # A retry after a lost race finds the winner's rows; more than two retries means something else.

@@ -26,9 +26,10 @@ from workflows.contracts import WORKFLOW_TYPE, conversation_workflow_id
 pytestmark = pytest.mark.devserver
 
 REPO = Path(__file__).resolve().parents[2]
-# The product promises under 30 s on a developer machine; the limit here leaves room for a
-# loaded CI machine running other suites at the same time.
-UP_WITHIN = 60.0
+# The product promises `inbox dev` is up in under 30 s; the wait is longer so that a slow start
+# fails with the log instead of a timeout.
+UP_WITHIN = 30.0
+WAIT_AT_MOST = 90.0
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ class DevProcess:
 
     def wait_until_up(self) -> float:
         started = time.monotonic()
-        while time.monotonic() - started < UP_WITHIN:
+        while time.monotonic() - started < WAIT_AT_MOST:
             assert self.process.poll() is None, f"inbox dev exited early:\n{self.output()}"
             try:
                 if httpx.get(f"{self.web}/healthz", timeout=1).status_code == 200:
@@ -75,18 +76,22 @@ class DevProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        pytest.fail(f"inbox dev not up within {UP_WITHIN} s:\n{self.output()}")
+        pytest.fail(f"inbox dev not up within {WAIT_AT_MOST} s:\n{self.output()}")
 
-    def ctrl_c(self) -> list[psutil.Process]:
-        """Send SIGINT to the whole process group (what Ctrl-C does); return the children it
-        had, for the caller to check that none survived."""
+    def stop(self, *, terminate: bool = False) -> list[psutil.Process]:
+        """Ctrl-C (SIGINT to the whole process group, as a terminal sends it), or SIGTERM to
+        the supervisor alone (as a service manager sends it). Returns the children it had, for
+        the caller to check that none survived."""
         children: list[psutil.Process] = psutil.Process(self.process.pid).children(recursive=True)
-        os.killpg(self.process.pid, signal.SIGINT)
+        if terminate:
+            self.process.terminate()
+        else:
+            os.killpg(self.process.pid, signal.SIGINT)
         try:
             self.process.wait(timeout=40)
         except subprocess.TimeoutExpired:
             self.kill()
-            pytest.fail(f"inbox dev did not stop on Ctrl-C:\n{self.output()}")
+            pytest.fail(f"inbox dev did not stop:\n{self.output()}")
         return children
 
     def kill(self) -> None:
@@ -135,7 +140,7 @@ def _assert_all_gone(children: list[psutil.Process], dev: DevProcess) -> None:
     assert survivors == [], f"children left running: {survivors}\n{dev.output()}"
 
 
-def test_dev_runs_stops_on_ctrl_c_and_keeps_data(
+def test_dev_runs_stops_on_ctrl_c_or_sigterm_and_keeps_data(
     dev_settings: dict[str, str], tmp_path: Path
 ) -> None:
     url = dev_settings["INBOX_DATABASE_URL"]
@@ -151,7 +156,7 @@ def test_dev_runs_stops_on_ctrl_c_and_keeps_data(
         # The outbox relay starts one workflow per demo conversation.
         expected = _conversation_workflow_ids(url)
         assert expected <= asyncio.run(_workflow_ids(address, expected)), dev.output()
-        children = dev.ctrl_c()
+        children = dev.stop()
     finally:
         dev.kill()
     assert len(children) >= 3, "Temporal, worker and web ran as children"
@@ -164,7 +169,7 @@ def test_dev_runs_stops_on_ctrl_c_and_keeps_data(
         again.wait_until_up()
         assert _database_counts(url)[:2] == (users, conversations)
         assert expected <= asyncio.run(_workflow_ids(address, expected, timeout=5))
-        children = again.ctrl_c()
+        children = again.stop(terminate=True)
     finally:
         again.kill()
     _assert_all_gone(children, again)

@@ -4,10 +4,11 @@ running the harness workflow with the real automation activities on the test dat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +62,15 @@ def settings(database_url: str, rules_dir: Path) -> Settings:
 class Harness:
     """Runs workers for the harness workflow; ``start`` gives the workflow handle."""
 
-    def __init__(self, env: WorkflowEnvironment, sessions: sessionmaker[Session], settings: Settings):
+    def __init__(
+        self, env: WorkflowEnvironment, sessions: sessionmaker[Session], settings: Settings
+    ):
         self.env = env
         self.sessions = sessions
         self.settings = settings
         self.task_queue = f"automation-{uuid.uuid4().hex[:8]}"
         self.sends_per_hour = 10
+        self.workflow_ids: list[str] = []
 
     def activities(self) -> AutomationActivities:
         return AutomationActivities(
@@ -88,10 +92,15 @@ class Harness:
 
 
 @pytest.fixture
-def harness(
+async def harness(
     time_env: WorkflowEnvironment, sessions: sessionmaker[Session], settings: Settings
-) -> Iterator[Harness]:
-    yield Harness(time_env, sessions, settings)
+) -> AsyncIterator[Harness]:
+    harness = Harness(time_env, sessions, settings)
+    yield harness
+    # Harness workflows never end by themselves; stop them so their timers don't fire later.
+    for workflow_id in harness.workflow_ids:
+        with contextlib.suppress(Exception):  # already finished
+            await time_env.client.get_workflow_handle(workflow_id).terminate("test over")
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:

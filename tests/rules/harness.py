@@ -4,7 +4,7 @@ the next wait is due, call ``run_due``; carry ``AutomationState`` across continu
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 from temporalio import workflow
@@ -82,12 +82,10 @@ class AutomationHarness:
         while True:
             timeout = self.automation.timeout()
             if timeout is None or timeout.total_seconds() > 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(
                         lambda: bool(self.queue) or self.continue_requested, timeout=timeout
                     )
-                except asyncio.TimeoutError:
-                    pass
             while self.queue:
                 signal = self.queue.pop(0)
                 trigger = self.apply(signal.name, signal.event)

@@ -59,10 +59,18 @@ def web_app(database_url: str, engine: Any, temporal: FakeTemporal) -> FastAPI:
 @pytest.fixture
 def world(factory: Factory, session: Session) -> World:
     pw = hash_password(PASSWORD)
-    admin = factory.user(email="admin@example.com", name="Ada Admin", role=Role.ADMIN, password_hash=pw)
-    manager = factory.user(email="manager@example.com", name="Max Manager", role=Role.MANAGER, password_hash=pw)
-    agent = factory.user(email="agent@example.com", name="Alex Agent", role=Role.AGENT, password_hash=pw)
-    other = factory.user(email="other@example.com", name="Olive Other", role=Role.AGENT, password_hash=pw)
+    admin = factory.user(
+        email="admin@example.com", name="Ada Admin", role=Role.ADMIN, password_hash=pw
+    )
+    manager = factory.user(
+        email="manager@example.com", name="Max Manager", role=Role.MANAGER, password_hash=pw
+    )
+    agent = factory.user(
+        email="agent@example.com", name="Alex Agent", role=Role.AGENT, password_hash=pw
+    )
+    other = factory.user(
+        email="other@example.com", name="Olive Other", role=Role.AGENT, password_hash=pw
+    )
     sales = factory.inbox(name="Sales", default_assignee_id=agent.id)
     support = factory.inbox(name="Support")
     sales.members.append(agent)
@@ -120,7 +128,9 @@ class Browser:
         headers = {"HX-Request": "true"} if htmx else {}
         return self.client.get(url, headers=headers, **kw)
 
-    def post(self, url: str, data: Any = None, htmx: bool = True, csrf: bool = True, **kw: Any) -> Any:
+    def post(
+        self, url: str, data: Any = None, htmx: bool = True, csrf: bool = True, **kw: Any
+    ) -> Any:
         headers = {"HX-Request": "true"} if htmx else {}
         if csrf:
             headers["X-CSRF-Token"] = self.token

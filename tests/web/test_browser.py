@@ -199,7 +199,9 @@ def test_every_conversation_action(
     # Mark unread: back to the list, where it shows as unread
     page.click("#btn-unread")
     expect(page).to_have_url(re.compile(r"/inbox$"))
-    expect(page.locator(f".conv-item[data-id='{conversation.id}']")).to_have_class(re.compile("unread"))
+    expect(page.locator(f".conv-item[data-id='{conversation.id}']")).to_have_class(
+        re.compile("unread")
+    )
     # Spam
     page.goto(f"/inbox/{conversation.id}")
     page.click("#btn-spam")
@@ -244,6 +246,12 @@ def test_search_views_and_keyboard(
     expect(page.locator("#help")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.locator("#help")).to_be_hidden()
+    current = re.search(r"/inbox/(\d+)", page.url)
+    assert current
+    expect(page.locator("#conversation-pane")).to_have_attribute(
+        "data-conversation-id", current.group(1)
+    )
+    expect(page.locator("#btn-close")).to_be_visible()
     page.keyboard.press("c")
     expect(page.locator("#conv-status")).to_have_text("closed")
 
@@ -251,27 +259,30 @@ def test_search_views_and_keyboard(
 def test_list_view_bulk_and_cards(
     server: str, chromium: Browser, contexts, sessions: sessionmaker[Session], world: World
 ):
-    ids = [text_in(sessions, world, body=f"Order {n}", number=f"+120255501{n:02d}").id for n in range(5)]
+    ids = [
+        text_in(sessions, world, body=f"Order {n}", number=f"+120255501{n:02d}").id
+        for n in range(5)
+    ]
     page = open_page(chromium, contexts, server, "manager@example.com")
     page.goto("/list")
-    expect(page.locator("table tbody tr")).to_have_count(5)
+    expect(page.locator("#table-wrap tbody tr")).to_have_count(5)
     shot(page, "list")
     for conversation_id in ids[:3]:
         page.check(f"input[name=ids][value='{conversation_id}']")
     page.select_option("#bulk-action", "close")
     page.click("#bulk-apply")
     expect(page.locator(".toast")).to_contain_text("3 done")
-    expect(page.locator("table tbody tr")).to_have_count(2)
+    expect(page.locator("#table-wrap tbody tr")).to_have_count(2)
     page.check("#check-all")
     page.select_option("#bulk-action", "move")
     page.select_option("#bulk-inbox", label="Support")
     page.click("#bulk-apply")
-    expect(page.locator("table tbody tr td.col-inbox").first).to_have_text("Support")
+    expect(page.locator("#table-wrap td.col-inbox").first).to_have_text("Support")
     page.check("#check-all")
     page.select_option("#bulk-action", "assign")
     page.select_option("#bulk-assignee", label="Olive Other")
     page.click("#bulk-apply")
-    expect(page.locator("table tbody td.col-assignee").first).to_have_text("Olive Other")
+    expect(page.locator("#table-wrap td.col-assignee").first).to_have_text("Olive Other")
     page.goto("/cards")
     expect(page.locator(".board-col")).to_have_count(3)
     expect(page.locator(".board-col", has_text="Closed").locator(".conv-card")).to_have_count(3)
@@ -299,6 +310,8 @@ def test_contact_page_and_new_conversation(
     page.click("button:has-text('Save')")
     expect(page.locator(".contact-name")).to_have_text("Jordan Lee")
     expect(page.locator("#contact-log")).to_contain_text("Blue chair")
+    page.reload()
+    expect(page.locator("h1")).to_have_text("Jordan Lee")
     shot(page, "contact")
     page.goto(f"/inbox/{conversation.id}")
     page.click("#btn-close")
@@ -356,12 +369,27 @@ def test_notifications_toggle_and_right_panel_are_remembered(
 
 
 @pytest.mark.parametrize(
-    "body", ["", "a" * 160, "a" * 161, "[" * 80, "[" * 81, "é" * 160, "ê" * 70, "ê" * 71, "😀" * 35, "😀" * 36, "a" * 152 + "["]
+    "body",
+    [
+        "",
+        "a" * 160,
+        "a" * 161,
+        "[" * 80,
+        "[" * 81,
+        "é" * 160,
+        "ê" * 70,
+        "ê" * 71,
+        "😀" * 35,
+        "😀" * 36,
+        "a" * 152 + "[",
+    ],
 )
-def test_live_counter_counts_like_the_server(
-    server: str, chromium: Browser, contexts, body: str
-):
-    page = contexts and contexts[0].pages[0] if contexts else open_page(chromium, contexts, server, "agent@example.com")
+def test_live_counter_counts_like_the_server(server: str, chromium: Browser, contexts, body: str):
+    page = (
+        contexts and contexts[0].pages[0]
+        if contexts
+        else open_page(chromium, contexts, server, "agent@example.com")
+    )
     result = page.evaluate("(b) => window.countSegments(b)", body)
     expected = count_segments(body)
     assert (result["encoding"], result["segments"], result["units"], result["remaining"]) == (

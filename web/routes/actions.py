@@ -24,14 +24,19 @@ router = APIRouter(prefix="/conversations", tags=["web"], dependencies=[CsrfProt
 MAX_BODY = 1600  # Twilio's limit for one message
 
 
-def _changed(request: Request, session: SessionDep, user: User, conversation: Conversation) -> Response:
+def _changed(
+    request: Request, session: SessionDep, user: User, conversation: Conversation
+) -> Response:
     """The header, timeline and details of ``conversation`` as it is now."""
-    context = page_context(request, session, user, **conversation_context(session, user, conversation))
+    context = page_context(
+        request, session, user, **conversation_context(session, user, conversation)
+    )
     return render(
         request,
         "inbox.html",
         {**context, "query": ListQuery()},
         blocks=["conv_header", "timeline", "details"],
+        fragment=True,
         headers={"HX-Trigger": "list-refresh"},
     )
 
@@ -58,7 +63,9 @@ def reply(
     if not text.strip():
         raise HTTPException(status_code=422, detail="Type a message first")
     if len(text) > MAX_BODY:
-        raise HTTPException(status_code=422, detail=f"A message can be at most {MAX_BODY} characters")
+        raise HTTPException(
+            status_code=422, detail=f"A message can be at most {MAX_BODY} characters"
+        )
     try:
         queue_message(session, conversation=conversation, body=text, author_id=user.id)
     except OutboundBlocked as exc:
@@ -136,7 +143,6 @@ def add_note(
     )
     session.commit()
     return _changed(request, session, user, conversation)
-
 
 
 @router.post("/{conversation_id}/{action}")

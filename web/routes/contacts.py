@@ -42,7 +42,9 @@ def get_contact(session: Session, user: User, contact_id: int) -> Contact:
 
 
 @router.get("/{contact_id}")
-def contact_page(request: Request, session: SessionDep, user: CurrentUser, contact_id: int) -> Response:
+def contact_page(
+    request: Request, session: SessionDep, user: CurrentUser, contact_id: int
+) -> Response:
     """The contact, their conversations, and their log (each entry links to its conversation)."""
     contact = get_contact(session, user, contact_id)
     context = page_context(
@@ -57,7 +59,9 @@ def contact_page(request: Request, session: SessionDep, user: CurrentUser, conta
 
 
 @router.get("/{contact_id}/edit")
-def contact_edit(request: Request, session: SessionDep, user: CurrentUser, contact_id: int) -> Response:
+def contact_edit(
+    request: Request, session: SessionDep, user: CurrentUser, contact_id: int
+) -> Response:
     """The contact card as a form (swapped in place of the card)."""
     contact = get_contact(session, user, contact_id)
     context = page_context(request, session, user, contact=contact, error=None)
@@ -65,7 +69,9 @@ def contact_edit(request: Request, session: SessionDep, user: CurrentUser, conta
 
 
 @router.get("/{contact_id}/card")
-def contact_card(request: Request, session: SessionDep, user: CurrentUser, contact_id: int) -> Response:
+def contact_card(
+    request: Request, session: SessionDep, user: CurrentUser, contact_id: int
+) -> Response:
     """The contact card (Cancel on the form)."""
     contact = get_contact(session, user, contact_id)
     context = page_context(request, session, user, contact=contact)

@@ -135,7 +135,9 @@ def conversation_page(
     mark_read(session, user=user, conversation=conversation)
     session.commit()
     query = list_query(view, sort, inbox, q)
-    context = page_context(request, session, user, **conversation_context(session, user, conversation))
+    context = page_context(
+        request, session, user, **conversation_context(session, user, conversation)
+    )
     if is_htmx(request):
         return render(
             request,
@@ -157,10 +159,13 @@ def conversation_live(
     conversation = get_conversation(session, user, conversation_id)
     mark_read(session, user=user, conversation=conversation)
     session.commit()
-    context = page_context(request, session, user, **conversation_context(session, user, conversation))
+    context = page_context(
+        request, session, user, **conversation_context(session, user, conversation)
+    )
     return render(
         request,
         "inbox.html",
         {**context, "query": ListQuery()},
         blocks=["conv_header", "timeline", "details"],
+        fragment=True,
     )

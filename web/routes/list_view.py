@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import Select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from api.deps import SessionDep, StateDep
 from inbox.models import Contact, Conversation, User
@@ -17,7 +17,6 @@ from web.auth import CsrfProtected, CurrentUser
 from web.deps import flush_after, page_context
 from web.queries import (
     VIEW_LABELS,
-    ListQuery,
     assignable_users,
     count_conversations,
     filtered,
@@ -59,7 +58,7 @@ def chosen_columns(user: User) -> list[str]:
     return list(DEFAULT_COLUMNS)
 
 
-def _ordered(stmt: Select[tuple[Conversation]], order: str, desc: bool) -> Select[tuple[Conversation]]:
+def _ordered(stmt: Select[Any], order: str, desc: bool) -> Select[Any]:
     column = SORTABLE.get(order, Conversation.last_message_at)
     return stmt.order_by(column.desc() if desc else column.asc(), Conversation.id.desc())
 
@@ -82,10 +81,14 @@ def list_page(
     desc = dir != "asc"
     total = count_conversations(session, user, query)
     stmt = _ordered(filtered(session, user, query), order, desc)
-    stmt = stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE).options(
-        joinedload(Conversation.contact).selectinload(Contact.numbers),
-        joinedload(Conversation.inbox),
-        joinedload(Conversation.assignee),
+    stmt = (
+        stmt.limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+        .options(
+            joinedload(Conversation.contact).selectinload(Contact.numbers),
+            joinedload(Conversation.inbox),
+            joinedload(Conversation.assignee),
+        )
     )
     rows = list(session.scalars(stmt).unique())
     context = page_context(
@@ -172,7 +175,9 @@ def bulk(
         except actions.ConversationActionError:
             skipped += 1  # e.g. closing one that is closed already: leave it, report it
     session.commit()
-    notice = f"{action.capitalize()}: {len(done)} done" + (f", {skipped} skipped" if skipped else "")
+    notice = f"{action.capitalize()}: {len(done)} done" + (
+        f", {skipped} skipped" if skipped else ""
+    )
     response = Response(status_code=204, headers={"HX-Trigger": _notice_trigger(notice)})
     return flush_after(response, state, done)
 

@@ -32,13 +32,17 @@ def usable_channels(session: Session, user: User) -> list[Channel]:
 
 def find_contacts(session: Session, q: str, limit: int = 20) -> list[Contact]:
     """Contacts whose name or number matches ``q`` (all, by name, when ``q`` is empty)."""
-    query = select(Contact).options(selectinload(Contact.numbers)).order_by(Contact.name).limit(limit)
+    query = (
+        select(Contact).options(selectinload(Contact.numbers)).order_by(Contact.name).limit(limit)
+    )
     if q.strip():
         pattern = like_pattern(q.strip())
         query = query.where(
             Contact.name.ilike(pattern, escape="\\")
             | Contact.id.in_(
-                select(ContactNumber.contact_id).where(ContactNumber.number.like(pattern, escape="\\"))
+                select(ContactNumber.contact_id).where(
+                    ContactNumber.number.like(pattern, escape="\\")
+                )
             )
         )
     return list(session.scalars(query))
@@ -83,7 +87,11 @@ def new_page(
 
 @router.get("/contacts")
 def contact_options(
-    request: Request, session: SessionDep, user: CurrentUser, contact_q: str = "", contact_id: str = ""
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    contact_q: str = "",
+    contact_id: str = "",
 ) -> Response:
     """The contact picker and its numbers, for active search and when the contact changes."""
     contacts = find_contacts(session, contact_q)
@@ -91,7 +99,11 @@ def contact_options(
     if contact_id.isdigit():
         selected = next((c for c in contacts if c.id == int(contact_id)), None)
     context = page_context(
-        request, session, user, contacts=contacts, selected=selected or (contacts[0] if contacts else None)
+        request,
+        session,
+        user,
+        contacts=contacts,
+        selected=selected or (contacts[0] if contacts else None),
     )
     return render(request, "new.html", context, block="contact_picker")
 
@@ -108,8 +120,13 @@ def create(
     new_number: Annotated[str, Form()] = "",
 ) -> Response:
     """Start the conversation and open it, composer focused; or show what is wrong."""
-    values = {"channel_id": channel_id, "contact_id": contact_id, "number": number,
-              "new_name": new_name, "new_number": new_number}
+    values = {
+        "channel_id": channel_id,
+        "contact_id": contact_id,
+        "number": number,
+        "new_name": new_name,
+        "new_number": new_number,
+    }
     channel = next((c for c in usable_channels(session, user) if str(c.id) == channel_id), None)
     if channel is None:
         return _form(request, session, user, error="Pick a channel", status_code=422, values=values)
@@ -130,7 +147,9 @@ def create(
     else:
         found = session.get(Contact, int(contact_id)) if contact_id.isdigit() else None
         if found is None:
-            return _form(request, session, user, error="Pick a contact", status_code=422, values=values)
+            return _form(
+                request, session, user, error="Pick a contact", status_code=422, values=values
+            )
         contact = found
     try:
         conversation = start_conversation(

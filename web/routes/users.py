@@ -9,13 +9,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from api.deps import SessionDep
-from inbox.models import Role, User
 from inbox.auth import create_user
+from inbox.models import Role, User
 from web.auth import AdminUser, CsrfProtected
 from web.deps import page_context
 from web.templating import render
 
 router = APIRouter(prefix="/users", tags=["web"])
+
 
 @router.get("")
 def users_page(request: Request, session: SessionDep, user: AdminUser) -> Response:
@@ -41,7 +42,9 @@ def users_create(
     except ValueError as exc:
         session.rollback()
         users = list(session.scalars(select(User).order_by(User.name)))
-        context = page_context(request, session, user, users=users, roles=list(Role), error=str(exc))
+        context = page_context(
+            request, session, user, users=users, roles=list(Role), error=str(exc)
+        )
         return render(request, "users.html", context, status_code=422)
     session.commit()
     return RedirectResponse("/users", status_code=303)

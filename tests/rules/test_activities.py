@@ -1,0 +1,218 @@
+# mypy: disable-error-code="type-arg,union-attr,no-untyped-call"
+"""The automation activities against the test database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from activities.automation import AutomationActivities
+from inbox.models import (
+    Conversation,
+    LiveEvent,
+    Message,
+    Notification,
+    RuleAction,
+    RuleRun,
+)
+from inbox.rules.payloads import (
+    ActionTaken,
+    LoadRulesInput,
+    RecordRunInput,
+    RunActionInput,
+    SnapshotInput,
+)
+from inbox.settings import Settings
+
+NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)
+
+
+def _acts(sessions, database_url: str, rules_dir: Path) -> AutomationActivities:
+    settings = Settings(database_url=database_url, rules_dir=rules_dir)
+    return AutomationActivities(sessions, settings, flush_signals=False)
+
+
+def _action(conversation_id: int, kind: str, params: dict, key: str = "k") -> RunActionInput:
+    return RunActionInput(
+        key=f"{conversation_id}:rule:{key}:0",
+        conversation_id=conversation_id,
+        rule="rule",
+        version="v1",
+        trigger="message_received",
+        kind=kind,
+        params=params,
+        now=NOW,
+        message_body="hello",
+    )
+
+
+def _count(sessions, model) -> int:
+    with sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_send_sms_runs_once_per_key(sessions, database_url, rules_dir, factory) -> None:
+    conversation = factory.conversation(contact=factory.contact(name="Ada Lovelace"))
+    acts = _acts(sessions, database_url, rules_dir)
+    data = _action(conversation.id, "send_sms", {"text": "Hi {{ contact.first_name }}"})
+    first = await acts.run_action(data)
+    again = await acts.run_action(data)
+    assert first.status == again.status == "done"
+    assert first.detail == again.detail
+    with sessions() as session:
+        (message,) = session.scalars(select(Message))
+    assert (message.body, message.automated, message.automation) == ("Hi Ada", True, "rule")
+    assert _count(sessions, RuleAction) == 1
+
+
+async def test_opted_out_contact_is_skipped_with_the_reason(
+    sessions, database_url, rules_dir, factory
+) -> None:
+    conversation = factory.conversation(contact=factory.contact(opted_out=True))
+    acts = _acts(sessions, database_url, rules_dir)
+    result = await acts.run_action(_action(conversation.id, "send_sms", {"text": "Hi"}))
+    assert result.status == "skipped"
+    assert result.detail.startswith("not sent:")
+    assert _count(sessions, Message) == 0
+
+
+async def test_notify_manager_and_missing_manager(
+    sessions, database_url, rules_dir, factory
+) -> None:
+    boss = factory.user(name="Boss")
+    rep = factory.user(name="Rep", manager_id=boss.id)
+    loner = factory.user(name="Loner")
+    acts = _acts(sessions, database_url, rules_dir)
+    managed = factory.conversation(assignee_id=rep.id)
+    unmanaged = factory.conversation(assignee_id=loner.id)
+    unassigned = factory.conversation()
+    params = {"to": "assignee.manager", "text": "{{ contact.name }} waits"}
+    done = await acts.run_action(_action(managed.id, "notify", params))
+    assert done.status == "done"
+    with sessions() as session:
+        (note,) = session.scalars(select(Notification))
+        assert note.user_id == boss.id and note.automation == "rule"
+        assert session.scalar(select(LiveEvent).where(LiveEvent.kind == "notification.created"))
+    missing = await acts.run_action(_action(unmanaged.id, "notify", params))
+    assert (missing.status, missing.detail) == ("skipped", f"assignee {loner.email} has no manager")
+    nobody = await acts.run_action(_action(unassigned.id, "notify", params))
+    assert nobody.detail == "the conversation has no assignee"
+
+
+async def test_round_robin_takes_turns(sessions, database_url, rules_dir, factory) -> None:
+    a, b = factory.user(), factory.user()
+    inbox = factory.inbox(members=[a, b])
+    channel = factory.channel(default_inbox=inbox)
+    acts = _acts(sessions, database_url, rules_dir)
+    chosen = []
+    for n in range(3):
+        conversation = factory.conversation(channel=channel)
+        await acts.run_action(_action(conversation.id, "assign", {"to": "round_robin"}, f"rr{n}"))
+        with sessions() as session:
+            chosen.append(session.get(Conversation, conversation.id).assignee_id)
+    assert chosen == [a.id, b.id, a.id]
+
+
+async def test_tags_fields_close_and_reopen(sessions, database_url, rules_dir, factory) -> None:
+    conversation = factory.conversation()
+    acts = _acts(sessions, database_url, rules_dir)
+    steps = [
+        ("add_tag", {"tag": "vip"}, "done"),
+        ("add_tag", {"tag": "vip"}, "skipped"),
+        ("set_field", {"field": "contact.fields.source", "value": "{{ message.body }}"}, "done"),
+        ("close", {}, "done"),
+        ("close", {}, "skipped"),
+        ("reopen", {}, "done"),
+        ("remove_tag", {"tag": "vip"}, "done"),
+    ]
+    for n, (kind, params, expected) in enumerate(steps):
+        result = await acts.run_action(_action(conversation.id, kind, params, f"s{n}"))
+        assert result.status == expected, (kind, result)
+    with sessions() as session:
+        stored = session.get(Conversation, conversation.id)
+        assert stored.status == "open" and stored.tags == []
+        assert stored.contact.fields == {"source": "hello"}
+
+
+async def test_webhook_is_signed(sessions, database_url, rules_dir, factory, monkeypatch) -> None:
+    received: list[tuple[dict, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("CRM_SECRET", "s3cret")
+        conversation = factory.conversation()
+        acts = _acts(sessions, database_url, rules_dir)
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        params = {"url": url, "secret_env": "CRM_SECRET", "data": {"said": "{{ message.body }}"}}
+        result = await acts.run_action(_action(conversation.id, "webhook", params))
+    finally:
+        server.shutdown()
+    assert result.status == "done"
+    ((headers, body),) = received
+    expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert headers["X-Inbox-Signature"] == expected
+    assert headers["Idempotency-Key"] == f"{conversation.id}:rule:k:0"
+    payload = json.loads(body)
+    assert payload["conversation"]["id"] == conversation.id
+    assert payload["data"] == {"said": "hello"}
+
+
+async def test_snapshot_and_load_rules(sessions, database_url, rules_dir, factory) -> None:
+    (rules_dir / "r.yaml").write_text("- name: r\n  trigger: closed\n  then: [reopen]\n")
+    (rules_dir / "bad.yaml").write_text("- name: b\n  trigger: closd\n  then: [reopen]\n")
+    contact = factory.contact(name="Ada Lovelace", fields={"plan": "gold"})
+    conversation = factory.conversation(contact=contact, tags=["vip"])
+    acts = _acts(sessions, database_url, rules_dir)
+    snap = await acts.snapshot(SnapshotInput(conversation_id=conversation.id, now=NOW))
+    assert snap.found
+    assert snap.facts["contact.first_name"] == "Ada"
+    assert snap.facts["contact.fields.plan"] == "gold"
+    assert snap.facts["conversation.tags"] == ["vip"]
+    assert snap.facts["inbox.within_business_hours"] is True
+    json.dumps(snap.facts)  # JSON-safe: it travels through Temporal
+    assert not (await acts.snapshot(SnapshotInput(conversation_id=999999, now=NOW))).found
+    loaded = await acts.load_rules(LoadRulesInput(trigger="closed"))
+    assert [r.name for r in loaded.rules] == ["r"]
+    assert "'closd' is not a valid trigger for rule 'b'" in loaded.problems[0]
+    assert (await acts.load_rules(LoadRulesInput(trigger="opened"))).rules == []
+
+
+async def test_record_run_is_stored_once(sessions, database_url, rules_dir, factory) -> None:
+    conversation = factory.conversation()
+    acts = _acts(sessions, database_url, rules_dir)
+    data = RecordRunInput(
+        conversation_id=conversation.id,
+        rule="r",
+        version="abc",
+        trigger="message_received",
+        trigger_key="msg-1",
+        outcome="fired",
+        actions=[ActionTaken("close", "done", "closed")],
+        triggered_at=NOW,
+        evaluated_at=NOW,
+    )
+    await acts.record_run(data)
+    await acts.record_run(data)
+    with sessions() as session:
+        (run,) = session.scalars(select(RuleRun))
+    assert run.actions == [{"kind": "close", "status": "done", "detail": "closed"}]
+    assert (run.version, run.outcome) == ("abc", "fired")
