@@ -28,6 +28,7 @@ from types import FrameType
 from typing import IO
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 from inbox import migrations
@@ -348,7 +349,12 @@ def run_dev(
                 "Temporal dev server", temporal_command(binary, settings), env, temporal_log
             )
             # The database is prepared while Temporal boots: both take a few seconds.
-            database = prepare_database(settings, demo=demo)
+            try:
+                database = prepare_database(settings, demo=demo)
+            except SQLAlchemyError as exc:
+                raise DevServerError(
+                    f"cannot prepare the database {_display_url(settings.database_url)}: {exc}"
+                ) from exc
             try:
                 asyncio.run(wait_for_temporal(settings, temporal, temporal_timeout))
             except DevServerError as exc:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import HTTPException
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from inbox.models import (
@@ -95,27 +95,32 @@ def visibility(session: Session, user: User) -> ColumnElement[bool]:
 
 
 def unread_clause(user_id: int) -> ColumnElement[bool]:
-    """True for a conversation ``user_id`` has not read (a newer inbound, or marked unread)."""
-    read = (
-        select(ConversationRead.last_read_message_id)
+    """True for a conversation ``user_id`` has not read (a newer inbound, or marked unread).
+
+    Two index seeks per conversation: the user's read mark (-1 when marked unread) against the
+    conversation's newest inbound message id (0 when none).
+    """
+    read_mark = (
+        select(
+            case(
+                (ConversationRead.marked_unread.is_(True), -1),
+                else_=ConversationRead.last_read_message_id,
+            )
+        )
         .where(
             ConversationRead.user_id == user_id,
             ConversationRead.conversation_id == Conversation.id,
         )
-        .correlate(Conversation)  # the outer conversation, not one of the EXISTS below
+        .correlate(Conversation)
         .scalar_subquery()
     )
-    marked = exists().where(
-        ConversationRead.user_id == user_id,
-        ConversationRead.conversation_id == Conversation.id,
-        ConversationRead.marked_unread.is_(True),
+    newest_inbound = (
+        select(func.max(Message.id))
+        .where(Message.conversation_id == Conversation.id, Message.direction == Direction.INBOUND)
+        .correlate(Conversation)
+        .scalar_subquery()
     )
-    newer_inbound = exists().where(
-        Message.conversation_id == Conversation.id,
-        Message.id > func.coalesce(read, 0),
-        Message.direction == Direction.INBOUND,
-    )
-    return or_(marked, newer_inbound)
+    return func.coalesce(read_mark, 0) < func.coalesce(newest_inbound, 0)
 
 
 def view_clause(view: View, user: User) -> ColumnElement[bool]:
@@ -154,7 +159,9 @@ class ListQuery:
 
 def filtered(session: Session, user: User, query: ListQuery) -> Select[Any]:
     """Conversations matching the view, inbox filter and search, that ``user`` may see."""
-    stmt = select(Conversation).where(visibility(session, user), view_clause(query.view, user))
+    stmt = select(Conversation).where(view_clause(query.view, user))
+    if query.view not in (View.MY_OPEN, View.MY_UNREAD):  # assigned to the user: always visible
+        stmt = stmt.where(visibility(session, user))
     if query.inbox_id:
         stmt = stmt.where(Conversation.inbox_id == query.inbox_id)
     if query.q.strip():
@@ -196,14 +203,19 @@ def unread_ids(session: Session, user: User, ids: Sequence[int]) -> set[int]:
     return set(session.scalars(stmt))
 
 
+UNREAD_BADGE_CAP = 99  # the badge shows "99+" beyond this, so counting can stop there
+
+
 def my_unread_count(session: Session, user: User) -> int:
-    """The badge on My unread."""
-    stmt = (
-        select(func.count())
-        .select_from(Conversation)
-        .where(visibility(session, user), view_clause(View.MY_UNREAD, user))
+    """The badge on My unread: the count, or ``UNREAD_BADGE_CAP + 1`` when there are more."""
+    # My views need no visibility test: a conversation assigned to the user is always visible.
+    capped = (
+        select(Conversation.id)
+        .where(view_clause(View.MY_UNREAD, user))
+        .limit(UNREAD_BADGE_CAP + 1)
+        .subquery()
     )
-    return int(session.scalar(stmt) or 0)
+    return int(session.scalar(select(func.count()).select_from(capped)) or 0)
 
 
 def get_conversation(session: Session, user: User, conversation_id: int) -> Conversation:

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, FailureError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
@@ -54,10 +54,13 @@ def failure_reason(err: ActivityError) -> tuple[str, str | None]:
 
 
 def _code(failure: FailureError) -> str | None:
-    # An ApplicationError's type names the error kind (e.g. ProviderRejected); other failures
-    # (cancel, terminate) carry none.
-    error_type = getattr(failure, "type", None)
-    return error_type if isinstance(error_type, str) and error_type else None
+    # The sms activities raise ApplicationError(reason, provider_code, type=...): the provider's
+    # code (Twilio's "21211") is the first detail; without one, the error type names the kind.
+    if not isinstance(failure, ApplicationError):
+        return None
+    if failure.details and isinstance(failure.details[0], str | int):
+        return str(failure.details[0])
+    return failure.type or None
 
 
 async def deliver(message_id: int, *, timeout_seconds: float) -> DeliverMessageResult:

@@ -1,5 +1,7 @@
 """All models, imported here so ``Base.metadata`` knows every table."""
 
+from sqlalchemy import event
+
 from inbox.models.base import Base, utcnow
 from inbox.models.channels import Channel
 from inbox.models.contacts import Contact, ContactEvent, ContactNumber
@@ -26,6 +28,16 @@ from inbox.models.settings import (
 )
 from inbox.models.simulator import SimulatorMessage
 from inbox.models.users import ApiKey, Inbox, User, inbox_members
+from inbox.search_index import create_search_index, drop_search_index
+
+# The search index (FTS5 tables and triggers, or trigram indexes) is DDL the models cannot
+# describe; create_all and drop_all make and remove it with the tables.
+event.listen(
+    Base.metadata, "after_create", lambda _t, connection, **_kw: create_search_index(connection)
+)
+event.listen(
+    Base.metadata, "before_drop", lambda _t, connection, **_kw: drop_search_index(connection)
+)
 
 __all__ = [
     "ApiKey",

@@ -28,9 +28,12 @@ class Conversation(Base):
             sqlite_where=text("status = 'open'"),
             postgresql_where=text("status = 'open'"),
         ),
-        Index("ix_conversations_status_last_message", "status", "last_message_at"),
-        Index("ix_conversations_inbox_status", "inbox_id", "status", "last_message_at"),
-        Index("ix_conversations_assignee_status", "assignee_id", "status", "last_message_at"),
+        # The views: a status (and an inbox or an assignee), newest message first or order
+        # added; the trailing id matches the views' tie-break, so no sort step is needed.
+        Index("ix_conversations_status_last_message", "status", "last_message_at", "id"),
+        Index("ix_conversations_status_created", "status", "created_at", "id"),
+        Index("ix_conversations_inbox_status", "inbox_id", "status", "last_message_at", "id"),
+        Index("ix_conversations_assignee_status", "assignee_id", "status", "last_message_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,6 +68,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("provider", "provider_message_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
+        # "Unread": is there an inbound message newer than what the agent read (one seek).
+        Index("ix_messages_conversation_direction", "conversation_id", "direction", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -174,3 +174,28 @@ def test_dev_runs_stops_on_ctrl_c_or_sigterm_and_keeps_data(
         again.kill()
     _assert_all_gone(children, again)
     assert "Loaded demo data" not in again.output()
+
+
+def test_unreachable_database_is_reported_and_temporal_stopped(
+    dev_settings: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from inbox import cli
+    from inbox.settings import get_settings
+
+    for name, value in dev_settings.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("INBOX_DATABASE_URL", f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+    get_settings.cache_clear()
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    try:
+        assert cli.main(["dev"]) == 1
+    finally:
+        get_settings.cache_clear()
+
+    assert "inbox dev: cannot prepare the database postgresql://nobody@127.0.0.1" in (
+        capsys.readouterr().err
+    )
+    left = [c for c in psutil.Process().children(recursive=True) if c.pid not in before]
+    assert [c for c in left if c.status() != psutil.STATUS_ZOMBIE] == []

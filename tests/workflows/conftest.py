@@ -1,4 +1,9 @@
-"""A time-skipping Temporal test server shared by the workflow tests (timers run in milliseconds).
+"""A time-skipping Temporal test server for each workflow test (timers run in milliseconds).
+
+One server per test, not per session: the test server stops skipping time while any activity
+or workflow task is in flight, and a test that stops its worker right after its assertions can
+leave one behind (until its timeout), which would make a later test's ``env.sleep`` wait in real
+time. A fresh server costs about 0.15 s.
 
 The test server refuses to upsert a search attribute it does not know ("search attribute
 ConversationStatus is not defined": the workflow task fails and retries forever), like a real
@@ -25,7 +30,7 @@ def _binary(name: str) -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server")

@@ -167,7 +167,7 @@ async def wait_for_state(
     while True:
         try:
             last = await handle.query("state", result_type=ConversationState)
-        except Exception:  # noqa: BLE001 - still loading, or first task not done yet
+        except Exception:  # still loading, or the first task is not done yet
             last = None
         if last is not None and ready(last):
             return last

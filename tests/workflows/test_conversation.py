@@ -129,7 +129,8 @@ async def test_delivery_failure_marks_message_failed_with_reason(
     store, sms, queue, cid = FakeStore(), FakeSms(), unique_queue(), unique_id()
     store.add(cid)
     sms.fail = lambda _id: ApplicationError(
-        "The 'To' number is not a valid phone number (code 21211)",
+        "The 'To' number is not a valid phone number",
+        "21211",
         type="ProviderRejected",
         non_retryable=True,
     )
@@ -144,8 +145,8 @@ async def test_delivery_failure_marks_message_failed_with_reason(
     assert sms.attempts == [2]  # non-retryable: one attempt
     [failed] = sms.failed
     assert failed.message_id == 2
-    assert failed.reason == "The 'To' number is not a valid phone number (code 21211)"
-    assert failed.code == "ProviderRejected"
+    assert failed.reason == "The 'To' number is not a valid phone number"
+    assert failed.code == "21211"
 
 
 async def test_delivery_that_keeps_failing_gives_up_after_the_deadline(
@@ -173,7 +174,10 @@ async def test_delivery_that_keeps_failing_gives_up_after_the_deadline(
     assert len(sms.attempts) >= 3
     [failed] = sms.failed
     assert failed.message_id == 2
+    # The test server fails the activity with its last error once the next retry would pass
+    # the deadline; a server that reports a timeout instead gets "… (gave up retrying: …)".
     assert failed.reason.startswith("provider timed out")
+    assert failed.code == "ProviderUnavailable"
     assert sms.delivered == []
 
 

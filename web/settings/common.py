@@ -46,7 +46,13 @@ def context(
 ) -> dict[str, Any]:
     """The layout's context plus the settings navigation."""
     return page_context(
-        request, session, user, section="settings", page=page, pages=PAGES, **{"error": None, **extra}
+        request,
+        session,
+        user,
+        section="settings",
+        page=page,
+        pages=PAGES,
+        **{"error": None, **extra},
     )
 
 
@@ -56,9 +62,11 @@ def page(
     user: User,
     template: str,
     name: str,
+    /,
     *,
     status_code: int = 200,
     block: str | None = None,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
     """Render a settings page (just ``block`` for htmx)."""
@@ -68,6 +76,7 @@ def page(
         context(request, session, user, name, **extra),
         status_code=status_code,
         block=block,
+        headers=headers,
     )
 
 

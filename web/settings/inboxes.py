@@ -48,7 +48,7 @@ async def _form(request: Request) -> dict[str, Any]:
     return {
         "name": str(form.get("name") or ""),
         "default_assignee_id": int(assignee) if assignee.isdigit() else None,
-        "member_ids": [int(v) for v in form.getlist("member_ids") if str(v).isdigit()],
+        "member_ids": [int(str(v)) for v in form.getlist("member_ids") if str(v).isdigit()],
         "hours": {day: str(form.get(f"hours_{day}") or "") for day in inboxes.DAYS},
         "timezone": str(form.get("timezone") or "UTC").strip(),
     }

@@ -11,6 +11,7 @@ from api.deps import SessionDep, SettingsDep
 from inbox.models import Role, User
 from inbox.services.admin import audit, users
 from inbox.services.admin.errors import SettingsError
+from inbox.settings import Settings
 from web.auth import AdminUser, CsrfProtected
 from web.settings.common import admin_router, back, page
 
@@ -32,8 +33,9 @@ def _show(request: Request, session: SessionDep, user: AdminUser, **extra: Any) 
     )
 
 
-def _link(request: Request, token: str) -> str:
-    return str(request.url_for("set_password_page", token=token))
+def _link(settings: Settings, token: str) -> str:
+    """The invitation link on the public URL (what the invited person's browser can reach)."""
+    return f"{settings.public_url.rstrip('/')}/set-password/{token}"
 
 
 def _user(session: SessionDep, user_id: int) -> User:
@@ -83,7 +85,7 @@ def user_create(
     session.commit()
     if password:
         return back("/settings/users")
-    link = _link(request, users.invite_token(created, settings.secret_key))
+    link = _link(settings, users.invite_token(created, settings.secret_key))
     return _show(request, session, user, invited=created, invite_link=link)
 
 
@@ -156,5 +158,5 @@ def user_link(
         return _show(request, session, user, error=f"{target.name} is deactivated", status_code=409)
     audit.record(session, actor_id=user.id, action="user.link", target=target.email)
     session.commit()
-    link = _link(request, users.invite_token(target, settings.secret_key))
+    link = _link(settings, users.invite_token(target, settings.secret_key))
     return _show(request, session, user, invited=target, invite_link=link)

@@ -1,0 +1,469 @@
+"""Server time of the inbox views on a big database, against the bare SQL they issue.
+
+Fills a database (a SQLite file, and/or a PostgreSQL database created on the server in
+``--postgres-url`` and dropped afterwards) with ``--conversations`` conversations and
+``--messages`` messages (bulk: ``executemany`` on SQLite, ``COPY`` on PostgreSQL, with the search
+index built once after the load), signs in an agent, then for each view:
+
+1. **route** — N requests through the real app (``create_app`` behind Starlette's TestClient),
+   timing the ASGI call itself (server time: routing, auth, queries, ORM, templates);
+2. **bare SQL** — the statements that route issued in its last request, captured with a
+   ``before_cursor_execute`` listener and re-run N times on a raw DBAPI connection (execute and
+   fetch every row, commit), in the same run.
+
+Prints view, route p50 and p95, bare SQL p50, and the ratio. Targets: route p50 < 100 ms and
+within 2x the bare SQL. ``docs/performance.md`` (## Views) keeps the figures.
+
+Usage: ``python bench/views.py [--conversations 100000] [--messages 1000000]
+[--backend sqlite|postgresql|both] [--requests 50]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import itertools
+import json
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, event, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from api.app import create_app
+from inbox.db import _engines, engine_for
+from inbox.models import Base
+from inbox.passwords import hash_password
+from inbox.search_index import create_search_index, drop_search_index
+from inbox.settings import Settings
+
+PASSWORD = "bench password 1"
+INBOXES = 4
+AGENTS = 10
+RARE_WORD = "parcel"  # in one message in 2,000: a realistic "find that message" search
+rng = random.Random(42)
+
+
+# Words of random letters drawn with English letter frequencies, used with a Zipf
+# distribution, so the trigram index sees a realistic mix of common and rare trigrams.
+LETTERS = "etaoinshrdlcumwfgypbvkjxqz"
+LETTER_WEIGHTS = [127, 91, 82, 75, 70, 67, 63, 61, 60, 43, 40, 28, 28, 24, 24, 22, 20, 20, 19,
+                  15, 10, 8, 2, 2, 1, 1]  # fmt: skip
+
+
+def _words(count: int, lengths: tuple[int, int]) -> list[str]:
+    return [
+        "".join(rng.choices(LETTERS, LETTER_WEIGHTS, k=rng.randint(*lengths))) for _ in range(count)
+    ]
+
+
+VOCABULARY = _words(5000, (2, 9))
+ZIPF = list(itertools.accumulate(1 / rank for rank in range(1, len(VOCABULARY) + 1)))
+COMMON_WORD = next(w for w in VOCABULARY[10:] if len(w) >= 5)  # in about one message in 20
+FIRST_NAMES = [w.capitalize() for w in _words(300, (3, 7))]
+LAST_NAMES = [w.capitalize() for w in _words(2000, (4, 9))]
+
+
+# --- filling the database ---------------------------------------------------------------------
+
+
+@dataclass
+class Fill:
+    """Generated rows per table, as (columns, rows), plus what the measurements need."""
+
+    tables: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = field(default_factory=dict)
+    agent_id: int = 1
+    open_conversation_id: int = 0
+    search_name: str = ""
+    search_number: str = ""
+
+
+def contact_number(i: int) -> str:
+    return f"+120{i:08d}"
+
+
+def generate(conversations: int, messages: int) -> Fill:
+    """Rows for every table, ids assigned here so the bulk load needs no RETURNING."""
+    fill = Fill()
+    base = datetime.now(UTC) - timedelta(days=400)
+    pw = hash_password(PASSWORD)
+    users = [
+        (n, f"agent{n}@example.com", f"Agent {n}", pw, "agent", True, True, "{}", base)
+        for n in range(1, AGENTS + 1)
+    ]
+    fill.tables["users"] = (
+        [
+            "id",
+            "email",
+            "name",
+            "password_hash",
+            "role",
+            "is_active",
+            "notifications_enabled",
+            "preferences",
+            "created_at",
+        ],
+        users,
+    )
+    fill.tables["inboxes"] = (
+        ["id", "name", "business_hours", "timezone", "created_at"],
+        [(n, f"Inbox {n}", "{}", "UTC", base) for n in range(1, INBOXES + 1)],
+    )
+    # The agent measured belongs to every inbox but the last: visibility is a real filter.
+    members = [(n, 1) for n in range(1, INBOXES)]
+    members += [(n, u) for n in range(1, INBOXES + 1) for u in range(2, AGENTS + 1)]
+    fill.tables["inbox_members"] = (["inbox_id", "user_id"], members)
+    fill.tables["channels"] = (
+        ["id", "name", "type", "number", "default_inbox_id", "created_at"],
+        [(n, f"Line {n}", "sms", f"+1415555{n:04d}", n, base) for n in range(1, INBOXES + 1)],
+    )
+    contacts, numbers, convs, msgs, events, reads = [], [], [], [], [], []
+    per_conversation = messages / conversations
+    message_id = 0
+    for i in range(1, conversations + 1):
+        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        created = base + timedelta(seconds=i * 300)
+        contacts.append((i, name, "{}", False, created, created))
+        numbers.append((i, i, contact_number(i), "mobile"))
+        inbox = rng.randint(1, INBOXES)
+        roll = rng.random()
+        status = "open" if roll < 0.7 else "closed" if roll < 0.95 else "spam"
+        assignee = None if rng.random() < 0.3 else rng.randint(1, AGENTS)
+        count = max(1, round(rng.uniform(0, 2 * per_conversation)))
+        count = min(count, messages - message_id) if i == conversations else count
+        last = created
+        last_body = ""
+        first_id = message_id + 1
+        for j in range(count):
+            if message_id >= messages:
+                break
+            message_id += 1
+            inbound = j % 2 == 0
+            body = " ".join(rng.choices(VOCABULARY, cum_weights=ZIPF, k=rng.randint(4, 14)))
+            if rng.random() < 1 / 2000:
+                body += f" {RARE_WORD}"
+            last = created + timedelta(minutes=j * rng.randint(1, 600))
+            last_body = body
+            msgs.append((
+                message_id, i, i, inbox, "inbound" if inbound else "outbound", body, "[]",
+                contact_number(i) if inbound else f"+1415555{inbox:04d}",
+                f"+1415555{inbox:04d}" if inbound else contact_number(i),
+                None if inbound else assignee, False, "simulator", f"SM{message_id}",
+                "received" if inbound else "delivered", 0, last,
+            ))  # fmt: skip
+        convs.append((
+            i, i, inbox, inbox, contact_number(i), assignee, status, "{}", "[]", created, last,
+            last_body[:200], created,
+        ))  # fmt: skip
+        events.append((i, i, i, "conversation_started", "Conversation started", "{}", created,
+                       created))  # fmt: skip
+        if assignee == 1 and rng.random() < 0.5 and message_id >= first_id:
+            reads.append((1, i, message_id, False, last))
+        if assignee == 1 and status == "open":
+            fill.open_conversation_id = i
+    fill.tables["contacts"] = (
+        ["id", "name", "fields", "opted_out", "created_at", "updated_at"],
+        contacts,
+    )
+    fill.tables["contact_numbers"] = (["id", "contact_id", "number", "label"], numbers)
+    fill.tables["conversations"] = (
+        ["id", "contact_id", "channel_id", "inbox_id", "contact_number", "assignee_id", "status",
+         "fields", "tags", "created_at", "last_message_at", "last_message_preview",
+         "first_inbound_at"],
+        convs,
+    )  # fmt: skip
+    fill.tables["messages"] = (
+        ["id", "conversation_id", "contact_id", "channel_id", "direction", "body", "media",
+         "from_number", "to_number", "author_id", "automated", "provider", "provider_message_id",
+         "status", "send_attempts", "created_at"],
+        msgs,
+    )  # fmt: skip
+    fill.tables["contact_events"] = (
+        ["id", "contact_id", "conversation_id", "kind", "summary", "data", "occurred_at",
+         "created_at"],
+        events,
+    )  # fmt: skip
+    fill.tables["conversation_reads"] = (
+        ["user_id", "conversation_id", "last_read_message_id", "marked_unread", "read_at"],
+        reads,
+    )
+    fill.search_name = contacts[len(contacts) // 2][1].split()[1]
+    fill.search_number = contact_number(conversations // 3)[-7:]
+    return fill
+
+
+def _sqlite_value(value: Any) -> Any:
+    # The form SQLAlchemy's DateTime stores on SQLite (naive UTC text).
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def load(engine: Engine, fill: Fill) -> None:
+    """Create the schema and bulk-load the rows; build the search index once, at the end."""
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        drop_search_index(conn)
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for table, (columns, rows) in fill.tables.items():
+            names = ", ".join(columns)
+            if engine.dialect.name == "sqlite":
+                marks = ", ".join("?" for _ in columns)
+                cursor.executemany(
+                    f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                    [[_sqlite_value(v) for v in row] for row in rows],
+                )
+            else:
+                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        if engine.dialect.name == "postgresql":
+            for table, (columns, _rows) in fill.tables.items():
+                if "id" in columns:
+                    cursor.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+        raw.commit()
+    finally:
+        raw.close()
+    with engine.begin() as conn:
+        create_search_index(conn)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+class TimedApp:
+    """Wraps the ASGI app to time each request inside the server (no client overhead)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.last = 0.0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.last = time.perf_counter() - start
+
+
+class Capture:
+    """Records the statements an engine sends while ``on`` is set."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.on = False
+        self.statements: list[tuple[str, Any, bool]] = []
+        event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(
+        self, _c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, many: bool
+    ) -> None:
+        if self.on:
+            self.statements.append((statement, params, many))
+
+
+def replay(engine: Engine, statements: list[tuple[str, Any, bool]]) -> float:
+    """Run the statements on a raw DBAPI connection, fetching every row; seconds taken."""
+    raw = engine.raw_connection()
+    try:
+        start = time.perf_counter()
+        cursor = raw.cursor()
+        for statement, params, many in statements:
+            if many:
+                cursor.executemany(statement, params)
+            else:
+                cursor.execute(statement, params)
+            if cursor.description:
+                cursor.fetchall()
+        raw.commit()
+        return time.perf_counter() - start
+    finally:
+        raw.close()
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(
+        r'"X-CSRF-Token": "([^"]+)"', html
+    )
+    if not match:
+        raise RuntimeError("the sign-in page has no CSRF token")
+    return match.group(1)
+
+
+def views(fill: Fill) -> list[tuple[str, str]]:
+    """(label, URL) for every screen measured; the list panel is what htmx asks for."""
+    return [
+        ("All open", "/inbox/list?view=all"),
+        ("My open", "/inbox/list?view=mine"),
+        ("My unread", "/inbox/list?view=unread"),
+        ("Unassigned", "/inbox/list?view=unassigned"),
+        ("Closed", "/inbox/list?view=closed"),
+        ("Spam", "/inbox/list?view=spam"),
+        ("All open, order added", "/inbox/list?view=all&sort=added"),
+        ("All open, inbox filter", "/inbox/list?view=all&inbox=2"),
+        ("Closed, order added, inbox", "/inbox/list?view=closed&sort=added&inbox=2"),
+        (f"Search text '{RARE_WORD}'", f"/inbox/list?view=all&q={RARE_WORD}"),
+        (f"Search name '{fill.search_name}'", f"/inbox/list?view=all&q={fill.search_name}"),
+        (f"Search number '{fill.search_number}'", f"/inbox/list?view=all&q={fill.search_number}"),
+        (f"Search common word '{COMMON_WORD}'", f"/inbox/list?view=all&q={COMMON_WORD}"),
+        ("Search, Closed view", f"/inbox/list?view=closed&q={RARE_WORD}"),
+        ("List view page", "/list?view=all"),
+        ("Card view", "/cards"),
+        ("Open conversation", f"/inbox/{fill.open_conversation_id}"),
+        ("Full inbox page", "/inbox"),
+    ]
+
+
+@dataclass
+class Row:
+    view: str
+    p50: float
+    p95: float
+    sql_p50: float
+    queries: int
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(database_url: str, fill: Fill, requests: int) -> list[Row]:
+    """Time every view through the app and as bare SQL."""
+    settings = Settings(database_url=database_url, relay_interval_seconds=3600)
+    timed = TimedApp(create_app(settings, temporal_client=object()))  # type: ignore[arg-type]
+    engine = engine_for(database_url)
+    capture = Capture(engine)
+    rows: list[Row] = []
+    with TestClient(timed) as client:
+        login = client.get("/login")
+        form = {"email": "agent1@example.com", "password": PASSWORD}
+        client.post("/login", data={**form, "csrf_token": csrf_of(login.text)})
+        for label, url in views(fill):
+            headers = {} if label == "Full inbox page" else {"HX-Request": "true"}
+            route: list[float] = []
+            for n in range(requests + 3):  # three warm-up requests
+                capture.on, capture.statements = n == requests + 2, []
+                response = client.get(url, headers=headers)
+                capture.on = False
+                if response.status_code != 200:
+                    raise RuntimeError(f"{url}: HTTP {response.status_code}")
+                if n >= 3:
+                    route.append(timed.last)
+            statements = list(capture.statements)
+            bare = [replay(engine, statements) for _ in range(requests)]
+            rows.append(
+                Row(label, statistics.median(route), percentile(route, 0.95),
+                    statistics.median(bare), len(statements))
+            )  # fmt: skip
+            print(f"  {label}: {rows[-1].p50 * 1000:.1f} ms", file=sys.stderr, flush=True)
+    return rows
+
+
+# --- backends ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def sqlite_database(directory: Path) -> Iterator[str]:
+    yield f"sqlite:///{directory / 'bench.db'}"
+
+
+@contextmanager
+def postgres_database(server: str) -> Iterator[str]:
+    """A database of this run's own on ``server``, dropped afterwards."""
+    name = f"inbox_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(
+        f"{server}/postgres".replace("postgresql://", "postgresql+psycopg://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = f"{server}/{name}"
+    try:
+        yield url
+    finally:
+        engine = _engines.pop(url, None)
+        if engine is not None:
+            engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run_backend(
+    name: str, database: Callable[[], AbstractContextManager[str]], fill: Fill, requests: int
+) -> list[Row]:
+    """Load one backend and measure it."""
+    with database() as url:
+        engine = engine_for(url)
+        start = time.perf_counter()
+        load(engine, fill)
+        print(f"{name}: loaded in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+        return measure(url, fill, requests)
+
+
+def table(name: str, rows: list[Row]) -> str:
+    out = io.StringIO()
+    out.write(f"\n{name}\n\n| View | p50 ms | p95 ms | bare SQL p50 ms | ratio | queries |\n")
+    out.write("|---|---:|---:|---:|---:|---:|\n")
+    for row in rows:
+        ratio = row.p50 / row.sql_p50 if row.sql_p50 else float("inf")
+        out.write(
+            f"| {row.view} | {row.p50 * 1000:.1f} | {row.p95 * 1000:.1f} | "
+            f"{row.sql_p50 * 1000:.1f} | {ratio:.1f}x | {row.queries} |\n"
+        )
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    fill = generate(args.conversations, args.messages)
+    print(f"generated in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    results: dict[str, list[Row]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.backend in ("sqlite", "both"):
+            results["SQLite"] = run_backend(
+                "SQLite", lambda: sqlite_database(Path(tmp)), fill, args.requests
+            )
+        if args.backend in ("postgresql", "both"):
+            results["PostgreSQL"] = run_backend(
+                "PostgreSQL", lambda: postgres_database(args.postgres_url), fill, args.requests
+            )
+    print(f"{args.conversations:,} conversations, {args.messages:,} messages, "
+          f"{args.requests} requests per view")  # fmt: skip
+    for name, rows in results.items():
+        print(table(name, rows))
+    if args.json:
+        args.json.write_text(json.dumps({k: [vars(r) for r in v] for k, v in results.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,180 @@
+"""Record workflow histories for the replay test (``test_replay.py``).
+
+Run from the repository root after a deliberate, compatible change to the workflows, and commit
+the files it writes to ``tests/workflows/histories/``:
+
+    .venv/bin/python -m tests.workflows.record_histories
+
+Keep the histories of released versions: the replay test must go on replaying them, which is
+what proves a change did not break running conversations. Name new ones so they do not
+overwrite old ones (``--suffix v2``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from tests.workflows.fakes import (
+    FakeSms,
+    FakeStore,
+    event,
+    fake_worker,
+    register_search_attributes,
+    signal_with_start,
+    wait_for_state,
+)
+from workflows.contracts import SIGNAL_SEND, SendMessageInput, message_workflow_id
+from workflows.send_message import SendMessageWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+QUEUE = "record-histories"
+
+Scenario = Callable[[Client, FakeStore, FakeSms], Awaitable[list[WorkflowHandle[Any, Any]]]]
+
+
+async def clocks_close_reopen_quiet(
+    client: Client, store: FakeStore, sms: FakeSms
+) -> list[WorkflowHandle[Any, Any]]:
+    """Inbound, auto-reply, human reply, assign, move, close, reopen, close, quiet period."""
+    store.add(101, assignee_id=3)
+    handle = await signal_with_start(
+        client, QUEUE, 101, "message_received", event("msg-1", 0, message_id=1)
+    )
+    await handle.signal("message_sent", event("msg-2", 1, message_id=2, automated=True))
+    await handle.signal("message_received", event("msg-1", 0, message_id=1))  # a repeat
+    await handle.signal("message_sent", event("msg-3", 120, message_id=3, author_id=3))
+    await handle.signal("assigned", event("assigned-4", 121, assignee_id=None))
+    await handle.signal("moved", event("moved-5", 122, inbox_id=2))
+    await handle.signal("closed", event("closed-6", 180))
+    await handle.signal("reopened", event("reopened-7", 200))
+    await handle.signal("closed", event("closed-8", 300))
+    await handle.result()
+    return [handle]
+
+
+async def delivery_failures(
+    client: Client, store: FakeStore, sms: FakeSms
+) -> list[WorkflowHandle[Any, Any]]:
+    """A rejected message and one that keeps failing until its deadline."""
+    store.add(102)
+
+    def fail(message_id: int) -> Exception:
+        if message_id == 21:
+            return ApplicationError(
+                "unsubscribed", "21610", type="ProviderRejected", non_retryable=True
+            )
+        return ApplicationError("provider timed out", type="ProviderUnavailable")
+
+    sms.fail = fail
+    handle = await signal_with_start(
+        client,
+        QUEUE,
+        102,
+        "message_received",
+        event("msg-20", 0, message_id=20),
+        delivery_timeout_seconds=30,
+    )
+    await handle.signal("message_sent", event("msg-21", 5, message_id=21, author_id=3))
+    await handle.signal("message_sent", event("msg-22", 6, message_id=22, author_id=3))
+    await wait_for_state(handle, lambda s: s.messages_sent == 2)
+    await handle.signal("closed", event("closed-23", 10))
+    await handle.result()
+    return [handle]
+
+
+async def continue_as_new(
+    client: Client, store: FakeStore, sms: FakeSms
+) -> list[WorkflowHandle[Any, Any]]:
+    """Five events, two per run: the runs hand over state and pending events."""
+    store.add(103)
+    handle = await signal_with_start(
+        client, QUEUE, 103, "message_received", event("msg-30", 0), max_events_per_run=2
+    )
+    first = handle.result_run_id
+    await handle.signal("message_sent", event("msg-31", 30, message_id=31, author_id=3))
+    await handle.signal("message_received", event("msg-32", 40))
+    await handle.signal("message_received", event("msg-33", 50))
+    await handle.signal("closed", event("closed-34", 60))
+    latest = client.get_workflow_handle(handle.id)
+    await latest.result()
+    return [client.get_workflow_handle(handle.id, run_id=first), latest]
+
+
+async def one_off_messages(
+    client: Client, store: FakeStore, sms: FakeSms
+) -> list[WorkflowHandle[Any, Any]]:
+    """A one-off SMS delivered, and one rejected."""
+    sms.fail = lambda message_id: (
+        ApplicationError("unsubscribed", "21610", type="ProviderRejected", non_retryable=True)
+        if message_id == 41
+        else None
+    )
+    handles: list[WorkflowHandle[Any, Any]] = []
+    for message_id in (40, 41):
+        request = SendMessageInput(message_id=message_id)
+        handle = await client.start_workflow(
+            SendMessageWorkflow.run,
+            request,
+            id=message_workflow_id(message_id),
+            task_queue=QUEUE,
+            start_signal=SIGNAL_SEND,
+            start_signal_args=[request],
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        await handle.result()
+        handles.append(handle)
+    return handles
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "conversation_clocks": clocks_close_reopen_quiet,
+    "conversation_delivery_failures": delivery_failures,
+    "conversation_continue_as_new": continue_as_new,
+    "send_message": one_off_messages,
+}
+
+
+async def record(suffix: str) -> list[Path]:
+    """Run every scenario on a fresh time-skipping server; write one JSON file per run."""
+    server = shutil.which("temporal-test-server") or str(
+        Path(sys.executable).parent / "temporal-test-server"
+    )
+    written: list[Path] = []
+    HISTORIES.mkdir(exist_ok=True)
+    for name, scenario in SCENARIOS.items():
+        async with await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=server
+        ) as env:
+            await register_search_attributes(env.client)
+            store, sms = FakeStore(), FakeSms()
+            async with fake_worker(env.client, store, sms, QUEUE):
+                handles = await scenario(env.client, store, sms)
+            for index, handle in enumerate(handles):
+                history = await handle.fetch_history()
+                path = HISTORIES / f"{name}-{index + 1}{'-' + suffix if suffix else ''}.json"
+                path.write_text(history.to_json() + "\n")
+                written.append(path)
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--suffix", default="", help="appended to each file name")
+    args = parser.parse_args()
+    for path in asyncio.run(record(args.suffix)):
+        sys.stdout.write(f"wrote {path}\n")
+
+
+if __name__ == "__main__":
+    main()

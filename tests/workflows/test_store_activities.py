@@ -1,0 +1,157 @@
+"""The real store activities against the test database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.store import StoreActivities
+from inbox import live
+from inbox.models import Conversation, ConversationStatus, LiveEvent, Message
+from tests.factories import Factory
+from workflows.contracts import ConversationState, LoadStateInput, RecordClocksInput
+
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def _message(factory: Factory, conversation: Conversation, direction: str, minutes: int) -> Message:
+    message = Message(
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+        channel_id=conversation.channel_id,
+        direction=direction,
+        body="hi",
+        from_number="+12025550100",
+        to_number="+14155550100",
+        provider="simulator",
+        status="received" if direction == "inbound" else "sent",
+        created_at=T0 + timedelta(minutes=minutes),
+    )
+    factory.session.add(message)
+    factory.session.commit()
+    return message
+
+
+def test_load_state_reads_the_row_and_its_messages(
+    sessions: sessionmaker[Session], factory: Factory
+) -> None:
+    user = factory.user()
+    conversation = factory.conversation(
+        assignee_id=user.id,
+        created_at=T0,
+        first_inbound_at=T0,
+        first_response_at=T0 + timedelta(minutes=5),
+        time_to_first_response_seconds=300,
+        status=ConversationStatus.CLOSED,
+        closed_at=T0 + timedelta(hours=1),
+        time_to_close_seconds=3600,
+    )
+    _message(factory, conversation, "inbound", 0)
+    _message(factory, conversation, "outbound", 5)
+    _message(factory, conversation, "inbound", 7)
+
+    state = ActivityEnvironment().run(
+        StoreActivities(sessions).load_conversation_state, LoadStateInput(conversation.id)
+    )
+
+    assert state == ConversationState(
+        conversation_id=conversation.id,
+        status="closed",
+        inbox_id=conversation.inbox_id,
+        channel_id=conversation.channel_id,
+        assignee_id=user.id,
+        opened_at=T0,
+        first_inbound_at=T0,
+        first_response_at=T0 + timedelta(minutes=5),
+        closed_at=T0 + timedelta(hours=1),
+        time_to_first_response_seconds=300,
+        time_to_close_seconds=3600,
+        last_direction="inbound",
+        messages_received=2,
+        messages_sent=1,
+    )
+    assert state.opened_at is not None and state.opened_at.tzinfo is not None
+
+
+def test_load_state_of_a_conversation_without_messages(
+    sessions: sessionmaker[Session], factory: Factory
+) -> None:
+    conversation = factory.conversation()
+    state = ActivityEnvironment().run(
+        StoreActivities(sessions).load_conversation_state, LoadStateInput(conversation.id)
+    )
+    assert (state.status, state.last_direction, state.messages_received) == ("open", None, 0)
+    assert state.first_inbound_at is None
+
+
+def test_record_clocks_writes_the_row_and_publishes(
+    sessions: sessionmaker[Session], factory: Factory
+) -> None:
+    conversation = factory.conversation(created_at=T0)
+    state = ConversationState(
+        conversation_id=conversation.id,
+        # Status and assignee are the services' to write: these must not reach the row.
+        status="closed",
+        assignee_id=12345,
+        first_inbound_at=T0,
+        first_response_at=T0 + timedelta(hours=2),
+        last_inbound_at=T0 + timedelta(hours=3),
+        last_outbound_at=T0 + timedelta(hours=2),
+        closed_at=T0 + timedelta(hours=4),
+        time_to_first_response_seconds=7200,
+        time_to_close_seconds=14400,
+    )
+    ActivityEnvironment().run(
+        StoreActivities(sessions).record_conversation_clocks, RecordClocksInput(state)
+    )
+
+    with sessions() as session:
+        row = session.get_one(Conversation, conversation.id)
+        assert row.first_inbound_at == T0
+        assert row.first_response_at == T0 + timedelta(hours=2)
+        assert row.last_inbound_at == T0 + timedelta(hours=3)
+        assert row.last_outbound_at == T0 + timedelta(hours=2)
+        assert row.closed_at == T0 + timedelta(hours=4)
+        assert row.time_to_first_response_seconds == 7200
+        assert row.time_to_close_seconds == 14400
+        assert row.status == "open"
+        assert row.assignee_id is None
+        [event] = session.scalars(select(LiveEvent)).all()
+    assert event.kind == live.CONVERSATION_UPDATED
+    assert (event.conversation_id, event.inbox_id) == (conversation.id, conversation.inbox_id)
+    assert event.data["time_to_first_response_seconds"] == 7200
+
+
+def test_record_clocks_clears_what_a_reopen_cleared(
+    sessions: sessionmaker[Session], factory: Factory
+) -> None:
+    conversation = factory.conversation(closed_at=T0, time_to_close_seconds=60)
+    ActivityEnvironment().run(
+        StoreActivities(sessions).record_conversation_clocks,
+        RecordClocksInput(ConversationState(conversation_id=conversation.id)),
+    )
+    with sessions() as session:
+        row = session.get_one(Conversation, conversation.id)
+        assert (row.closed_at, row.time_to_close_seconds) == (None, None)
+
+
+@pytest.mark.parametrize("name", ["load_conversation_state", "record_conversation_clocks"])
+def test_missing_conversation_is_a_non_retryable_error(
+    sessions: sessionmaker[Session], name: str
+) -> None:
+    store = StoreActivities(sessions)
+    request = (
+        LoadStateInput(987654)
+        if name == "load_conversation_state"
+        else RecordClocksInput(ConversationState(conversation_id=987654))
+    )
+    with pytest.raises(ApplicationError, match="conversation 987654 does not exist") as raised:
+        ActivityEnvironment().run(getattr(store, name), request)
+    assert raised.value.non_retryable
+    with sessions() as session:
+        assert session.scalars(select(LiveEvent)).all() == []  # nothing half-written

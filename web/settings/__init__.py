@@ -1,0 +1,43 @@
+"""The admins' settings pages, one router module per page, all under ``/settings/`` and all
+admin-only (see :func:`web.settings.common.admin_router`); plus the public set-password page
+that an invitation link opens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from web.settings import (
+    api_keys,
+    audit,
+    automation,
+    blocklist,
+    channels,
+    export,
+    fields,
+    imports,
+    inboxes,
+    index,
+    merge_fields,
+    password,
+    users,
+)
+
+# Every settings page's module (all admin-only); the set-password page is apart.
+ADMIN_PAGES = (
+    index,
+    channels,
+    inboxes,
+    users,
+    blocklist,
+    fields,
+    merge_fields,
+    imports,
+    export,
+    api_keys,
+    automation,
+    audit,
+)
+
+router = APIRouter(include_in_schema=False)
+for module in (*ADMIN_PAGES, password):
+    router.include_router(module.router)
