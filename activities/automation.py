@@ -64,7 +64,7 @@ class AutomationActivities:
         self.flush_signals = flush_signals
 
     def all(self) -> Sequence[Callable[..., Any]]:
-        """Every activity, for ``build_worker(extra_activities=...)``."""
+        """Every activity (``inbox.worker.build_worker`` registers them)."""
         return [self.load_rules, self.snapshot, self.run_action, self.record_run]
 
     @activity.defn(name=ACTIVITY_LOAD_RULES)

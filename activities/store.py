@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from inbox import live
 from inbox.models import Conversation, Message
+from inbox.rules.snapshot import last_direction
 from workflows.contracts import (
     ACTIVITY_LOAD_STATE,
     ACTIVITY_RECORD_CLOCKS,
@@ -52,12 +53,6 @@ class StoreActivities:
                     .group_by(Message.direction)
                 ).all()
             )
-            last_direction = session.scalar(
-                select(Message.direction)
-                .where(Message.conversation_id == conversation.id)
-                .order_by(Message.id.desc())
-                .limit(1)
-            )
             return ConversationState(
                 conversation_id=conversation.id,
                 status=conversation.status,
@@ -72,7 +67,7 @@ class StoreActivities:
                 closed_at=conversation.closed_at,
                 time_to_first_response_seconds=conversation.time_to_first_response_seconds,
                 time_to_close_seconds=conversation.time_to_close_seconds,
-                last_direction=last_direction,
+                last_direction=last_direction(session, conversation.id),
                 messages_received=counts.get("inbound", 0),
                 messages_sent=counts.get("outbound", 0),
             )

@@ -23,7 +23,9 @@ from inbox.temporal import TemporalConnector
 from web import mount_web
 
 
-def create_app(settings: Settings | None = None, *, temporal_client: Client | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, temporal_client: Client | None = None
+) -> FastAPI:
     """Build the app. ``temporal_client`` lets tests hand in a client they already hold."""
     settings = settings or get_settings()
     engine = engine_for(settings.database_url)

@@ -123,7 +123,7 @@ class Relay:
     async def _deliver(self, rows: list[PendingSignal]) -> tuple[int, bool]:
         try:
             client = await self._temporal.get()
-        except Exception as exc:  # noqa: BLE001 - any connection failure means "try later"
+        except Exception as exc:
             log.warning("Temporal unreachable, %d signal(s) wait in the outbox: %s", len(rows), exc)
             return 0, True
         blocked: set[str] = set()  # keep per-workflow order: skip later rows after a failure
@@ -134,7 +134,7 @@ class Relay:
                 continue
             try:
                 await _send(client, row)
-            except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
+            except Exception as exc:
                 log.warning("signal %s to %s failed: %s", row.signal, row.workflow_id, exc)
                 blocked.add(row.workflow_id)
                 failures[row.id] = str(exc)[:1000]

@@ -36,9 +36,6 @@ class Settings(BaseSettings):
     # Twilio caps a message body at 1,600 characters and a webhook is a few KiB; anything near
     # this limit is not a real provider request.
     max_webhook_bytes: int = 64 * 1024
-    # How long a closed conversation's workflow stays open for a late signal before it finishes;
-    # the next inbound starts it again from the stored state.
-    closed_workflow_quiet_days: float = 7.0
     # How often the outbox relay retries signals that could not reach Temporal.
     relay_interval_seconds: float = 2.0
     twilio_account_sid: str = Field(

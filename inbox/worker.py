@@ -1,4 +1,5 @@
-"""The Temporal worker: runs the conversation and send-message workflows and their activities.
+"""The Temporal worker: runs the conversation and send-message workflows and their activities,
+automation's included (so ``inbox worker`` runs the rules in ``INBOX_RULES_DIR``).
 
 ``inbox worker`` (and ``inbox dev``) call :func:`run_worker`; tests call :func:`build_worker`
 with their own client, database and provider.
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.automation import AutomationActivities
 from activities.sms import SmsActivities
 from activities.store import StoreActivities
 from inbox.db import engine_for, make_session_factory
@@ -44,14 +46,18 @@ def build_worker(
     extra_workflows: Sequence[type] = (),
     provider: SmsProvider | None = None,
     activity_executor: Executor | None = None,
+    automation: AutomationActivities | None = None,
 ) -> Worker:
     """A worker on the ``inbox`` task queue with every workflow and activity registered.
 
-    ``provider`` defaults to the one the settings name; ``activity_executor`` defaults to a new
-    thread pool (pass your own to shut it down when the worker stops).
+    ``provider`` defaults to the one the settings name; ``automation`` to the automation
+    activities on ``sessions`` and ``settings`` (rules from ``settings.rules_dir``);
+    ``activity_executor`` to a new thread pool (pass your own to shut it down when the worker
+    stops).
     """
     store = StoreActivities(sessions)
     sms = SmsActivities(sessions, provider or get_provider(settings, sessions))
+    automation = automation or AutomationActivities(sessions, settings)
     return Worker(
         client,
         task_queue=TASK_QUEUE,
@@ -61,6 +67,7 @@ def build_worker(
             store.record_conversation_clocks,
             sms.deliver_message,
             sms.mark_message_failed,
+            *automation.all(),
             *extra_activities,
         ],
         activity_executor=activity_executor or ThreadPoolExecutor(MAX_ACTIVITY_THREADS),

@@ -28,7 +28,9 @@ def test_upgrade_head_matches_the_models(fresh_url: str) -> None:
     engine = make_engine(fresh_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": migrations.include_object}
+            )
             diff = compare_metadata(context, Base.metadata)
             tables = set(inspect(conn).get_table_names())
     finally:

@@ -1,6 +1,5 @@
-from sqlalchemy.exc import IntegrityError
-
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from inbox.models import Conversation, ConversationStatus
 

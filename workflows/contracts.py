@@ -12,6 +12,8 @@ from datetime import datetime
 
 from temporalio.common import SearchAttributeKey
 
+from inbox.rules.payloads import AutomationState
+
 TASK_QUEUE = "inbox"
 WORKFLOW_TYPE = "ConversationWorkflow"
 
@@ -105,12 +107,15 @@ class ConversationState:
     closed_at: datetime | None = None
     time_to_first_response_seconds: int | None = None
     time_to_close_seconds: int | None = None
-    # Direction of the last message: "inbound" means the contact awaits a reply.
+    # Direction of the last message, automated ones aside: "inbound" means the contact awaits
+    # a reply from a person (an auto-reply does not answer them).
     last_direction: str | None = None
     messages_received: int = 0
     messages_sent: int = 0
     # Keys of recently handled events (bounded), for de-duplication.
     seen_keys: list[str] = field(default_factory=list)
+    # Pending rule waits, run_once marks and the loop cap's window (workflows/automation.py).
+    automation: AutomationState = field(default_factory=AutomationState)
 
 
 @dataclass

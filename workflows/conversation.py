@@ -3,7 +3,8 @@
 It keeps the durable clocks of the conversation (first inbound, first human response, last
 inbound, last outbound, closed) and the figures derived from them, writes them to the database
 whenever they change, keeps the conversation findable by search attributes, and delivers the
-messages agents send.
+messages agents send, and runs the automation rules (``workflows/automation.py``) on the
+triggers each event fires, with durable timers for delayed rules.
 
 Shape (samples-python ``message_passing/safe_message_handlers``): state in one dataclass
 (:class:`ConversationState`), signal handlers that only append to a queue, one main loop that
@@ -15,6 +16,7 @@ signal arrived, so a signal delayed by a Temporal outage still gives exact clock
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
@@ -45,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
         PendingEvent,
         RecordClocksInput,
     )
+    from inbox.rules.payloads import AutomationState
+    from workflows.automation import Automation
     from workflows.send_message import deliver
 
 # Trigger names, as automation rules name them. Signal names double as triggers where they match.
@@ -125,7 +129,9 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
     elif signal == SIGNAL_MESSAGE_SENT:
         state.messages_sent += 1
         state.last_outbound_at = _later(state.last_outbound_at, at)
-        state.last_direction = OUTBOUND
+        # An auto-reply does not answer the contact: they still await a person.
+        if not event.automated:
+            state.last_direction = OUTBOUND
         # Only a person's reply to the contact stops the first-response clock: an auto-reply
         # (event.automated) does not, nor does an agent's message before the contact wrote.
         if (
@@ -196,6 +202,12 @@ class ConversationWorkflow:
         self._events_this_run = 0
         # Message ids whose delivery runs now (as workflow tasks, so signals keep flowing).
         self._deliveries: dict[int, asyncio.Task[object]] = {}
+        # Built in ``run`` on the loaded state (its memory lives in ``state.automation``).
+        self.automation: Automation | None = None
+        # When the last event was handled: a closed conversation ends a quiet period after it.
+        self._last_event_at = workflow.now()
+        # False only while the main loop sleeps (nothing being applied, evaluated or fired).
+        self._busy = True
 
     # Signal handlers only queue: the main loop applies events one at a time, in arrival order,
     # so no handler interleaves with another at an ``await``.
@@ -236,6 +248,11 @@ class ConversationWorkflow:
             raise ApplicationError("the conversation's state is still loading; ask again")
         return self._state
 
+    @workflow.query(name="idle")
+    def idle(self) -> bool:
+        """True when no event waits, no rule is being evaluated and no message is being sent."""
+        return not self._busy and not self._queue and not self._deliveries
+
     @workflow.run
     async def run(self, request: ConversationInput) -> ConversationState:
         """Apply events until continue-as-new, or until a closed conversation stays quiet."""
@@ -247,26 +264,47 @@ class ConversationWorkflow:
                 start_to_close_timeout=STORE_ACTIVITY_TIMEOUT,
             )
         state = self._state
+        automation = self.automation = Automation(state.automation, state.conversation_id)
         self._sync_search_attributes(state)
         while True:
             while self._queue and not self._should_continue_as_new():
                 await self._handle(state, self._queue.pop(0))
             if self._should_continue_as_new():
                 await self._continue_as_new(state)
-            # Only a closed conversation may end; an open one waits for its next event forever.
-            quiet = timedelta(seconds=request.quiet_period_seconds)
-            try:
-                await workflow.wait_condition(
-                    lambda: bool(self._queue) or self._should_continue_as_new(),
-                    timeout=quiet if state.status != OPEN else None,
-                )
-            except TimeoutError:
-                if await self._finished_quietly(state):
-                    return state
+            # Sleep until the next event, the next rule wait, or (closed only) the end of the
+            # quiet period, whichever comes first.
+            timeout = self._wait_timeout(state, automation)
+            if timeout is None or timeout > timedelta(0):
+                self._busy = False
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(
+                        lambda: bool(self._queue) or self._should_continue_as_new(),
+                        timeout=timeout,
+                    )
+                self._busy = True
+            await automation.run_due(state)
+            if self._quiet_remaining(state) == timedelta(0) and await self._finished_quietly(
+                state, automation
+            ):
+                return state
+
+    def _quiet_remaining(self, state: ConversationState) -> timedelta | None:
+        """How long until a closed conversation's workflow may end (None while it is open)."""
+        if state.status == OPEN:
+            return None
+        ends = self._last_event_at + timedelta(seconds=self._request.quiet_period_seconds)
+        return max(ends - workflow.now(), timedelta(0))
+
+    def _wait_timeout(self, state: ConversationState, automation: Automation) -> timedelta | None:
+        # A pending rule wait always falls due before the workflow may end (it cannot end with
+        # one pending), so while one is armed the quiet period need not wake the loop.
+        rule_wait = automation.timeout()
+        return rule_wait if rule_wait is not None else self._quiet_remaining(state)
 
     async def _handle(self, state: ConversationState, pending: PendingEvent) -> None:
         """Apply one queued event and carry out what it implies."""
         self._events_this_run += 1
+        self._last_event_at = workflow.now()
         event = pending.event
         if event.key in state.seen_keys:
             workflow.logger.debug("ignoring repeated event %s", event.key)
@@ -280,13 +318,18 @@ class ConversationWorkflow:
             await workflow.execute_activity(
                 ACTIVITY_RECORD_CLOCKS,
                 # Without the seen keys: the store needs none, and history stays small.
-                RecordClocksInput(state=dataclasses.replace(state, seen_keys=[])),
+                RecordClocksInput(
+                    state=dataclasses.replace(state, seen_keys=[], automation=AutomationState())
+                ),
                 start_to_close_timeout=STORE_ACTIVITY_TIMEOUT,
             )
         if pending.signal == SIGNAL_MESSAGE_SENT:
             self._start_delivery(event)
         if triggers:
             workflow.logger.debug("event %s fired %s", event.key, triggers)
+        assert self.automation is not None  # built in ``run`` before any event is handled
+        for trigger in triggers:
+            await self.automation.on_trigger(trigger, event, state)
 
     def _start_delivery(self, event: ConversationEvent) -> None:
         message_id = event.message_id
@@ -329,8 +372,11 @@ class ConversationWorkflow:
             )
         )
 
-    async def _finished_quietly(self, state: ConversationState) -> bool:
-        """After the quiet period: True when the closed conversation's workflow may end."""
+    async def _finished_quietly(self, state: ConversationState, automation: Automation) -> bool:
+        """After the quiet period: True when the closed conversation's workflow may end (no
+        rule waits pending: they must fire, or be skipped with their reason, first)."""
+        if automation.next_deadline() is not None:
+            return False
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and not self._deliveries
         )

@@ -7,6 +7,7 @@ To regenerate the initial migration after a model change (before the first relea
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -14,8 +15,18 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from inbox.db import make_engine
+from inbox.search_index import MANAGED_NAMES
 
 ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Leave the full-text search objects out of autogenerate's comparison: the models cannot
+    describe FTS5 virtual tables or trigram indexes, so they have a migration of their own
+    (``0002_search_index``) and autogenerate would otherwise drop them."""
+    return name not in MANAGED_NAMES
 
 
 def alembic_config(database_url: str) -> Config:

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, pool
 from sqlalchemy.types import TypeEngine
 
 from inbox.db import make_engine
+from inbox.migrations import include_object
 from inbox.models import Base
 from inbox.models.base import UTCDateTime
 from inbox.settings import get_settings
@@ -48,6 +49,7 @@ def _options(dialect_name: str) -> dict[str, Any]:
         "target_metadata": target_metadata,
         "compare_type": True,
         "render_item": _render_item,
+        "include_object": include_object,
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         "render_as_batch": dialect_name == "sqlite",
     }

@@ -44,7 +44,9 @@ class ContactNumber(Base):
     __tablename__ = "contact_numbers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[str] = mapped_column(String(32), unique=True)  # E.164
     label: Mapped[str] = mapped_column(String(50), default="mobile")
 
@@ -58,7 +60,9 @@ class ContactEvent(Base):
     __table_args__ = (Index("ix_contact_events_conversation", "conversation_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL")
     )

@@ -128,7 +128,8 @@ _field(
 _field(
     "conversation.awaiting_reply",
     "bool",
-    "True when the last message was inbound (the contact waits for us).",
+    "True when the contact's last message has no reply from a person yet (auto-replies don't "
+    "count).",
     True,
     lambda facts, _now: facts.get("conversation.last_direction") == "inbound",
 )

@@ -24,6 +24,17 @@ def _first(name: str | None) -> str:
     return name.split()[0] if name and name.strip() else ""
 
 
+def last_direction(session: Session, conversation_id: int) -> str | None:
+    """Direction of the conversation's last message, automated ones aside: "inbound" means the
+    contact still awaits a person (an auto-reply does not answer them)."""
+    return session.scalar(
+        select(Message.direction)
+        .where(Message.conversation_id == conversation_id, Message.automated.is_(False))
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+
+
 def build_facts(
     session: Session, conversation: Conversation, now: datetime, public_url: str = ""
 ) -> dict[str, Any]:
@@ -35,12 +46,6 @@ def build_facts(
             .where(Message.conversation_id == conversation.id)
             .group_by(Message.direction)
         ).all()
-    )
-    last_direction = session.scalar(
-        select(Message.direction)
-        .where(Message.conversation_id == conversation.id)
-        .order_by(Message.id.desc())
-        .limit(1)
     )
     facts: dict[str, Any] = {
         "conversation.id": conversation.id,
@@ -55,7 +60,7 @@ def build_facts(
         "conversation.last_outbound_at": _iso(conversation.last_outbound_at),
         "conversation.time_to_first_response_seconds": conversation.time_to_first_response_seconds,
         "conversation.time_to_close_seconds": conversation.time_to_close_seconds,
-        "conversation.last_direction": last_direction,
+        "conversation.last_direction": last_direction(session, conversation.id),
         "conversation.messages_received": int(counts.get("inbound", 0)),
         "conversation.messages_sent": int(counts.get("outbound", 0)),
         "contact.name": contact.name,

@@ -1,26 +1,47 @@
-"""Fixtures for automation tests: a rule folder, the time-skipping Temporal server, a worker
-running the harness workflow with the real automation activities on the test database."""
+"""Fixtures for automation tests: a rule folder, a fresh time-skipping Temporal server per test,
+and :class:`Rig`, which runs the real ``ConversationWorkflow`` in the real worker
+(``inbox.worker.build_worker``: store, SMS and automation activities on the test database, the
+simulator as the provider) and feeds it events the way the inbound path and the composer do.
+
+Events are stored with the test server's clock (which jumps forward as ``env.sleep`` skips
+time), not the wall clock, so a message "sent three days later" says so in its row and signal.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.automation import AutomationActivities
+from inbox.models import Conversation, Message
+from inbox.providers import SimulatorProvider
+from inbox.relay import Relay, enqueue_conversation_signal
 from inbox.rules.config import AutomationSettings
 from inbox.settings import Settings
-from tests.rules.harness import AutomationHarness
+from inbox.temporal import TemporalConnector
+from inbox.worker import build_worker
+from tests.workflows.fakes import register_search_attributes
+from workflows.contracts import (
+    SIGNAL_MESSAGE_RECEIVED,
+    SIGNAL_MESSAGE_SENT,
+    ConversationEvent,
+    ConversationState,
+    conversation_workflow_id,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,13 +50,16 @@ def _binary(name: str) -> str:
     return shutil.which(name) or str(Path(sys.executable).parent / name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
+    """A fresh time-skipping server per test (see tests/workflows/conftest.py for why), with the
+    conversation search attributes registered (the server refuses unknown ones)."""
+    environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server")
     )
-    yield env
-    await env.shutdown()
+    async with environment:
+        await register_search_attributes(environment.client)
+        yield environment
 
 
 @pytest.fixture
@@ -59,48 +83,148 @@ def settings(database_url: str, rules_dir: Path) -> Settings:
     return Settings(database_url=database_url, rules_dir=rules_dir)
 
 
-class Harness:
-    """Runs workers for the harness workflow; ``start`` gives the workflow handle."""
+class Rig:
+    """The real worker on a time-skipping server, and helpers that store and signal events."""
 
     def __init__(
-        self, env: WorkflowEnvironment, sessions: sessionmaker[Session], settings: Settings
-    ):
+        self,
+        env: WorkflowEnvironment,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        executor: ThreadPoolExecutor,
+    ) -> None:
         self.env = env
         self.sessions = sessions
         self.settings = settings
-        self.task_queue = f"automation-{uuid.uuid4().hex[:8]}"
+        self.executor = executor
         self.sends_per_hour = 10
-        self.workflow_ids: list[str] = []
+        self.relay = Relay(sessions, TemporalConnector(settings, env.client))
 
-    def activities(self) -> AutomationActivities:
+    def automation(self) -> AutomationActivities:
+        """The real automation activities, with this rig's loop cap."""
         return AutomationActivities(
-            self.sessions,
-            self.settings,
-            AutomationSettings(sends_per_hour=self.sends_per_hour),
-            flush_signals=False,
+            self.sessions, self.settings, AutomationSettings(sends_per_hour=self.sends_per_hour)
         )
 
-    def worker(self, activities: list[Callable[..., Any]] | None = None) -> Worker:
-        return Worker(
+    def worker(self, automation: AutomationActivities | None = None) -> Worker:
+        """The worker ``inbox worker`` runs (``automation`` replaces its automation activities)."""
+        return build_worker(
             self.env.client,
-            task_queue=self.task_queue,
-            workflows=[AutomationHarness],
-            activities=activities or list(self.activities().all()),
-            # Replay from history on every task: proves the automation code is deterministic.
-            max_cached_workflows=0,
+            sessions=self.sessions,
+            settings=self.settings,
+            provider=SimulatorProvider(self.sessions),
+            activity_executor=self.executor,
+            automation=automation or self.automation(),
         )
+
+    def handle(self, conversation_id: int) -> WorkflowHandle[Any, Any]:
+        return self.env.client.get_workflow_handle(conversation_workflow_id(conversation_id))
+
+    async def inbound(self, conversation_id: int, body: str) -> Message:
+        """A message from the contact, stored and signalled as the inbound path does; returns
+        once the workflow has handled it (rules evaluated, actions done)."""
+        return await self._message(conversation_id, SIGNAL_MESSAGE_RECEIVED, body, None)
+
+    async def reply(self, conversation_id: int, body: str, author_id: int | None) -> Message:
+        """An agent's reply, stored (queued) and signalled as the composer does."""
+        return await self._message(conversation_id, SIGNAL_MESSAGE_SENT, body, author_id)
+
+    async def _message(
+        self, conversation_id: int, signal: str, body: str, author_id: int | None
+    ) -> Message:
+        at = await self.env.get_current_time()
+        with self.sessions() as session:
+            conversation = session.get_one(Conversation, conversation_id)
+            inbound = signal == SIGNAL_MESSAGE_RECEIVED
+            numbers = (conversation.contact_number, conversation.channel.number)
+            message = Message(
+                conversation_id=conversation.id,
+                contact_id=conversation.contact_id,
+                channel_id=conversation.channel_id,
+                direction="inbound" if inbound else "outbound",
+                body=body,
+                from_number=numbers[0] if inbound else numbers[1],
+                to_number=numbers[1] if inbound else numbers[0],
+                provider="simulator",
+                provider_message_id=f"SMin{uuid.uuid4().hex}" if inbound else None,
+                status="received" if inbound else "queued",
+                author_id=author_id,
+                created_at=at,
+            )
+            session.add(message)
+            session.flush()
+            key = f"msg-{message.id}"
+            event = ConversationEvent(
+                key=key, at=at, message_id=message.id, author_id=author_id, body=body
+            )
+            enqueue_conversation_signal(session, conversation.id, signal, event)
+            session.commit()
+            session.expunge(message)
+        await self.relay.flush(conversation_workflow_id(conversation_id))
+        await self.settled(conversation_id, key)
+        return message
+
+    async def settled(self, conversation_id: int, key: str | None = None) -> ConversationState:
+        """Wait until the workflow has handled ``key`` (if given) and sits idle."""
+        handle = self.handle(conversation_id)
+
+        async def ready() -> ConversationState | None:
+            try:
+                state: ConversationState = await handle.query(
+                    "state", result_type=ConversationState
+                )
+                idle = await handle.query("idle", result_type=bool)
+            except Exception:  # the first workflow task has not run yet
+                return None
+            return state if idle and (key is None or key in state.seen_keys) else None
+
+        # Twice in a row: a signal an action sent may be on its way to the next workflow task.
+        first = await until(ready)
+        await asyncio.sleep(0.05)
+        return await until(ready) or first
+
+    async def state(self, conversation_id: int) -> ConversationState:
+        state: ConversationState = await self.handle(conversation_id).query(
+            "state", result_type=ConversationState
+        )
+        return state
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time()
 
 
 @pytest.fixture
-async def harness(
-    time_env: WorkflowEnvironment, sessions: sessionmaker[Session], settings: Settings
-) -> AsyncIterator[Harness]:
-    harness = Harness(time_env, sessions, settings)
-    yield harness
-    # Harness workflows never end by themselves; stop them so their timers don't fire later.
-    for workflow_id in harness.workflow_ids:
-        with contextlib.suppress(Exception):  # already finished
-            await time_env.client.get_workflow_handle(workflow_id).terminate("test over")
+def executor() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(8) as pool:
+        yield pool
+
+
+@pytest.fixture
+async def rig(
+    time_env: WorkflowEnvironment,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    executor: ThreadPoolExecutor,
+) -> AsyncIterator[Rig]:
+    yield Rig(time_env, sessions, settings, executor)
+
+
+@asynccontextmanager
+async def running(worker: Worker) -> AsyncIterator[Worker]:
+    async with worker:
+        yield worker
+
+
+async def until(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Await ``check()`` (in real time, not workflow time) until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:

@@ -18,6 +18,21 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from inbox.rules.payloads import (
+    ACTIVITY_LOAD_RULES,
+    ACTIVITY_RECORD_RUN,
+    ACTIVITY_RUN_ACTION,
+    ACTIVITY_SNAPSHOT,
+    LoadRulesInput,
+    LoadRulesResult,
+    RecordRunInput,
+    RuleSpec,
+    RunActionInput,
+    RunActionResult,
+    SnapshotInput,
+    SnapshotResult,
+)
+from inbox.rules.validate import check_text
 from workflows.contracts import (
     ACTIVITY_DELIVER_MESSAGE,
     ACTIVITY_LOAD_STATE,
@@ -122,12 +137,68 @@ class FakeSms:
         self.failed.append(request)
 
 
-def fake_worker(client: Client, store: FakeStore, sms: FakeSms, task_queue: str) -> Worker:
+class FakeAutomation:
+    """The automation activities without a database: rules from YAML text, facts from a dict,
+    actions and rule runs recorded in lists."""
+
+    def __init__(self, rules_yaml: str = "", facts: dict[str, Any] | None = None) -> None:
+        self.rules: list[RuleSpec] = []
+        self.facts: dict[str, Any] = facts or {}
+        self.actions: list[RunActionInput] = []
+        self.runs: list[RecordRunInput] = []
+        if rules_yaml:
+            self.set_rules(rules_yaml)
+
+    def set_rules(self, rules_yaml: str) -> None:
+        result = check_text(rules_yaml, "fake.yaml")
+        if result.problems:
+            raise ValueError("\n".join(str(problem) for problem in result.problems))
+        self.rules = result.rules
+
+    @activity.defn(name=ACTIVITY_LOAD_RULES)
+    async def load_rules(self, request: LoadRulesInput) -> LoadRulesResult:
+        if request.rule is not None:
+            return LoadRulesResult([rule for rule in self.rules if rule.name == request.rule])
+        trigger = request.trigger
+        return LoadRulesResult(
+            [rule for rule in self.rules if trigger is None or trigger in rule.triggers]
+        )
+
+    @activity.defn(name=ACTIVITY_SNAPSHOT)
+    async def snapshot(self, request: SnapshotInput) -> SnapshotResult:
+        return SnapshotResult(found=True, facts=dict(self.facts))
+
+    @activity.defn(name=ACTIVITY_RUN_ACTION)
+    async def run_action(self, request: RunActionInput) -> RunActionResult:
+        self.actions.append(request)
+        return RunActionResult("done", request.kind)
+
+    @activity.defn(name=ACTIVITY_RECORD_RUN)
+    async def record_run(self, request: RecordRunInput) -> None:
+        self.runs.append(request)
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.load_rules, self.snapshot, self.run_action, self.record_run]
+
+
+def fake_worker(
+    client: Client,
+    store: FakeStore,
+    sms: FakeSms,
+    task_queue: str,
+    automation: FakeAutomation | None = None,
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[ConversationWorkflow, SendMessageWorkflow],
-        activities=[store.load, store.record, sms.deliver, sms.mark_failed],
+        activities=[
+            store.load,
+            store.record,
+            sms.deliver,
+            sms.mark_failed,
+            *(automation or FakeAutomation()).all(),
+        ],
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.exceptions import ApplicationError
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.fakes import (
@@ -182,8 +184,6 @@ async def test_delivery_that_keeps_failing_gives_up_after_the_deadline(
 
 
 async def test_delivery_does_not_block_later_signals(env: WorkflowEnvironment) -> None:
-    import asyncio
-
     store, sms, queue, cid = FakeStore(), FakeSms(), unique_queue(), unique_id()
     store.add(cid)
     sms.release = asyncio.Event()
@@ -310,9 +310,6 @@ async def test_open_conversation_does_not_end_when_quiet(env: WorkflowEnvironmen
 
 
 async def test_missing_conversation_fails_the_workflow_clearly(env: WorkflowEnvironment) -> None:
-    import pytest
-    from temporalio.client import WorkflowFailureError
-
     store, sms, queue, cid = FakeStore(), FakeSms(), unique_queue(), unique_id()
     async with fake_worker(env.client, store, sms, queue):
         handle = await signal_with_start(
@@ -320,7 +317,10 @@ async def test_missing_conversation_fails_the_workflow_clearly(env: WorkflowEnvi
         )
         with pytest.raises(WorkflowFailureError) as raised:
             await handle.result()
-    assert "no such conversation" in str(raised.value.cause.cause)
+    # The load activity's non-retryable error ends the workflow at once, naming the cause.
+    activity_error = raised.value.cause
+    assert isinstance(activity_error, ActivityError)
+    assert "no such conversation" in str(activity_error.cause)
 
 
 def test_apply_event_returns_triggers() -> None:
@@ -343,8 +343,6 @@ def test_apply_event_returns_triggers() -> None:
 
 
 def test_apply_event_rejects_unknown_signal() -> None:
-    import pytest
-
     with pytest.raises(ValueError, match="unknown conversation signal 'archived'"):
         apply_event(ConversationState(conversation_id=1), "archived", event("x", 0))
 

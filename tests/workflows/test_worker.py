@@ -3,20 +3,23 @@ server: an inbound message, then an agent's reply, end to end through the outbox
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from inbox.models import Conversation, Message, SimulatorMessage, utcnow
+from inbox.models import Conversation, Message, PendingSignal, SimulatorMessage, utcnow
 from inbox.providers import ProviderRejected, SimulatorProvider
 from inbox.relay import Relay, enqueue_conversation_signal
 from inbox.services.outbound import queue_message
 from inbox.settings import Settings
 from inbox.temporal import TemporalConnector
-from inbox.worker import MAX_ACTIVITY_THREADS, build_worker
+from inbox.worker import MAX_ACTIVITY_THREADS, build_worker, run_worker
 from tests.factories import Factory
 from tests.workflows.fakes import eventually
 from workflows.contracts import (
@@ -61,8 +64,10 @@ async def test_inbound_then_reply_records_clocks_and_delivers(
     sessions: sessionmaker[Session],
     factory: Factory,
     database_url: str,
+    tmp_path: Path,
 ) -> None:
-    settings = Settings(database_url=database_url)
+    # No rules: these tests are about clocks and delivery (tests/rules covers automation).
+    settings = Settings(database_url=database_url, rules_dir=tmp_path)
     provider = SimulatorProvider(sessions)
     relay = Relay(sessions, TemporalConnector(settings, env.client))
     conversation = factory.conversation()
@@ -117,8 +122,10 @@ async def test_rejected_reply_is_marked_failed_with_the_provider_reason(
     sessions: sessionmaker[Session],
     factory: Factory,
     database_url: str,
+    tmp_path: Path,
 ) -> None:
-    settings = Settings(database_url=database_url)
+    # No rules: these tests are about clocks and delivery (tests/rules covers automation).
+    settings = Settings(database_url=database_url, rules_dir=tmp_path)
     provider = SimulatorProvider(sessions)
     provider.rejection = ProviderRejected("21610", "Attempt to send to unsubscribed recipient")
     relay = Relay(sessions, TemporalConnector(settings, env.client))
@@ -147,3 +154,37 @@ async def test_rejected_reply_is_marked_failed_with_the_provider_reason(
         assert message.error_message == "Attempt to send to unsubscribed recipient"
         assert message.error_code == "21610"
         assert session.scalars(select(SimulatorMessage)).all() == []
+
+
+async def test_run_worker_relays_stored_signals_and_stops_when_cancelled(
+    env: WorkflowEnvironment,
+    sessions: sessionmaker[Session],
+    factory: Factory,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    target = env.client.service_client.config.target_host
+    settings = Settings(
+        database_url=database_url,
+        temporal_address=target,
+        relay_interval_seconds=0.1,
+        rules_dir=tmp_path,
+    )
+    conversation = factory.conversation()
+    with sessions() as session:
+        # Stored while "Temporal was down": only the worker's relay delivers it.
+        _inbound(session, session.get_one(Conversation, conversation.id), minutes_ago=5)
+    task = asyncio.create_task(run_worker(settings))
+
+    def recorded() -> bool:
+        with sessions() as session:
+            return session.get_one(Conversation, conversation.id).first_inbound_at is not None
+
+    try:
+        await eventually(recorded)
+        with sessions() as session:
+            assert session.scalars(select(PendingSignal)).all() == []
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=15)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-27 11:39:07.223168
+Create Date: 2026-11-27 12:16:41.290497
 """
 
 from collections.abc import Sequence
@@ -31,6 +31,18 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts'))
+    )
+    op.create_table('custom_field_definitions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entity', sa.String(length=16), nullable=False),
+    sa.Column('key', sa.String(length=40), nullable=False),
+    sa.Column('label', sa.String(length=100), nullable=False),
+    sa.Column('type', sa.String(length=16), nullable=False),
+    sa.Column('choices', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_custom_field_definitions')),
+    sa.UniqueConstraint('entity', 'key', name=op.f('uq_custom_field_definitions_entity_key'))
     )
     op.create_table('live_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -102,6 +114,32 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys')),
     sa.UniqueConstraint('prefix', name=op.f('uq_api_keys_prefix'))
     )
+    op.create_table('audit_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('target', sa.String(length=300), nullable=False),
+    sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_audit_log_actor_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
+    )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_log_created', ['created_at', 'id'], unique=False)
+
+    op.create_table('blocked_numbers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=32), nullable=True),
+    sa.Column('contact_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.Column('blocked_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['blocked_by_id'], ['users.id'], name=op.f('fk_blocked_numbers_blocked_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_blocked_numbers_contact_id_contacts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_blocked_numbers')),
+    sa.UniqueConstraint('contact_id', name=op.f('uq_blocked_numbers_contact_id')),
+    sa.UniqueConstraint('number', name=op.f('uq_blocked_numbers_number'))
+    )
     op.create_table('contact_numbers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contact_id', sa.Integer(), nullable=False),
@@ -114,6 +152,26 @@ def upgrade() -> None:
     with op.batch_alter_table('contact_numbers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contact_numbers_contact_id'), ['contact_id'], unique=False)
 
+    op.create_table('import_jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=300), nullable=False),
+    sa.Column('path', sa.String(length=1000), nullable=False),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('columns', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('mapping', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('rows_read', sa.Integer(), nullable=False),
+    sa.Column('imported', sa.Integer(), nullable=False),
+    sa.Column('failed', sa.Integer(), nullable=False),
+    sa.Column('bytes_read', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_import_jobs_created_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_jobs'))
+    )
     op.create_table('inboxes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -136,6 +194,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_channels')),
     sa.UniqueConstraint('number', name=op.f('uq_channels_number'))
     )
+    op.create_table('import_row_errors',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job_id', sa.Integer(), nullable=False),
+    sa.Column('line', sa.Integer(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['job_id'], ['import_jobs.id'], name=op.f('fk_import_row_errors_job_id_import_jobs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_row_errors'))
+    )
+    with op.batch_alter_table('import_row_errors', schema=None) as batch_op:
+        batch_op.create_index('ix_import_row_errors_job', ['job_id', 'line'], unique=False)
+
     op.create_table('inbox_members',
     sa.Column('inbox_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -177,10 +246,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations'))
     )
     with op.batch_alter_table('conversations', schema=None) as batch_op:
-        batch_op.create_index('ix_conversations_assignee_status', ['assignee_id', 'status', 'last_message_at'], unique=False)
+        batch_op.create_index('ix_conversations_assignee_status', ['assignee_id', 'status', 'last_message_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_contact_id'), ['contact_id'], unique=False)
-        batch_op.create_index('ix_conversations_inbox_status', ['inbox_id', 'status', 'last_message_at'], unique=False)
-        batch_op.create_index('ix_conversations_status_last_message', ['status', 'last_message_at'], unique=False)
+        batch_op.create_index('ix_conversations_inbox_status', ['inbox_id', 'status', 'last_message_at', 'id'], unique=False)
+        batch_op.create_index('ix_conversations_status_created', ['status', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_conversations_status_last_message', ['status', 'last_message_at', 'id'], unique=False)
         batch_op.create_index('uq_conversations_open_per_number', ['channel_id', 'contact_number'], unique=True, sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
 
     op.create_table('contact_events',
@@ -248,6 +318,7 @@ def upgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_messages_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index('ix_messages_conversation', ['conversation_id', 'id'], unique=False)
+        batch_op.create_index('ix_messages_conversation_direction', ['conversation_id', 'direction', 'id'], unique=False)
 
     op.create_table('notifications',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -322,6 +393,7 @@ def downgrade() -> None:
 
     op.drop_table('notifications')
     with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_messages_conversation_direction')
         batch_op.drop_index('ix_messages_conversation')
         batch_op.drop_index(batch_op.f('ix_messages_contact_id'))
 
@@ -338,6 +410,7 @@ def downgrade() -> None:
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index('uq_conversations_open_per_number', sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
         batch_op.drop_index('ix_conversations_status_last_message')
+        batch_op.drop_index('ix_conversations_status_created')
         batch_op.drop_index('ix_conversations_inbox_status')
         batch_op.drop_index(batch_op.f('ix_conversations_contact_id'))
         batch_op.drop_index('ix_conversations_assignee_status')
@@ -345,12 +418,22 @@ def downgrade() -> None:
     op.drop_table('conversations')
     op.drop_table('round_robin_cursors')
     op.drop_table('inbox_members')
+    with op.batch_alter_table('import_row_errors', schema=None) as batch_op:
+        batch_op.drop_index('ix_import_row_errors_job')
+
+    op.drop_table('import_row_errors')
     op.drop_table('channels')
     op.drop_table('inboxes')
+    op.drop_table('import_jobs')
     with op.batch_alter_table('contact_numbers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contact_numbers_contact_id'))
 
     op.drop_table('contact_numbers')
+    op.drop_table('blocked_numbers')
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_created')
+
+    op.drop_table('audit_log')
     op.drop_table('api_keys')
     op.drop_table('users')
     with op.batch_alter_table('simulator_messages', schema=None) as batch_op:
@@ -362,5 +445,6 @@ def downgrade() -> None:
 
     op.drop_table('pending_signals')
     op.drop_table('live_events')
+    op.drop_table('custom_field_definitions')
     op.drop_table('contacts')
     # ### end Alembic commands ###
