@@ -35,6 +35,23 @@ def _conversation(session: Session, conversation_id: int) -> Conversation:
     return conversation
 
 
+# More unapplied messages than this means the workflow was gone for long; the rest were
+# signalled long ago and will not come again.
+_UNAPPLIED_LIMIT = 500
+
+
+def _not_yet_applied(session: Session, conversation: Conversation) -> list[int]:
+    """Ids of stored messages newer than every clock the workflow recorded: their events have
+    not been applied yet (the signal that starts the workflow is one), and are counted already."""
+    recorded = [
+        at for at in (conversation.last_inbound_at, conversation.last_outbound_at) if at
+    ]
+    query = select(Message.id).where(Message.conversation_id == conversation.id)
+    if recorded:
+        query = query.where(Message.created_at > max(recorded))
+    return sorted(session.scalars(query.order_by(Message.id.desc()).limit(_UNAPPLIED_LIMIT)))
+
+
 class StoreActivities:
     """The store activities, bound to a session factory (register the bound methods)."""
 
@@ -70,6 +87,7 @@ class StoreActivities:
                 last_direction=last_direction(session, conversation.id),
                 messages_received=counts.get("inbound", 0),
                 messages_sent=counts.get("outbound", 0),
+                counted_message_ids=_not_yet_applied(session, conversation),
             )
 
     @activity.defn(name=ACTIVITY_RECORD_CLOCKS)

@@ -13,9 +13,10 @@ import asyncio
 import dataclasses
 import json
 import logging
+import weakref
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
@@ -93,64 +94,101 @@ async def _send(client: Client, row: PendingSignal) -> None:
 
 
 class Relay:
-    """Delivers pending signals. One per process; safe to call from many tasks."""
+    """Delivers pending signals. One per process; safe to call from many tasks.
+
+    Order matters only within one workflow, so each workflow has its own lock: flushes for
+    different conversations run side by side (a process-wide lock would make every webhook wait
+    for every other's signal round trip). Database work runs in a thread, off the event loop.
+    """
 
     def __init__(self, sessions: sessionmaker[Session], temporal: TemporalConnector) -> None:
         self._sessions = sessions
         self._temporal = temporal
-        self._lock = asyncio.Lock()
+        # Weak values: a lock lives while some flush holds or waits on it, then goes away.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _lock(self, workflow_id: str) -> asyncio.Lock:
+        lock = self._locks.get(workflow_id)
+        if lock is None:
+            lock = self._locks[workflow_id] = asyncio.Lock()
+        return lock
 
     async def flush(self, workflow_id: str | None = None) -> int:
         """Deliver pending signals (all, or one workflow's); returns how many were delivered.
 
         Never raises for Temporal being unreachable: the rows stay for the next attempt.
         """
-        async with self._lock:
+        if workflow_id is not None:
+            return await self._flush_one(workflow_id)
+        delivered = 0
+        for pending_id in await asyncio.to_thread(self._pending_workflows):
+            delivered += await self._flush_one(pending_id)
+        return delivered
+
+    def _pending_workflows(self) -> list[str]:
+        with self._sessions() as session:
+            query = (
+                select(PendingSignal.workflow_id)
+                .group_by(PendingSignal.workflow_id)
+                .order_by(func.min(PendingSignal.id))
+                .limit(_BATCH)
+            )
+            return list(session.scalars(query))
+
+    def _pending_rows(self, workflow_id: str) -> list[PendingSignal]:
+        with self._sessions() as session:
+            query = (
+                select(PendingSignal)
+                .where(PendingSignal.workflow_id == workflow_id)
+                .order_by(PendingSignal.id)
+                .limit(_BATCH)
+            )
+            return list(session.scalars(query))
+
+    async def _flush_one(self, workflow_id: str) -> int:
+        async with self._lock(workflow_id):
             delivered = 0
-            while True:
-                with self._sessions() as session:
-                    query = select(PendingSignal).order_by(PendingSignal.id).limit(_BATCH)
-                    if workflow_id is not None:
-                        query = query.where(PendingSignal.workflow_id == workflow_id)
-                    rows = list(session.scalars(query))
-                if not rows:
-                    return delivered
+            while rows := await asyncio.to_thread(self._pending_rows, workflow_id):
                 count, failed = await self._deliver(rows)
                 delivered += count
                 if failed or len(rows) < _BATCH:
-                    return delivered
+                    break
+            return delivered
 
     async def _deliver(self, rows: list[PendingSignal]) -> tuple[int, bool]:
+        """Send ``rows`` (one workflow's, in order) until one fails; record the outcome."""
         try:
             client = await self._temporal.get()
-        except Exception as exc:
+        except Exception as exc:  # any connection failure means "try later"
             log.warning("Temporal unreachable, %d signal(s) wait in the outbox: %s", len(rows), exc)
             return 0, True
-        blocked: set[str] = set()  # keep per-workflow order: skip later rows after a failure
         done: list[int] = []
-        failures: dict[int, str] = {}
+        failure: tuple[int, str] | None = None
         for row in rows:
-            if row.workflow_id in blocked:
-                continue
             try:
                 await _send(client, row)
-            except Exception as exc:
+            except Exception as exc:  # recorded on the row, retried later
                 log.warning("signal %s to %s failed: %s", row.signal, row.workflow_id, exc)
-                blocked.add(row.workflow_id)
-                failures[row.id] = str(exc)[:1000]
-                continue
+                failure = (row.id, str(exc)[:1000])
+                break
             done.append(row.id)
+        await asyncio.to_thread(self._record, done, failure)
+        return len(done), failure is not None
+
+    def _record(self, done: list[int], failure: tuple[int, str] | None) -> None:
         with self._sessions() as session:
             if done:
                 session.execute(delete(PendingSignal).where(PendingSignal.id.in_(done)))
-            for row_id, error in failures.items():
+            if failure is not None:
+                row_id, error = failure
                 session.execute(
                     update(PendingSignal)
                     .where(PendingSignal.id == row_id)
                     .values(attempts=PendingSignal.attempts + 1, last_error=error)
                 )
             session.commit()
-        return len(done), bool(failures)
 
     async def run_forever(self, interval: float) -> None:
         """Retry what is left every ``interval`` seconds until cancelled."""

@@ -112,6 +112,10 @@ class ConversationState:
     last_direction: str | None = None
     messages_received: int = 0
     messages_sent: int = 0
+    # Messages the counts above already include whose events may still come (the load counts
+    # the stored rows, and the message that starts a workflow is stored before its signal):
+    # applying one of these events must not count it twice.
+    counted_message_ids: list[int] = field(default_factory=list)
     # Keys of recently handled events (bounded), for de-duplication.
     seen_keys: list[str] = field(default_factory=list)
     # Pending rule waits, run_once marks and the loop cap's window (workflows/automation.py).

@@ -26,6 +26,8 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from inbox.rules.payloads import AutomationState
+    from workflows.automation import Automation
     from workflows.contracts import (
         ACTIVITY_LOAD_STATE,
         ACTIVITY_RECORD_CLOCKS,
@@ -47,8 +49,6 @@ with workflow.unsafe.imports_passed_through():
         PendingEvent,
         RecordClocksInput,
     )
-    from inbox.rules.payloads import AutomationState
-    from workflows.automation import Automation
     from workflows.send_message import deliver
 
 # Trigger names, as automation rules name them. Signal names double as triggers where they match.
@@ -111,6 +111,9 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
     if state.opened_at is None:
         state.opened_at = at
     triggers: list[str] = []
+    counted = event.message_id is not None and event.message_id in state.counted_message_ids
+    if counted:
+        state.counted_message_ids.remove(event.message_id)  # type: ignore[arg-type]
     # The conversation's very first message opens it, whichever side wrote it.
     first_message = state.first_inbound_at is None and state.last_outbound_at is None
     if signal in (SIGNAL_MESSAGE_RECEIVED, SIGNAL_MESSAGE_SENT) and first_message:
@@ -120,14 +123,14 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
         if state.status != SPAM and (state.status == CLOSED or state.closed_at is not None):
             _reopen(state)
             triggers.append(TRIGGER_REOPENED)
-        state.messages_received += 1
+        state.messages_received += 0 if counted else 1
         if state.first_inbound_at is None:
             state.first_inbound_at = at
         state.last_inbound_at = _later(state.last_inbound_at, at)
         state.last_direction = INBOUND
         triggers.append(TRIGGER_MESSAGE_RECEIVED)
     elif signal == SIGNAL_MESSAGE_SENT:
-        state.messages_sent += 1
+        state.messages_sent += 0 if counted else 1
         state.last_outbound_at = _later(state.last_outbound_at, at)
         # An auto-reply does not answer the contact: they still await a person.
         if not event.automated:
@@ -319,7 +322,9 @@ class ConversationWorkflow:
                 ACTIVITY_RECORD_CLOCKS,
                 # Without the seen keys: the store needs none, and history stays small.
                 RecordClocksInput(
-                    state=dataclasses.replace(state, seen_keys=[], automation=AutomationState())
+                    state=dataclasses.replace(
+                        state, seen_keys=[], counted_message_ids=[], automation=AutomationState()
+                    )
                 ),
                 start_to_close_timeout=STORE_ACTIVITY_TIMEOUT,
             )

@@ -15,7 +15,6 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from inbox.relay import Relay, enqueue_conversation_signal
 from inbox.rules.config import AutomationSettings
 from inbox.settings import Settings
 from inbox.temporal import TemporalConnector
-from inbox.worker import build_worker
+from inbox.worker import MAX_ACTIVITY_THREADS, build_worker
 from tests.workflows.fakes import register_search_attributes
 from workflows.contracts import (
     SIGNAL_MESSAGE_RECEIVED,
@@ -179,7 +178,22 @@ class Rig:
             return state if idle and (key is None or key in state.seen_keys) else None
 
         # Twice in a row: a signal an action sent may be on its way to the next workflow task.
-        first = await until(ready)
+        try:
+            first = await until(ready)
+        except AssertionError:
+            d = await handle.describe()
+            print("DEBUG", d.run_id, d.status, await handle.query("idle", result_type=bool))
+            from sqlalchemy import select as sel
+            from inbox.models import PendingSignal
+            with self.sessions() as session:
+                print("PENDING", [(r.id, r.signal, r.attempts if hasattr(r, "attempts") else None) for r in session.scalars(sel(PendingSignal))])
+            async for wf in self.env.client.list_workflows():
+                print("WF", wf.id, wf.run_id, wf.status)
+            print((await handle.query("state", result_type=ConversationState)))
+            h = await handle.fetch_history()
+            for e in h.events[-15:]:
+                print(e.event_id, e.event_type)
+            raise
         await asyncio.sleep(0.05)
         return await until(ready) or first
 
@@ -195,7 +209,7 @@ class Rig:
 
 @pytest.fixture
 def executor() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(8) as pool:
+    with ThreadPoolExecutor(MAX_ACTIVITY_THREADS) as pool:
         yield pool
 
 
@@ -207,12 +221,6 @@ async def rig(
     executor: ThreadPoolExecutor,
 ) -> AsyncIterator[Rig]:
     yield Rig(time_env, sessions, settings, executor)
-
-
-@asynccontextmanager
-async def running(worker: Worker) -> AsyncIterator[Worker]:
-    async with worker:
-        yield worker
 
 
 async def until(check: Callable[[], Any], timeout: float = 15.0) -> Any:

@@ -51,9 +51,11 @@ def test_load_state_reads_the_row_and_its_messages(
         closed_at=T0 + timedelta(hours=1),
         time_to_close_seconds=3600,
     )
-    _message(factory, conversation, "inbound", 0)
-    _message(factory, conversation, "outbound", 5)
-    _message(factory, conversation, "inbound", 7)
+    messages = [
+        _message(factory, conversation, "inbound", 0),
+        _message(factory, conversation, "outbound", 5),
+        _message(factory, conversation, "inbound", 7),
+    ]
 
     state = ActivityEnvironment().run(
         StoreActivities(sessions).load_conversation_state, LoadStateInput(conversation.id)
@@ -74,8 +76,41 @@ def test_load_state_reads_the_row_and_its_messages(
         last_direction="inbound",
         messages_received=2,
         messages_sent=1,
+        # No clock recorded yet: every message's event is still to come.
+        counted_message_ids=[m.id for m in messages],
     )
     assert state.opened_at is not None and state.opened_at.tzinfo is not None
+
+
+def test_load_state_marks_messages_newer_than_the_recorded_clocks_as_counted(
+    sessions: sessionmaker[Session], factory: Factory
+) -> None:
+    conversation = factory.conversation(
+        created_at=T0, last_inbound_at=T0, last_outbound_at=T0 + timedelta(minutes=5)
+    )
+    _message(factory, conversation, "inbound", 0)
+    _message(factory, conversation, "outbound", 5)
+    # Stored while the workflow was gone: its signal (which restarts the workflow) is to come.
+    pending = _message(factory, conversation, "inbound", 9)
+    state = ActivityEnvironment().run(
+        StoreActivities(sessions).load_conversation_state, LoadStateInput(conversation.id)
+    )
+    assert (state.messages_received, state.messages_sent) == (2, 1)
+    assert state.counted_message_ids == [pending.id]
+
+
+def test_automated_messages_do_not_answer_the_contact(
+    sessions: sessionmaker[Session], factory: Factory
+) -> None:
+    conversation = factory.conversation(created_at=T0)
+    _message(factory, conversation, "inbound", 0)
+    auto = _message(factory, conversation, "outbound", 1)
+    auto.automated = True
+    factory.session.commit()
+    state = ActivityEnvironment().run(
+        StoreActivities(sessions).load_conversation_state, LoadStateInput(conversation.id)
+    )
+    assert state.last_direction == "inbound"
 
 
 def test_load_state_of_a_conversation_without_messages(
