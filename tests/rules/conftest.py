@@ -187,8 +187,12 @@ class Rig:
             from inbox.models import PendingSignal
             with self.sessions() as session:
                 print("PENDING", [(r.id, r.signal, r.attempts if hasattr(r, "attempts") else None) for r in session.scalars(sel(PendingSignal))])
-            async for wf in self.env.client.list_workflows():
-                print("WF", wf.id, wf.run_id, wf.status)
+            d0 = await handle.describe()
+            print("FIRST", d0.raw_description.workflow_execution_info.first_run_id if hasattr(d0.raw_description.workflow_execution_info, "first_run_id") else None)
+            fr = d0.raw_description.workflow_execution_info.first_run_id
+            h0 = await self.env.client.get_workflow_handle(handle.id, run_id=fr).fetch_history()
+            for e in h0.events:
+                print("R0", e.event_id, e.event_type)
             print((await handle.query("state", result_type=ConversationState)))
             h = await handle.fetch_history()
             for e in h.events[-15:]:
