@@ -178,26 +178,7 @@ class Rig:
             return state if idle and (key is None or key in state.seen_keys) else None
 
         # Twice in a row: a signal an action sent may be on its way to the next workflow task.
-        try:
-            first = await until(ready)
-        except AssertionError:
-            d = await handle.describe()
-            print("DEBUG", d.run_id, d.status, await handle.query("idle", result_type=bool))
-            from sqlalchemy import select as sel
-            from inbox.models import PendingSignal
-            with self.sessions() as session:
-                print("PENDING", [(r.id, r.signal, r.attempts if hasattr(r, "attempts") else None) for r in session.scalars(sel(PendingSignal))])
-            d0 = await handle.describe()
-            print("FIRST", d0.raw_description.workflow_execution_info.first_run_id if hasattr(d0.raw_description.workflow_execution_info, "first_run_id") else None)
-            fr = d0.raw_description.workflow_execution_info.first_run_id
-            h0 = await self.env.client.get_workflow_handle(handle.id, run_id=fr).fetch_history()
-            for e in h0.events:
-                print("R0", e.event_id, e.event_type)
-            print((await handle.query("state", result_type=ConversationState)))
-            h = await handle.fetch_history()
-            for e in h.events[-15:]:
-                print(e.event_id, e.event_type)
-            raise
+        first = await until(ready)
         await asyncio.sleep(0.05)
         return await until(ready) or first
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from temporalio import activity
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.automation import AutomationActivities
@@ -28,7 +29,7 @@ from inbox.models import (
 from inbox.rules.config import AutomationSettings
 from inbox.rules.payloads import ACTIVITY_RUN_ACTION, RunActionInput, RunActionResult
 from inbox.rules.registry import registry_for
-from tests.rules.conftest import Rig, eventually
+from tests.rules.conftest import Rig, eventually, until
 from workflows.contracts import TASK_QUEUE, ConversationInput, conversation_workflow_id
 from workflows.conversation import ConversationWorkflow
 
@@ -337,6 +338,7 @@ async def test_run_once_survives_continue_as_new(rig: Rig, rules_dir: Path, fact
         first_run = (await rig.handle(conversation.id).describe()).run_id
         first = await rig.inbound(conversation.id, "one")
         await rig.inbound(conversation.id, "two")  # the second event: continue-as-new
+        await _continued(rig, conversation.id, first_run)
         third = await rig.inbound(conversation.id, "three")
         described = await rig.handle(conversation.id).describe()
         state = await rig.state(conversation.id)
@@ -347,6 +349,17 @@ async def test_run_once_survives_continue_as_new(rig: Rig, rules_dir: Path, fact
     assert _count(rig, Notification) == 1
 
 
+async def _continued(rig: Rig, conversation_id: int, run_id: str) -> None:
+    """Wait until run ``run_id`` has handed over to the next (the test server loses a signal
+    sent while the old run's last task is still open)."""
+    old = rig.env.client.get_workflow_handle(conversation_workflow_id(conversation_id), run_id=run_id)
+
+    async def handed_over() -> bool:
+        return (await old.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+
+    await until(handed_over)
+
+
 async def test_pending_wait_survives_continue_as_new(
     rig: Rig, shipped_rules: Path, factory
 ) -> None:
@@ -355,7 +368,7 @@ async def test_pending_wait_survives_continue_as_new(
         await _start(rig, conversation.id, max_events_per_run=1)
         first_run = (await rig.handle(conversation.id).describe()).run_id
         await rig.inbound(conversation.id, "hi")  # then the acknowledgement: a new run
-        assert (await rig.handle(conversation.id).describe()).run_id != first_run
+        await _continued(rig, conversation.id, first_run)
         waits = (await rig.state(conversation.id)).automation.waits
         assert SLOW in {w.rule for w in waits}
         await rig.env.sleep(timedelta(minutes=16))
