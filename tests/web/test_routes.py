@@ -283,7 +283,19 @@ def test_cards_group_by_status_inbox_assignee(signed_in, sessions, world):
         assert f'{heading} <span class="count">1</span>' in response.text
         assert f'data-id="{conversation.id}"' in response.text
     board = manager.get("/cards?group=inbox&sort=added", htmx=True).text
-    assert board.startswith('\n  <div id="board"') or 'id="board"' in board[:80]
+    assert 'id="board-wrap"' in board[:80] and "<html" not in board
+    assert "list view</a> pages through" not in board
+
+
+def test_cards_say_when_a_column_is_capped(signed_in, sessions, world, monkeypatch):
+    from web.routes import cards
+
+    monkeypatch.setattr(cards, "MAX_CARDS", 2)
+    for n in range(3):
+        text_in(sessions, world, body=f"m{n}", number=f"+120255506{n:02d}")
+    board = signed_in("manager@example.com").get("/cards", htmx=True).text
+    assert 'Open <span class="count">2</span>' in board
+    assert "Showing the 2 newest of each kind" in board
 
 
 def test_contact_page_and_inline_edit(signed_in, sessions, world):

@@ -18,7 +18,9 @@ from web.templating import render
 router = APIRouter(prefix="/cards", tags=["web"])
 
 GROUPS = {"status": "Status", "inbox": "Inbox", "assignee": "Assignee"}
-MAX_CARDS = 300
+# A board is for scanning, not for reading 10,000 cards: each query shows its newest (or first
+# added) MAX_CARDS, and the page says so and points to the list view, which pages.
+MAX_CARDS = 100
 STATUS_ORDER = ["open", "closed", "spam"]
 
 
@@ -48,8 +50,11 @@ def cards_page(
     if group == "status" and view is None:
         queries = [list_query(v, sort, inbox, q) for v in ("all", "closed", "spam")]
     cards: list[Conversation] = []
+    capped = False
     for query in queries:
-        cards += list_conversations(session, user, query, limit=MAX_CARDS)
+        found = list_conversations(session, user, query, limit=MAX_CARDS + 1)
+        capped = capped or len(found) > MAX_CARDS
+        cards += found[:MAX_CARDS]
     columns: OrderedDict[str, list[Conversation]] = OrderedDict()
     if group == "status":
         for status in STATUS_ORDER:
@@ -66,6 +71,8 @@ def cards_page(
         group=group,
         groups=GROUPS,
         columns=columns,
+        capped=capped,
+        max_cards=MAX_CARDS,
         unread=unread_ids(session, user, [c.id for c in cards]),
         inboxes=visible_inboxes(session, user),
         parse_view=parse_view,
