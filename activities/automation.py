@@ -40,7 +40,11 @@ from inbox.rules.payloads import (
 from inbox.rules.registry import registry_for
 from inbox.rules.snapshot import build_facts
 from inbox.settings import Settings
-from workflows.contracts import conversation_workflow_id
+from workflows.contracts import (
+    DeliverMessageInput,
+    DeliverMessageResult,
+    conversation_workflow_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,7 @@ class AutomationActivities:
         automation: AutomationSettings | None = None,
         *,
         flush_signals: bool = True,
+        deliver: Callable[[DeliverMessageInput], DeliverMessageResult] | None = None,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
@@ -62,6 +67,12 @@ class AutomationActivities:
         # After an action commits, hand its signal (closed, message_sent …) to the workflow at
         # once instead of waiting for the relay's next pass.
         self.flush_signals = flush_signals
+        self._flushing: set[asyncio.Task[None]] = set()
+        # The SMS activity's idempotent delivery (``SmsActivities.deliver_message``): a message
+        # an action queued gets one attempt right here, so an auto-reply reaches the provider
+        # without another workflow task; if that attempt fails, the workflow's delivery (with
+        # its retries and "failed" marking) takes over, and reconciles instead of re-sending.
+        self.deliver = deliver
 
     def all(self) -> Sequence[Callable[..., Any]]:
         """Every activity (``inbox.worker.build_worker`` registers them)."""
@@ -102,8 +113,14 @@ class AutomationActivities:
     async def run_action(self, data: RunActionInput) -> RunActionResult:
         """Execute one action exactly once (per key); a retry returns the first outcome."""
         result, changed = await asyncio.to_thread(self._run_action, data)
+        if result.message_ids and self.deliver is not None:
+            result.delivered_ids = await asyncio.to_thread(self._deliver_now, result.message_ids)
         if changed and self.flush_signals:
-            await self._flush(data.conversation_id)
+            # In the background: the workflow does not wait for its own signal (it delivers a
+            # queued message at once), and the relay retries whatever this misses.
+            task = asyncio.create_task(self._flush(data.conversation_id))
+            self._flushing.add(task)
+            task.add_done_callback(self._flushing.discard)
         return result
 
     def _run_action(self, data: RunActionInput) -> tuple[RunActionResult, bool]:
@@ -160,7 +177,20 @@ class AutomationActivities:
                 if done is None:
                     raise
                 return RunActionResult(done.status, done.detail), False
-        return RunActionResult(status, detail), status == "done"
+        return RunActionResult(status, detail, ctx.queued_message_ids), status == "done"
+
+    def _deliver_now(self, message_ids: list[int]) -> list[int]:
+        """Try each message once; return those handed to the provider."""
+        assert self.deliver is not None
+        delivered = []
+        for message_id in message_ids:
+            try:
+                self.deliver(DeliverMessageInput(message_id=message_id))
+            except Exception as exc:  # the workflow's delivery retries (or marks it failed)
+                log.info("first delivery attempt of message %s failed: %s", message_id, exc)
+            else:
+                delivered.append(message_id)
+        return delivered
 
     async def _flush(self, conversation_id: int) -> None:
         from inbox.relay import Relay

@@ -43,9 +43,7 @@ _UNAPPLIED_LIMIT = 500
 def _not_yet_applied(session: Session, conversation: Conversation) -> list[int]:
     """Ids of stored messages newer than every clock the workflow recorded: their events have
     not been applied yet (the signal that starts the workflow is one), and are counted already."""
-    recorded = [
-        at for at in (conversation.last_inbound_at, conversation.last_outbound_at) if at
-    ]
+    recorded = [at for at in (conversation.last_inbound_at, conversation.last_outbound_at) if at]
     query = select(Message.id).where(Message.conversation_id == conversation.id)
     if recorded:
         query = query.where(Message.created_at > max(recorded))

@@ -70,11 +70,10 @@ async def start_temporal(data_dir: Path) -> WorkflowEnvironment:
     )
 
 
-async def measure_floor(client: Client, address: str, messages: int, conversations: int,
-                        concurrency: int) -> float:
-    worker = subprocess.Popen(
-        [sys.executable, str(FLOOR), address], cwd=ROOT
-    )
+async def measure_floor(
+    client: Client, address: str, messages: int, conversations: int, concurrency: int
+) -> float:
+    worker = subprocess.Popen([sys.executable, str(FLOOR), address], cwd=ROOT)
     try:
         run = f"floor-{int(time.time())}"
         ids = [f"{run}-{i}" for i in range(conversations)]
@@ -167,8 +166,9 @@ def contact_number(i: int) -> str:
     return f"+1202{i:07d}"
 
 
-async def post_webhooks(stack: Stack, start: int, messages: int, conversations: int,
-                        concurrency: int) -> None:
+async def post_webhooks(
+    stack: Stack, start: int, messages: int, conversations: int, concurrency: int
+) -> None:
     from twilio.request_validator import RequestValidator
 
     from inbox.settings import DEV_TWILIO_AUTH_TOKEN
@@ -229,8 +229,9 @@ def _same_instant(a: Any, b: Any) -> bool:
     return bool(a.replace(tzinfo=None) == b.replace(tzinfo=None))
 
 
-async def wait_processed(database_url: str, messages: int, conversations: int,
-                         timeout: float = 600) -> None:
+async def wait_processed(
+    database_url: str, messages: int, conversations: int, timeout: float = 600
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         stored, done = processed_count(database_url)
@@ -240,19 +241,23 @@ async def wait_processed(database_url: str, messages: int, conversations: int,
     raise RuntimeError(f"not processed in {timeout} s: {processed_count(database_url)}")
 
 
-async def measure_end_to_end(stack: Stack, messages: int, conversations: int,
-                             concurrency: int) -> float:
+async def measure_end_to_end(
+    stack: Stack, messages: int, conversations: int, concurrency: int
+) -> float:
     started = time.perf_counter()
     await post_webhooks(stack, 0, messages, conversations, concurrency)
     accepted = time.perf_counter() - started
     await wait_processed(stack.env["INBOX_DATABASE_URL"], messages, conversations)
     elapsed = time.perf_counter() - started
-    print(f"  all webhooks answered 200 after {accepted:.1f} s, all processed after {elapsed:.1f} s")
+    print(
+        f"  all webhooks answered 200 after {accepted:.1f} s, all processed after {elapsed:.1f} s"
+    )
     return messages / elapsed
 
 
-async def measure_memory(stack: Stack, opened: int, conversations: int,
-                         concurrency: int) -> tuple[float, float]:
+async def measure_memory(
+    stack: Stack, opened: int, conversations: int, concurrency: int
+) -> tuple[float, float]:
     """Open ``conversations`` more conversations; return (peak RSS MiB, seconds taken)."""
     worker = psutil.Process(stack.worker.pid)
     peak = 0
@@ -270,9 +275,7 @@ async def measure_memory(stack: Stack, opened: int, conversations: int,
     sampler = asyncio.create_task(sample())
     started = time.perf_counter()
     await post_webhooks(stack, 1_000_000, conversations, conversations, concurrency)
-    await wait_processed(
-        stack.env["INBOX_DATABASE_URL"], 0, opened + conversations, timeout=1800
-    )
+    await wait_processed(stack.env["INBOX_DATABASE_URL"], 0, opened + conversations, timeout=1800)
     elapsed = time.perf_counter() - started
     stop.set()
     await sampler

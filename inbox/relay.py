@@ -105,9 +105,7 @@ class Relay:
         self._sessions = sessions
         self._temporal = temporal
         # Weak values: a lock lives while some flush holds or waits on it, then goes away.
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, workflow_id: str) -> asyncio.Lock:
         lock = self._locks.get(workflow_id)

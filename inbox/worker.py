@@ -57,7 +57,7 @@ def build_worker(
     """
     store = StoreActivities(sessions)
     sms = SmsActivities(sessions, provider or get_provider(settings, sessions))
-    automation = automation or AutomationActivities(sessions, settings)
+    automation = automation or AutomationActivities(sessions, settings, deliver=sms.deliver_message)
     return Worker(
         client,
         task_queue=TASK_QUEUE,

@@ -11,10 +11,18 @@ The conversation workflow owns one :class:`Automation` built on its state's
 Rules come from an activity (so an edited rule applies at the next trigger, and history shows
 which version ran), conditions are evaluated here with the pure engine, actions run as
 idempotent activities, and every evaluation is recorded.
+
+Reading rules and facts, database actions and the run record are *local* activities: they run
+in the worker inside the workflow task (recorded in history as markers), so an auto-reply costs
+one workflow task, not a server round trip per step. Only the webhook action, which waits on
+another system, is a regular activity. A message an action queues gets its first delivery
+attempt inside the action; the workflow hears of it at once (``on_message``) and delivers what
+that attempt did not, instead of waiting for the ``message_sent`` signal to come back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -56,15 +64,25 @@ ACTION_RETRY = RetryPolicy(
     maximum_attempts=8,
 )
 SEND_WINDOW = timedelta(hours=1)
+# Actions that wait on another system run as regular activities (see the module docstring).
+REMOTE_ACTIONS = frozenset({"webhook"})
 
 
 class Automation:
     """Runs the rules of one conversation. All its memory is in ``state`` (carried across
     continue-as-new as ``ConversationState.automation``)."""
 
-    def __init__(self, state: AutomationState, conversation_id: int) -> None:
+    def __init__(
+        self,
+        state: AutomationState,
+        conversation_id: int,
+        on_message: Callable[[int, bool], None] | None = None,
+    ) -> None:
         self.state = state
         self.conversation_id = conversation_id
+        # Called with the id of each message an action queued, and whether the action already
+        # handed it to the provider (if not, the workflow delivers it).
+        self.on_message = on_message
 
     # -- timers ------------------------------------------------------------------------------
 
@@ -253,34 +271,53 @@ class Automation:
         taken: list[ActionTaken] = []
         for index, action in enumerate(rule.actions):
             kind = str(action["kind"])
+            request = RunActionInput(
+                key=f"{self.conversation_id}:{rule.name}:{trigger_key}:{index}",
+                conversation_id=self.conversation_id,
+                rule=rule.name,
+                version=rule.version,
+                trigger=trigger,
+                kind=kind,
+                params=dict(action.get("params") or {}),
+                now=now,
+                message_body=message_body,
+            )
             try:
-                result = await workflow.execute_activity(
-                    ACTIVITY_RUN_ACTION,
-                    RunActionInput(
-                        key=f"{self.conversation_id}:{rule.name}:{trigger_key}:{index}",
-                        conversation_id=self.conversation_id,
-                        rule=rule.name,
-                        version=rule.version,
-                        trigger=trigger,
-                        kind=kind,
-                        params=dict(action.get("params") or {}),
-                        now=now,
-                        message_body=message_body,
-                    ),
-                    result_type=RunActionResult,
-                    start_to_close_timeout=ACTION_TIMEOUT,
-                    retry_policy=ACTION_RETRY,
-                    summary=f"{rule.name}: {kind}",
-                )
+                result = await self._run_action(request, f"{rule.name}: {kind}")
             except ActivityError as exc:
                 cause = exc.cause if exc.cause is not None else exc
                 workflow.logger.error("rule %s action %s failed: %s", rule.name, kind, cause)
                 result = RunActionResult("failed", str(cause))
+            if self.on_message is not None:
+                for message_id in result.message_ids:
+                    self.on_message(message_id, message_id in result.delivered_ids)
             taken.append(ActionTaken(kind, result.status, result.detail))
         await self._record(
             rule.name, rule.version, trigger, trigger_key, FIRED, "", taken, triggered_at, now
         )
         return True
+
+    async def _run_action(self, request: RunActionInput, summary: str) -> RunActionResult:
+        result: RunActionResult
+        if request.kind in REMOTE_ACTIONS:
+            result = await workflow.execute_activity(
+                ACTIVITY_RUN_ACTION,
+                request,
+                result_type=RunActionResult,
+                start_to_close_timeout=ACTION_TIMEOUT,
+                retry_policy=ACTION_RETRY,
+                summary=summary,
+            )
+        else:
+            result = await workflow.execute_local_activity(
+                ACTIVITY_RUN_ACTION,
+                request,
+                result_type=RunActionResult,
+                start_to_close_timeout=ACTION_TIMEOUT,
+                retry_policy=ACTION_RETRY,
+                summary=summary,
+            )
+        return result
 
     async def _load(self, query: LoadRulesInput) -> LoadRulesResult:
         result: LoadRulesResult = await workflow.execute_local_activity(
@@ -323,7 +360,7 @@ class Automation:
         triggered_at: datetime,
         now: datetime,
     ) -> None:
-        await workflow.execute_activity(
+        await workflow.execute_local_activity(
             ACTIVITY_RECORD_RUN,
             RecordRunInput(
                 conversation_id=self.conversation_id,

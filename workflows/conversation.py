@@ -205,6 +205,9 @@ class ConversationWorkflow:
         self._events_this_run = 0
         # Message ids whose delivery runs now (as workflow tasks, so signals keep flowing).
         self._deliveries: dict[int, asyncio.Task[object]] = {}
+        # Messages automation queued and this run delivered (or saw delivered) before their
+        # signal came back; not carried across continue-as-new (a repeat is idempotent).
+        self._delivered_early: set[int] = set()
         # Built in ``run`` on the loaded state (its memory lives in ``state.automation``).
         self.automation: Automation | None = None
         # When the last event was handled: a closed conversation ends a quiet period after it.
@@ -260,14 +263,18 @@ class ConversationWorkflow:
     async def run(self, request: ConversationInput) -> ConversationState:
         """Apply events until continue-as-new, or until a closed conversation stays quiet."""
         if self._state is None:
-            self._state = await workflow.execute_activity(
+            # Local activities (here and for the clocks): fast database steps run inside the
+            # workflow task instead of costing a server round trip each.
+            self._state = await workflow.execute_local_activity(
                 ACTIVITY_LOAD_STATE,
                 LoadStateInput(conversation_id=request.conversation_id),
                 result_type=ConversationState,
                 start_to_close_timeout=STORE_ACTIVITY_TIMEOUT,
             )
         state = self._state
-        automation = self.automation = Automation(state.automation, state.conversation_id)
+        automation = self.automation = Automation(
+            state.automation, state.conversation_id, on_message=self._deliver_queued
+        )
         self._sync_search_attributes(state)
         while True:
             while self._queue and not self._should_continue_as_new():
@@ -318,7 +325,7 @@ class ConversationWorkflow:
         triggers = apply_event(state, pending.signal, event)
         self._sync_search_attributes(state)
         if _clocks(state) != before:
-            await workflow.execute_activity(
+            await workflow.execute_local_activity(
                 ACTIVITY_RECORD_CLOCKS,
                 # Without the seen keys: the store needs none, and history stays small.
                 RecordClocksInput(
@@ -336,11 +343,24 @@ class ConversationWorkflow:
         for trigger in triggers:
             await self.automation.on_trigger(trigger, event, state)
 
+    def _deliver_queued(self, message_id: int, handed_over: bool) -> None:
+        """A message an automation action just queued: deliver it now, ahead of its signal,
+        unless the action already handed it to the provider."""
+        self._delivered_early.add(message_id)
+        if not handed_over:
+            self._deliver(message_id)
+
     def _start_delivery(self, event: ConversationEvent) -> None:
         message_id = event.message_id
         if message_id is None:
             workflow.logger.warning("message_sent event %s names no message", event.key)
             return
+        if message_id in self._delivered_early:
+            self._delivered_early.discard(message_id)
+            return
+        self._deliver(message_id)
+
+    def _deliver(self, message_id: int) -> None:
         if message_id in self._deliveries:
             return
         timeout = self._request.delivery_timeout_seconds

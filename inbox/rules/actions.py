@@ -44,6 +44,9 @@ class ActionContext:
     facts: dict[str, Any]
     secret_key: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Messages the action queued (the workflow starts their delivery without waiting for the
+    # ``message_sent`` signal to come back).
+    queued_message_ids: list[int] = field(default_factory=list)
 
     def render(self, source: str) -> str:
         """Render a template of this rule against the conversation as it is now."""
@@ -137,6 +140,7 @@ def _send_sms(ctx: ActionContext, params: SendSms) -> str:
     except OutboundBlocked as exc:
         raise ActionSkipped(f"not sent: {exc}") from exc
     ctx.session.flush()
+    ctx.queued_message_ids.append(message.id)
     return f"queued message {message.id}"
 
 

@@ -92,6 +92,10 @@ class RunActionResult:
     # "done", "skipped" (not possible now, with the reason) or "failed" (after retries).
     status: str
     detail: str = ""
+    # Messages the action queued; those it could not hand to the provider itself are not in
+    # ``delivered_ids``, and the workflow delivers them at once (with retries).
+    message_ids: list[int] = field(default_factory=list)
+    delivered_ids: list[int] = field(default_factory=list)
 
 
 @dataclass

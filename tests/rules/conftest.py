@@ -15,18 +15,20 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.automation import AutomationActivities
-from inbox.models import Conversation, Message
+from activities.sms import SmsActivities
+from inbox.models import Conversation, Message, PendingSignal
 from inbox.providers import SimulatorProvider
 from inbox.relay import Relay, enqueue_conversation_signal
 from inbox.rules.config import AutomationSettings
@@ -43,6 +45,7 @@ from workflows.contracts import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+QUERY_TIMEOUT = timedelta(seconds=2)
 
 
 def _binary(name: str) -> str:
@@ -98,11 +101,17 @@ class Rig:
         self.executor = executor
         self.sends_per_hour = 10
         self.relay = Relay(sessions, TemporalConnector(settings, env.client))
+        self.provider = SimulatorProvider(sessions)
 
-    def automation(self) -> AutomationActivities:
-        """The real automation activities, with this rig's loop cap."""
-        return AutomationActivities(
-            self.sessions, self.settings, AutomationSettings(sends_per_hour=self.sends_per_hour)
+    def automation(
+        self, automation_class: type[AutomationActivities] = AutomationActivities
+    ) -> Any:
+        """The automation activities as the worker builds them, with this rig's loop cap."""
+        return automation_class(
+            self.sessions,
+            self.settings,
+            AutomationSettings(sends_per_hour=self.sends_per_hour),
+            deliver=SmsActivities(self.sessions, self.provider).deliver_message,
         )
 
     def worker(self, automation: AutomationActivities | None = None) -> Worker:
@@ -111,7 +120,7 @@ class Rig:
             self.env.client,
             sessions=self.sessions,
             settings=self.settings,
-            provider=SimulatorProvider(self.sessions),
+            provider=self.provider,
             activity_executor=self.executor,
             automation=automation or self.automation(),
         )
@@ -119,17 +128,19 @@ class Rig:
     def handle(self, conversation_id: int) -> WorkflowHandle[Any, Any]:
         return self.env.client.get_workflow_handle(conversation_workflow_id(conversation_id))
 
-    async def inbound(self, conversation_id: int, body: str) -> Message:
+    async def inbound(self, conversation_id: int, body: str, *, settle: bool = True) -> Message:
         """A message from the contact, stored and signalled as the inbound path does; returns
-        once the workflow has handled it (rules evaluated, actions done)."""
-        return await self._message(conversation_id, SIGNAL_MESSAGE_RECEIVED, body, None)
+        once the workflow has handled it (rules evaluated, actions done) unless ``settle`` is
+        False (a test that expects continue-as-new waits for the new run instead: the test
+        server mishandles a query that reaches a run as it continues as new)."""
+        return await self._message(conversation_id, SIGNAL_MESSAGE_RECEIVED, body, None, settle)
 
     async def reply(self, conversation_id: int, body: str, author_id: int | None) -> Message:
         """An agent's reply, stored (queued) and signalled as the composer does."""
-        return await self._message(conversation_id, SIGNAL_MESSAGE_SENT, body, author_id)
+        return await self._message(conversation_id, SIGNAL_MESSAGE_SENT, body, author_id, True)
 
     async def _message(
-        self, conversation_id: int, signal: str, body: str, author_id: int | None
+        self, conversation_id: int, signal: str, body: str, author_id: int | None, settle: bool
     ) -> Message:
         at = await self.env.get_current_time()
         with self.sessions() as session:
@@ -160,7 +171,8 @@ class Rig:
             session.commit()
             session.expunge(message)
         await self.relay.flush(conversation_workflow_id(conversation_id))
-        await self.settled(conversation_id, key)
+        if settle:
+            await self.settled(conversation_id, key)
         return message
 
     async def settled(self, conversation_id: int, key: str | None = None) -> ConversationState:
@@ -170,17 +182,25 @@ class Rig:
         async def ready() -> ConversationState | None:
             try:
                 state: ConversationState = await handle.query(
-                    "state", result_type=ConversationState
+                    "state", result_type=ConversationState, rpc_timeout=QUERY_TIMEOUT
                 )
-                idle = await handle.query("idle", result_type=bool)
+                idle = await handle.query("idle", result_type=bool, rpc_timeout=QUERY_TIMEOUT)
             except Exception:  # the first workflow task has not run yet
                 return None
-            return state if idle and (key is None or key in state.seen_keys) else None
+            handled = key is None or key in state.seen_keys
+            return state if idle and handled and not self._signals_pending(handle.id) else None
 
         # Twice in a row: a signal an action sent may be on its way to the next workflow task.
-        first = await until(ready)
+        first: ConversationState = await until(ready)
         await asyncio.sleep(0.05)
-        return await until(ready) or first
+        again: ConversationState = await until(ready)
+        return again or first
+
+    def _signals_pending(self, workflow_id: str) -> bool:
+        """Whether signals an action stored for the workflow are still to be relayed."""
+        with self.sessions() as session:
+            query = select(PendingSignal.id).where(PendingSignal.workflow_id == workflow_id)
+            return session.scalar(query.limit(1)) is not None
 
     async def state(self, conversation_id: int) -> ConversationState:
         state: ConversationState = await self.handle(conversation_id).query(

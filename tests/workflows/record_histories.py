@@ -17,6 +17,7 @@ import asyncio
 import shutil
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.fakes import (
+    FakeAutomation,
     FakeSms,
     FakeStore,
     event,
@@ -34,7 +36,12 @@ from tests.workflows.fakes import (
     signal_with_start,
     wait_for_state,
 )
-from workflows.contracts import SIGNAL_SEND, SendMessageInput, message_workflow_id
+from workflows.contracts import (
+    SIGNAL_SEND,
+    ConversationEvent,
+    SendMessageInput,
+    message_workflow_id,
+)
 from workflows.send_message import SendMessageWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -114,6 +121,57 @@ async def continue_as_new(
     ]
 
 
+def _at(key: str, at: datetime, **fields: Any) -> ConversationEvent:
+    return ConversationEvent(key=key, at=at, **fields)
+
+
+RULES = """
+- name: acknowledge
+  trigger: message_received
+  run_once: true
+  then:
+    - send_sms: "Thanks, we got your message."
+- name: nudge-after-15-minutes
+  trigger: message_received
+  wait: 15m
+  if:
+    - conversation.awaiting_reply: true
+  then:
+    - add_note: "Still waiting for a reply."
+"""
+
+
+async def rules_fire(
+    client: Client, store: FakeStore, sms: FakeSms
+) -> list[WorkflowHandle[Any, Any]]:
+    """An immediate rule fires; a delayed one arms, is re-armed, fires 15 minutes later and
+    keeps the closed conversation's workflow open until it has."""
+    store.add(104, assignee_id=3)
+    now = datetime.now(UTC)  # the server's clock: the waits must lie ahead of it
+    handle = await signal_with_start(
+        client, QUEUE, 104, "message_received", _at("msg-50", now, message_id=50, body="hi")
+    )
+    later = now + timedelta(seconds=1)
+    await handle.signal("message_received", _at("msg-51", later, message_id=51, body="hello?"))
+    await wait_for_state(handle, lambda s: s.messages_received == 2)
+    await handle.signal("closed", _at("closed-52", later + timedelta(seconds=1)))
+    await handle.result()
+    return [handle]
+
+
+async def rule_wait_pending(
+    client: Client, store: FakeStore, sms: FakeSms
+) -> list[WorkflowHandle[Any, Any]]:
+    """A delayed rule armed and still pending (history of a running conversation)."""
+    store.add(105)
+    now = datetime.now(UTC)
+    handle = await signal_with_start(
+        client, QUEUE, 105, "message_received", _at("msg-60", now, message_id=60, body="hi")
+    )
+    await wait_for_state(handle, lambda s: bool(s.automation.waits))
+    return [handle]
+
+
 async def one_off_messages(
     client: Client, store: FakeStore, sms: FakeSms
 ) -> list[WorkflowHandle[Any, Any]]:
@@ -144,6 +202,8 @@ SCENARIOS: dict[str, Scenario] = {
     "conversation_clocks": clocks_close_reopen_quiet,
     "conversation_delivery_failures": delivery_failures,
     "conversation_continue_as_new": continue_as_new,
+    "conversation_rules_fire": rules_fire,
+    "conversation_rule_wait_pending": rule_wait_pending,
     "send_message": one_off_messages,
 }
 
@@ -160,8 +220,8 @@ async def record(suffix: str) -> list[Path]:
             test_server_existing_path=server
         ) as env:
             await register_search_attributes(env.client)
-            store, sms = FakeStore(), FakeSms()
-            async with fake_worker(env.client, store, sms, QUEUE):
+            store, sms, automation = FakeStore(), FakeSms(), FakeAutomation(RULES)
+            async with fake_worker(env.client, store, sms, QUEUE, automation):
                 handles = await scenario(env.client, store, sms)
             for index, handle in enumerate(handles):
                 history = await handle.fetch_history()

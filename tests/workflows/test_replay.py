@@ -20,7 +20,13 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 def test_histories_are_recorded() -> None:
     names = {path.name.split("-")[0] for path in HISTORIES}
-    assert {"conversation_clocks", "conversation_continue_as_new", "send_message"} <= names
+    assert {
+        "conversation_clocks",
+        "conversation_continue_as_new",
+        "conversation_rules_fire",
+        "conversation_rule_wait_pending",
+        "send_message",
+    } <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])

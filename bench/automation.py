@@ -1,0 +1,415 @@
+"""Automation: reaction latency against the floor, and timer precision under a herd.
+
+Starts one Temporal dev server exactly as ``inbox dev`` does (SQLite file, WAL pragmas, the
+custom search attributes) and measures on it, in one run:
+
+1. **floor** — a bare signal → trivial activity round trip: a worker process whose workflow
+   runs one activity (that only reads the clock) per signal; signal-with-start of a new
+   workflow at a steady rate, latency = when the activity ran - when the signal was sent;
+2. **reaction latency** — ``inbox migrate``, ``inbox web`` and ``inbox worker`` as separate
+   processes (SQLite app database, the simulator as the provider) with a rules folder holding
+   one immediate acknowledgement rule; signed Twilio webhooks from new contacts at the same
+   steady rate; latency = when the simulator's outbox row for the auto-reply was created (the
+   moment the SMS was handed to the provider) - when the webhook was sent;
+3. **timer precision** — the rules folder is switched (hot reload, no restart) to one delayed
+   rule; N conversations get an inbound message stored at the same instant T, so their rule
+   waits all fall due at T + wait; lateness = when each rule's action ran - T - wait.
+
+Usage: ``python bench/automation.py [--rate 5] [--seconds 60] [--timers 1000] [--wait 180]``.
+Prints the figures; ``docs/performance.md`` keeps them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from bench.inbound import CHANNEL_NUMBER, Stack, free_port, seed, start_temporal  # noqa: E402
+from bench.reaction_floor import BenchReactionFloor, bench_clock  # noqa: E402
+
+FLOOR_QUEUE = "bench-automation-floor"
+TIMER_PREFIX = "+1404"
+
+ACK_RULE = """
+- name: bench-acknowledge
+  trigger: message_received
+  then:
+    - send_sms: "Thanks {{ contact.first_name or 'there' }}, we got your message."
+"""
+
+DELAYED_RULE = """
+- name: bench-delayed
+  trigger: message_received
+  wait: {wait}s
+  if:
+    - conversation.status: open
+  then:
+    - add_tag: bench-due
+"""
+
+
+async def run_floor_worker(address: str) -> None:
+    client = await Client.connect(address)
+    async with Worker(
+        client,
+        task_queue=FLOOR_QUEUE,
+        workflows=[BenchReactionFloor],
+        activities=[bench_clock],
+    ):
+        await asyncio.Event().wait()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> str:
+    ms = [v * 1000 for v in values]
+    return (
+        f"p50 {percentile(ms, 50):7.1f} ms  p99 {percentile(ms, 99):7.1f} ms  "
+        f"max {max(ms):7.1f} ms  (n={len(ms)})"
+    )
+
+
+async def steady(
+    rate: float, seconds: float, send: Callable[[int], Coroutine[Any, Any, None]]
+) -> None:
+    """Call ``send(i)`` at ``rate`` per second for ``seconds`` (open loop: no waiting for
+    earlier calls), then wait for every call to finish."""
+    interval = 1 / rate
+    start = time.perf_counter()
+    tasks: list[asyncio.Task[None]] = []
+    for i in range(int(rate * seconds)):
+        delay = start + i * interval - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(i)))
+    await asyncio.gather(*tasks)
+
+
+async def measure_floor(client: Client, address: str, rate: float, seconds: float) -> list[float]:
+    worker = subprocess.Popen([sys.executable, __file__, "--floor-worker", address], cwd=ROOT)
+    try:
+        run = f"floor-{int(time.time())}"
+        # Warm up (worker connected, caches filled), then measure.
+        for i in range(5):
+            await _floor_one(client, f"{run}-warm-{i}")
+        latencies: list[float] = []
+
+        async def send(i: int) -> None:
+            latencies.append(await _floor_one(client, f"{run}-{i}"))
+
+        await steady(rate, seconds, send)
+        return latencies
+    finally:
+        worker.terminate()
+        worker.wait(10)
+
+
+async def _floor_one(client: Client, workflow_id: str) -> float:
+    handle = await client.start_workflow(
+        "BenchReactionFloor",
+        id=workflow_id,
+        task_queue=FLOOR_QUEUE,
+        start_signal="message",
+        start_signal_args=[time.time()],
+        result_type=float,
+    )
+    result: float = await handle.result()
+    return result
+
+
+def start_stack(address: str, data_dir: Path, rules_dir: Path) -> Stack:
+    port = free_port()
+    env = {
+        **os.environ,
+        "INBOX_DATA_DIR": str(data_dir),
+        "INBOX_DATABASE_URL": f"sqlite:///{data_dir / 'inbox.db'}",
+        "INBOX_TEMPORAL_ADDRESS": address,
+        "INBOX_WEB_PORT": str(port),
+        "INBOX_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "INBOX_RULES_DIR": str(rules_dir),
+        "INBOX_AUTOMATION_SENDS_PER_HOUR": "100",
+    }
+    inbox = str(Path(sys.executable).parent / "inbox")
+    subprocess.run([inbox, "migrate"], env=env, check=True, cwd=ROOT)
+    seed(env["INBOX_DATABASE_URL"])
+    worker = subprocess.Popen([inbox, "worker"], env=env, cwd=ROOT)
+    web = subprocess.Popen([inbox, "web"], env=env, cwd=ROOT)
+    stack = Stack(web=web, worker=worker, base_url=env["INBOX_PUBLIC_URL"], env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{stack.base_url}/healthz", timeout=1).status_code == 200:
+                return stack
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    stack.stop()
+    raise RuntimeError("inbox web did not answer /healthz within 60 s")
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive UTC datetimes.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def outbox_times(database_url: str) -> dict[str, float]:
+    """When the provider (the simulator) was handed each outbound SMS, by recipient."""
+    from sqlalchemy import select
+
+    from inbox.db import engine_for
+    from inbox.models import SimulatorMessage
+
+    with engine_for(database_url).connect() as conn:
+        rows = conn.execute(
+            select(SimulatorMessage.to_number, SimulatorMessage.created_at).where(
+                SimulatorMessage.direction == "outbound"
+            )
+        ).all()
+    return {number: _utc(created).timestamp() for number, created in rows}
+
+
+async def measure_reaction(stack: Stack, rate: float, seconds: float) -> list[float]:
+    from twilio.request_validator import RequestValidator
+
+    from inbox.settings import DEV_TWILIO_AUTH_TOKEN
+
+    validator = RequestValidator(DEV_TWILIO_AUTH_TOKEN)
+    url = f"{stack.base_url}/webhooks/twilio/sms"
+    sent: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=60) as http:
+
+        async def post(n: int, number: str) -> None:
+            params = {
+                "MessageSid": f"SMreact{n:028d}",
+                "AccountSid": "AC00000000000000000000000000000000",
+                "From": number,
+                "To": CHANNEL_NUMBER,
+                "Body": "Hello, is anyone there?",
+                "NumMedia": "0",
+            }
+            headers = {"X-Twilio-Signature": validator.compute_signature(url, params)}
+            sent[number] = time.time()
+            response = await http.post(url, data=params, headers=headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"webhook {n}: {response.status_code} {response.text}")
+
+        for i in range(5):  # warm up
+            await post(900_000 + i, f"+1303{i:07d}")
+        await asyncio.sleep(2)
+        sent.clear()
+        await steady(rate, seconds, lambda i: post(i, f"+1202{i:07d}"))
+    expected = set(sent)
+    deadline = time.monotonic() + 120
+    while True:
+        handed = outbox_times(stack.env["INBOX_DATABASE_URL"])
+        if expected <= set(handed) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    missing = expected - set(handed)
+    if missing:
+        raise RuntimeError(f"{len(missing)} auto-replies never reached the provider")
+    stored, queued = message_times(stack.env["INBOX_DATABASE_URL"])
+    print(
+        "  where the time goes (p50): webhook -> inbound stored "
+        f"{percentile([stored[n] - sent[n] for n in expected], 50) * 1000:.1f} ms, "
+        f"-> auto-reply queued by the rule "
+        f"{percentile([queued[n] - stored[n] for n in expected], 50) * 1000:.1f} ms, "
+        f"-> handed to the provider "
+        f"{percentile([handed[n] - queued[n] for n in expected], 50) * 1000:.1f} ms",
+        flush=True,
+    )
+    return [handed[number] - sent[number] for number in expected]
+
+
+def message_times(database_url: str) -> tuple[dict[str, float], dict[str, float]]:
+    """(when each contact's inbound message was stored, when its auto-reply was queued)."""
+    from sqlalchemy import select
+
+    from inbox.db import engine_for
+    from inbox.models import Message
+
+    with engine_for(database_url).connect() as conn:
+        rows = conn.execute(
+            select(Message.direction, Message.from_number, Message.to_number, Message.created_at)
+        ).all()
+    stored = {frm: _utc(at).timestamp() for d, frm, _to, at in rows if d == "inbound"}
+    queued = {to: _utc(at).timestamp() for d, _frm, to, at in rows if d == "outbound"}
+    return stored, queued
+
+
+def store_simultaneous(database_url: str, count: int, at: datetime) -> None:
+    """``count`` new conversations, each with one inbound message stored at instant ``at``
+    and its signal queued with that time (as if they had all arrived together)."""
+    from sqlalchemy import select
+
+    from inbox.db import engine_for, make_session_factory
+    from inbox.models import Message, PendingSignal
+    from inbox.services.inbound import receive_inbound
+
+    sessions = make_session_factory(engine_for(database_url))
+    with sessions() as session:
+        for i in range(count):
+            result = receive_inbound(
+                session,
+                provider="simulator",
+                provider_message_id=f"SMtimer{i:027d}",
+                from_number=f"{TIMER_PREFIX}{i:07d}",
+                to_number=CHANNEL_NUMBER,
+                body="Any news?",
+                media=[],
+            )
+            result.message.created_at = at
+        session.flush()
+        for row in session.scalars(select(PendingSignal)):
+            row.payload = {**row.payload, "at": at.isoformat()}
+        session.commit()
+        stored = session.scalars(select(Message.id).where(Message.created_at == at)).all()
+        if len(stored) != count:
+            raise RuntimeError(f"stored {len(stored)} messages, expected {count}")
+
+
+def action_times(database_url: str, rule: str) -> list[float]:
+    from sqlalchemy import select
+
+    from inbox.db import engine_for
+    from inbox.models import RuleAction
+
+    with engine_for(database_url).connect() as conn:
+        rows = conn.scalars(select(RuleAction.created_at).where(RuleAction.rule == rule)).all()
+    return [_utc(created).timestamp() for created in rows]
+
+
+async def measure_timers(
+    stack: Stack, client: Client, rules_dir: Path, count: int, wait: int
+) -> tuple[list[float], float]:
+    """Returns (lateness of each fired rule in seconds, seconds until all waits were armed)."""
+    from inbox.db import engine_for, make_session_factory
+    from inbox.relay import Relay
+    from inbox.settings import Settings
+    from inbox.temporal import TemporalConnector
+
+    for path in rules_dir.glob("*.yaml"):
+        path.unlink()
+    (rules_dir / "delayed.yaml").write_text(DELAYED_RULE.format(wait=wait))
+    database_url = stack.env["INBOX_DATABASE_URL"]
+    at = datetime.now(UTC).replace(microsecond=0)
+    due = (at + timedelta(seconds=wait)).timestamp()
+    store_simultaneous(database_url, count, at)
+    relay = Relay(
+        make_session_factory(engine_for(database_url)),
+        TemporalConnector(Settings(database_url=database_url), client),
+    )
+    await relay.flush()
+    armed_after = await _all_clocks_recorded(database_url, count)
+    if time.time() >= due:
+        raise RuntimeError(f"arming took {armed_after:.0f} s, past the {wait} s wait: use more")
+    deadline = due + 300
+    fired: list[float] = []
+    while time.time() < deadline:
+        fired = action_times(database_url, "bench-delayed")
+        if len(fired) >= count:
+            break
+        await asyncio.sleep(0.5)
+    if len(fired) < count:
+        raise RuntimeError(f"only {len(fired)} of {count} delayed rules fired")
+    return [t - due for t in fired], armed_after
+
+
+async def _all_clocks_recorded(database_url: str, count: int) -> float:
+    """Seconds until every conversation's workflow recorded the message (and so armed its
+    wait, which follows in the same workflow task)."""
+    from sqlalchemy import func, select
+
+    from inbox.db import engine_for
+    from inbox.models import Conversation
+
+    started = time.time()
+    engine = engine_for(database_url)
+    while True:
+        with engine.connect() as conn:
+            done = conn.scalar(
+                select(func.count())
+                .select_from(Conversation)
+                .where(
+                    Conversation.contact_number.like(f"{TIMER_PREFIX}%"),
+                    Conversation.last_inbound_at.is_not(None),
+                )
+            )
+        if (done or 0) >= count:
+            return time.time() - started
+        await asyncio.sleep(0.5)
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="inbox-bench-") as tmp:
+        data_dir = Path(tmp)
+        rules_dir = data_dir / "rules"
+        rules_dir.mkdir()
+        (rules_dir / "ack.yaml").write_text(ACK_RULE)
+        env = await start_temporal(data_dir)
+        address = env.client.service_client.config.target_host
+        try:
+            floor = await measure_floor(env.client, address, args.rate, args.seconds)
+            print(f"floor: signal -> trivial activity   {summary(floor)}", flush=True)
+            stack = start_stack(address, data_dir, rules_dir)
+            try:
+                reaction = await measure_reaction(stack, args.rate, args.seconds)
+                print(f"reaction: webhook -> provider      {summary(reaction)}", flush=True)
+                ratio = statistics.median(reaction) / statistics.median(floor)
+                print(f"p50 ratio (target <= 1.5)          {ratio:8.2f}", flush=True)
+                if args.timers:
+                    late, armed = await measure_timers(
+                        stack, env.client, rules_dir, args.timers, args.wait
+                    )
+                    print(
+                        f"timers: {args.timers} due at once, armed in {armed:.0f} s; lateness "
+                        f"p50 {percentile(late, 50):.2f} s, p99 {percentile(late, 99):.2f} s, "
+                        f"last {max(late):.2f} s (target <= 10 s)",
+                        flush=True,
+                    )
+            finally:
+                stack.stop()
+        finally:
+            await env.shutdown()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rate", type=float, default=5.0, help="messages per second")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--timers", type=int, default=1000)
+    parser.add_argument("--wait", type=int, default=180, help="the delayed rule's wait (s)")
+    parser.add_argument("--floor-worker", metavar="ADDRESS", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def _run(arguments: argparse.Namespace) -> Any:
+    if arguments.floor_worker:
+        return asyncio.run(run_floor_worker(arguments.floor_worker))
+    return asyncio.run(main(arguments))
+
+
+if __name__ == "__main__":
+    _run(parse_args())
