@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 from inbox.models import Channel, Contact, ContactNumber, Conversation, Inbox, Role, User
 
 _seq = itertools.count(1)
+# Generated numbers start here: tests write numbers below it by hand (+14155550100 …), and a
+# shared counter reaching one of those would collide depending on which tests ran first.
+_NUMBER_BASE = 5000
 
 
 class Factory:
@@ -37,14 +40,14 @@ class Factory:
         if "default_inbox_id" not in kw and "default_inbox" not in kw:
             kw["default_inbox"] = self.inbox()
         kw.setdefault("name", f"Channel {n}")
-        kw.setdefault("number", f"+1415555{n:04d}")
+        kw.setdefault("number", f"+1415555{_NUMBER_BASE + n:04d}")
         return self._save(Channel(**kw))  # type: ignore[no-any-return]
 
     def contact(self, number: str | None = None, **kw: Any) -> Contact:
         n = next(_seq)
         kw.setdefault("name", f"Contact {n}")
         contact = Contact(**kw)
-        contact.numbers.append(ContactNumber(number=number or f"+1202555{n:04d}"))
+        contact.numbers.append(ContactNumber(number=number or f"+1202555{_NUMBER_BASE + n:04d}"))
         return self._save(contact)  # type: ignore[no-any-return]
 
     def conversation(self, **kw: Any) -> Conversation:

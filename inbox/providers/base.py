@@ -63,3 +63,8 @@ class SmsProvider(Protocol):
     def find_sent(self, sms: OutboundSms) -> SendResult | None:
         """The provider's record of ``sms`` if an earlier, ambiguous attempt did send it."""
         ...
+
+    def list_numbers(self) -> list[str] | None:
+        """The E.164 numbers the account owns, or None when this provider cannot list them
+        (any number may then be entered); raises ProviderRejected or ProviderUnavailable."""
+        ...

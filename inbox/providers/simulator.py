@@ -69,9 +69,12 @@ class SimulatorProvider:
         self.outage = False
         self.rejection: ProviderRejected | None = None
 
-    def _check_hooks(self) -> None:
+    def _check_outage(self) -> None:
         if self.outage:
             raise ProviderUnavailable("the simulator is in a simulated outage")
+
+    def _check_hooks(self) -> None:
+        self._check_outage()
         if self.rejection is not None:
             raise self.rejection
 
@@ -113,6 +116,12 @@ class SimulatorProvider:
         self._check_hooks()
         with self._sessions() as session:
             return self._find(session, sms.client_ref)
+
+    def list_numbers(self) -> list[str] | None:
+        """None: the simulator has no account of numbers; a channel may use any number, and the
+        phone page texts whichever one it names. A simulated outage fails here too."""
+        self._check_outage()
+        return None
 
     def _find(self, session: Session, client_ref: str) -> SendResult | None:
         row = session.scalars(

@@ -3,6 +3,7 @@ signatures exactly as Twilio computes them."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -12,6 +13,7 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
@@ -49,6 +51,9 @@ _STATUS_MAP = {
 _RECONCILE_LIMIT = 50
 _CLOCK_SKEW = timedelta(seconds=30)
 _HTTP_TIMEOUT_SECONDS = 15.0
+# One page of Twilio's maximum size: more numbers than this on one account is not a settings
+# form's job (and a select of them would be unusable).
+_NUMBERS_LIMIT = 1000
 
 
 def map_status(twilio_status: str) -> MessageStatus | None:
@@ -85,13 +90,28 @@ def validate_signature(
 def _error_from(exc: Exception) -> ProviderRejected | ProviderUnavailable:
     """Twilio's REST errors in our two kinds: the request was wrong, or try again later."""
     if isinstance(exc, TwilioRestException):
-        status = int(exc.status or 0)
-        # 408 (timeout) and 429 (rate limit) clear up on their own; other 4xx will not.
-        if 400 <= status < 500 and status not in (408, 429):
-            code = str(exc.code) if exc.code is not None else str(status)
-            return ProviderRejected(code, str(exc.msg) or f"HTTP {status}")
-        return ProviderUnavailable(f"Twilio answered HTTP {status}: {exc.msg}")
-    return ProviderUnavailable(f"Twilio unreachable: {exc.__class__.__name__}: {exc}")
+        status, code, msg = int(exc.status or 0), exc.code, str(exc.msg)
+    elif len(exc.args) == 2 and isinstance(exc.args[1], TwilioResponse):
+        # Listing (``.list()``) reports an HTTP error as TwilioException("Unable to fetch
+        # page", response) rather than TwilioRestException: read the same fields from the body.
+        status, code, msg = _page_error(exc.args[1])
+    else:
+        return ProviderUnavailable(f"Twilio unreachable: {exc.__class__.__name__}: {exc}")
+    # 408 (timeout) and 429 (rate limit) clear up on their own; other 4xx will not.
+    if 400 <= status < 500 and status not in (408, 429):
+        return ProviderRejected(str(code if code is not None else status), msg or f"HTTP {status}")
+    return ProviderUnavailable(f"Twilio answered HTTP {status}: {msg}")
+
+
+def _page_error(response: TwilioResponse) -> tuple[int, Any, str]:
+    """Status, Twilio error code and message of a failed list request."""
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return response.status_code, None, str(response.text or "")[:200]
+    return response.status_code, body.get("code"), str(body.get("message") or "")
 
 
 class TwilioProvider:
@@ -151,3 +171,11 @@ class TwilioProvider:
             log.info("reconciled message %s with Twilio message %s", sms.client_ref, sid)
             return SendResult(provider_message_id=sid, status=status)
         return None
+
+    def list_numbers(self) -> list[str]:
+        """The account's incoming phone numbers (E.164), as Twilio lists them."""
+        try:
+            owned: Sequence[Any] = self._client.incoming_phone_numbers.list(limit=_NUMBERS_LIMIT)
+        except (TwilioException, requests.RequestException, OSError) as exc:
+            raise _error_from(exc) from exc
+        return [str(item.phone_number) for item in owned if item.phone_number]

@@ -16,7 +16,9 @@ from inbox.models import utcnow
 
 class FakeTwilioHttp(HttpClient):  # type: ignore[misc]  # twilio ships no types
     """Keeps the messages "Twilio" created. ``fail_next`` makes the next create fail: ``timeout``
-    after Twilio took the message (the ambiguous case), or an HTTP status before it did."""
+    after Twilio took the message (the ambiguous case), or an HTTP status before it did.
+    ``numbers`` are the account's incoming phone numbers; ``fail_numbers`` makes listing them
+    fail: ``timeout``, or an HTTP status."""
 
     def __init__(self) -> None:
         super().__init__(logger=None, is_async=False)
@@ -24,6 +26,8 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]  # twilio ships no types
         self.creates = 0
         self.lists = 0
         self.fail_next: str | int | None = None
+        self.numbers: list[str] = []
+        self.fail_numbers: str | int | None = None
         self.error_body: dict[str, Any] = {
             "code": 21211,
             "message": "The 'To' number is not valid.",
@@ -50,7 +54,22 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]  # twilio ships no types
                 if m["to"] == (params or {}).get("To") and m["from"] == (params or {}).get("From")
             ]
             return Response(200, json.dumps({"messages": found, "next_page_uri": None}))
+        if method.upper() == "GET" and uri.endswith("/IncomingPhoneNumbers.json"):
+            return self._numbers(params or {})
         raise AssertionError(f"unexpected Twilio call {method} {uri}")
+
+    def _numbers(self, params: dict[str, Any]) -> Response:
+        if self.fail_numbers == "timeout":
+            raise requests.Timeout("read timed out")
+        if isinstance(self.fail_numbers, int):
+            status = self.fail_numbers
+            return Response(status, json.dumps({**self.error_body, "status": status}))
+        size = int(params.get("PageSize", 50))
+        records = [
+            {"sid": f"PN{i:032x}", "phone_number": number, "friendly_name": number}
+            for i, number in enumerate(self.numbers[:size])
+        ]
+        return Response(200, json.dumps({"incoming_phone_numbers": records, "next_page_uri": None}))
 
     def _create(self, data: dict[str, Any]) -> Response:
         self.creates += 1

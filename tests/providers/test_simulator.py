@@ -68,3 +68,11 @@ def test_get_provider_follows_the_setting(sessions, database_url):
     )
     twilio = get_provider(Settings(database_url=database_url, sms_provider="twilio"), sessions)
     assert isinstance(twilio, TwilioProvider) and twilio.name == "twilio"
+
+
+def test_simulator_lists_no_numbers_so_any_can_be_entered(sessions):
+    provider = SimulatorProvider(sessions)
+    assert provider.list_numbers() is None
+    provider.outage = True
+    with pytest.raises(ProviderUnavailable):
+        provider.list_numbers()

@@ -111,3 +111,25 @@ def test_find_sent_reconciles_by_numbers_body_and_time_but_never_claims_twice():
     # A message created long before our row is not ours.
     later = sms(client_ref="3", body="ok", created_at=utcnow() + timedelta(hours=1))
     assert provider.find_sent(later) is None
+
+
+def test_list_numbers_returns_the_accounts_numbers():
+    http = FakeTwilioHttp()
+    http.numbers = ["+14155550100", "+14155550101"]
+    assert make_provider(http).list_numbers() == ["+14155550100", "+14155550101"]
+    http.numbers = []
+    assert make_provider(http).list_numbers() == []
+
+
+def test_list_numbers_maps_errors_like_sends():
+    http = FakeTwilioHttp()
+    provider = make_provider(http)
+    for failure in (500, 503, "timeout"):
+        http.fail_numbers = failure
+        with pytest.raises(ProviderUnavailable):
+            provider.list_numbers()
+    http.error_body = {"code": 20003, "message": "Authenticate"}
+    http.fail_numbers = 401
+    with pytest.raises(ProviderRejected) as rejected:
+        provider.list_numbers()
+    assert rejected.value.code == "20003" and rejected.value.reason == "Authenticate"

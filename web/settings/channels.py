@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from api.deps import SessionDep
+from api.deps import SessionDep, StateDep
 from inbox.models import Channel, ChannelType
+from inbox.providers import SmsProvider, get_provider
 from inbox.services.admin import channels
 from inbox.services.admin.errors import SettingsError
 from inbox.services.admin.inboxes import list_inboxes
@@ -18,7 +19,23 @@ from web.settings.common import admin_router, back, page
 router: APIRouter = admin_router("channels")
 
 
-def _show(request: Request, session: SessionDep, user: AdminUser, **extra: Any) -> Response:
+def channel_provider(state: StateDep) -> SmsProvider:
+    """The configured SMS provider, made for this request: its numbers are asked afresh each
+    time the page is shown, never cached. Tests override this dependency with a stub."""
+    return get_provider(state.settings, state.sessions)
+
+
+ProviderDep = Annotated[SmsProvider, Depends(channel_provider)]
+
+
+def _show(
+    request: Request,
+    session: SessionDep,
+    user: AdminUser,
+    provider: SmsProvider,
+    **extra: Any,
+) -> Response:
+    """The page; ``form`` (the add form) or ``edit`` (one row) re-fill what was submitted."""
     return page(
         request,
         session,
@@ -28,14 +45,17 @@ def _show(request: Request, session: SessionDep, user: AdminUser, **extra: Any) 
         channels=channels.list_channels(session),
         inboxes=list_inboxes(session),
         types=list(ChannelType),
-        **extra,
+        choices=channels.number_choices(session, provider=provider),
+        **{"form": {}, "edit": {}, **extra},
     )
 
 
 @router.get("")
-def channels_page(request: Request, session: SessionDep, user: AdminUser) -> Response:
-    """The channels, and a form to add one."""
-    return _show(request, session, user)
+def channels_page(
+    request: Request, session: SessionDep, user: AdminUser, provider: ProviderDep
+) -> Response:
+    """The channels, and a form to add one (the number picked from the provider's, if listed)."""
+    return _show(request, session, user, provider)
 
 
 @router.post("", dependencies=[CsrfProtected])
@@ -43,6 +63,7 @@ def channel_create(
     request: Request,
     session: SessionDep,
     user: AdminUser,
+    provider: ProviderDep,
     name: Annotated[str, Form()] = "",
     number: Annotated[str, Form()] = "",
     default_inbox_id: Annotated[int, Form()] = 0,
@@ -60,7 +81,8 @@ def channel_create(
         )
     except SettingsError as exc:
         session.rollback()
-        return _show(request, session, user, error=str(exc), status_code=422)
+        form = {"name": name, "number": number, "default_inbox_id": default_inbox_id, "type": type}
+        return _show(request, session, user, provider, error=str(exc), form=form, status_code=422)
     session.commit()
     return back("/settings/channels")
 
@@ -77,6 +99,7 @@ def channel_update(
     request: Request,
     session: SessionDep,
     user: AdminUser,
+    provider: ProviderDep,
     channel_id: int,
     name: Annotated[str, Form()] = "",
     number: Annotated[str, Form()] = "",
@@ -95,14 +118,20 @@ def channel_update(
         )
     except SettingsError as exc:
         session.rollback()
-        return _show(request, session, user, error=str(exc), status_code=422)
+        edit = {
+            "id": channel_id,
+            "name": name,
+            "number": number,
+            "default_inbox_id": default_inbox_id,
+        }
+        return _show(request, session, user, provider, error=str(exc), edit=edit, status_code=422)
     session.commit()
     return back("/settings/channels")
 
 
 @router.post("/{channel_id}/delete", dependencies=[CsrfProtected])
 def channel_delete(
-    request: Request, session: SessionDep, user: AdminUser, channel_id: int
+    request: Request, session: SessionDep, user: AdminUser, provider: ProviderDep, channel_id: int
 ) -> Response:
     """Delete an unused channel (one with conversations is refused, with the reason)."""
     channel = _channel(session, channel_id)
@@ -110,6 +139,6 @@ def channel_delete(
         channels.delete_channel(session, channel=channel, actor_id=user.id)
     except SettingsError as exc:
         session.rollback()
-        return _show(request, session, user, error=str(exc), status_code=409)
+        return _show(request, session, user, provider, error=str(exc), status_code=409)
     session.commit()
     return back("/settings/channels")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -9,13 +11,55 @@ from sqlalchemy.orm import Session
 
 from inbox.models import Channel, ChannelType, Conversation, Inbox, Message
 from inbox.phone import InvalidNumber, normalize_number
+from inbox.providers import ProviderError, SmsProvider
 from inbox.services.admin import audit
 from inbox.services.admin.errors import SettingsError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NumberChoices:
+    """What the "Add a channel" form offers for the number: ``numbers`` (the provider's numbers
+    no channel uses yet) when the provider listed them, else None and the admin types one;
+    ``notice`` says why the list is missing or empty when that is worth saying."""
+
+    numbers: list[str] | None
+    notice: str | None = None
 
 
 def list_channels(session: Session) -> list[Channel]:
     """Every channel, by name."""
     return list(session.scalars(select(Channel).order_by(Channel.name, Channel.id)))
+
+
+def number_choices(session: Session, *, provider: SmsProvider) -> NumberChoices:
+    """The provider's numbers that no channel uses yet, asked afresh on every call (a number
+    bought a minute ago shows up). An outage, or credentials the provider refuses, falls back to
+    typing the number, with the reason."""
+    label = provider.name.capitalize()
+    try:
+        listed = provider.list_numbers()
+    except ProviderError as exc:
+        log.warning("could not list the %s numbers: %s", provider.name, exc)
+        return NumberChoices(None, f"Couldn't list your {label} numbers: {exc}; enter the number")
+    if listed is None:
+        return NumberChoices(None)
+    used = set(session.scalars(select(Channel.number).where(Channel.number.is_not(None))))
+    unused: set[str] = set()
+    for number in listed:
+        try:
+            e164 = normalize_number(number)
+        except InvalidNumber:
+            # Short codes and other non-E.164 entries cannot be a channel's number.
+            continue
+        if e164 not in used:
+            unused.add(e164)
+    if not unused:
+        return NumberChoices(
+            None, f"Every number on your {label} account has a channel; enter the number"
+        )
+    return NumberChoices(sorted(unused))
 
 
 def _validated(
