@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from inbox.rules.config import AutomationSettings
 from inbox.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,11 +28,16 @@ PRODUCT_VARIABLES = {
 
 
 def _variables_by_field() -> dict[str, set[str]]:
-    """The environment variables each Settings field is read from."""
+    """The environment variables each settings field is read from (the app's Settings and the
+    automation engine's own)."""
     variables = {}
-    for name, field in Settings.model_fields.items():
-        choices = getattr(field.validation_alias, "choices", None)
-        variables[name] = {str(c) for c in choices} if choices else {f"INBOX_{name.upper()}"}
+    for model in (Settings, AutomationSettings):
+        prefix = str(model.model_config.get("env_prefix", ""))
+        for name, field in model.model_fields.items():
+            choices = getattr(field.validation_alias, "choices", None)
+            variables[f"{prefix}{name}"] = (
+                {str(c) for c in choices} if choices else {f"{prefix}{name}".upper()}
+            )
     return variables
 
 
