@@ -55,6 +55,7 @@ def cmd_web(args: argparse.Namespace) -> int:
         factory=True,
         host=settings.web_host,
         port=settings.web_port,
+        workers=settings.web_workers,
         log_level=args.log_level,
         # Live pages hold server-sent-event streams open; do not wait for them forever.
         timeout_graceful_shutdown=5,

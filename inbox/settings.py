@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET_KEY
     web_host: str = "127.0.0.1"
     web_port: int = 8000
+    # Processes `inbox web` runs (uvicorn workers); the outbox relay and the live feed work
+    # across processes, so any number is safe.
+    web_workers: int = Field(default=1, ge=1)
     # Twilio caps a message body at 1,600 characters and a webhook is a few KiB; anything near
     # this limit is not a real provider request.
     max_webhook_bytes: int = 64 * 1024
