@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from inbox import live
 from inbox.models import (
     Channel,
     Contact,
@@ -29,7 +28,6 @@ from inbox.models import (
     utcnow,
 )
 from inbox.phone import normalize_number
-from inbox.relay import enqueue_conversation_signal
 from inbox.services.admin.blocklist import is_blocked
 from inbox.services.conversations import (
     ConversationActionError,
@@ -37,8 +35,8 @@ from inbox.services.conversations import (
     reopen,
     start_conversation,
 )
-from inbox.services.outbound import preview
-from workflows.contracts import SIGNAL_MESSAGE_RECEIVED, ConversationEvent
+from inbox.services.messages import add_to_conversation
+from workflows.contracts import SIGNAL_MESSAGE_RECEIVED
 
 log = logging.getLogger(__name__)
 
@@ -124,36 +122,12 @@ def receive_inbound(
         status=MessageStatus.RECEIVED,
         created_at=now,
     )
-    session.add(message)
-    session.flush()
-
-    conversation.last_message_at = now
-    conversation.last_message_preview = preview(body, media)
-    if not hidden:
-        enqueue_conversation_signal(
-            session,
-            conversation.id,
-            SIGNAL_MESSAGE_RECEIVED,
-            ConversationEvent(
-                key=f"msg-{message.id}",
-                at=now,
-                message_id=message.id,
-                inbox_id=conversation.inbox_id,
-                assignee_id=conversation.assignee_id,
-                body=body,
-            ),
-        )
-    live.publish(
+    add_to_conversation(
         session,
-        live.MESSAGE_CREATED,
-        conversation_id=conversation.id,
-        inbox_id=conversation.inbox_id,
-        data={
-            "message_id": message.id,
-            "direction": Direction.INBOUND,
-            "contact_id": contact.id,
-            "hidden": hidden,
-        },
+        conversation=conversation,
+        message=message,
+        signal=None if hidden else SIGNAL_MESSAGE_RECEIVED,
+        live_data={"contact_id": contact.id, "hidden": hidden},
     )
     return InboundResult(message=message, conversation=conversation, created=True)
 

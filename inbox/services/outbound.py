@@ -25,12 +25,12 @@ from inbox.models import (
     utcnow,
 )
 from inbox.phone import InvalidNumber, normalize_number
-from inbox.relay import enqueue, enqueue_conversation_signal
+from inbox.relay import enqueue
+from inbox.services.messages import add_to_conversation
 from workflows.contracts import (
     SEND_MESSAGE_WORKFLOW_TYPE,
     SIGNAL_MESSAGE_SENT,
     SIGNAL_SEND,
-    ConversationEvent,
     SendMessageInput,
     message_workflow_id,
 )
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 # Twilio's limit for one message body (it splits it into segments itself).
 MAX_BODY_CHARS = 1600
-PREVIEW_CHARS = 200
 
 # Statuses only move forward: a late "sent" callback never undoes "delivered". The three final
 # statuses share a rank, so the first final report wins.
@@ -59,14 +58,6 @@ class OutboundBlocked(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def preview(body: str, media: list[dict[str, Any]] | None = None) -> str:
-    """The one-line preview lists show for a message."""
-    text = " ".join(body.split())
-    if not text and media:
-        return "[media]"
-    return text[:PREVIEW_CHARS]
 
 
 def _check_sendable(contact: Contact, body: str, media: list[dict[str, Any]] | None) -> None:
@@ -123,34 +114,15 @@ def queue_message(
         status=MessageStatus.QUEUED,
         created_at=now,
     )
-    session.add(message)
-    session.flush()
-    conversation.last_message_at = now
-    conversation.last_message_preview = preview(body, media)
-    enqueue_conversation_signal(
+    return add_to_conversation(
         session,
-        conversation.id,
-        SIGNAL_MESSAGE_SENT,
-        ConversationEvent(
-            key=f"msg-{message.id}",
-            at=now,
-            message_id=message.id,
-            automated=automated,
-            author_id=author_id,
-            inbox_id=conversation.inbox_id,
-            assignee_id=conversation.assignee_id,
-            by_automation=automation is not None,
-            body=body,
-        ),
+        conversation=conversation,
+        message=message,
+        signal=SIGNAL_MESSAGE_SENT,
+        automated=automated,
+        author_id=author_id,
+        by_automation=automation is not None,
     )
-    live.publish(
-        session,
-        live.MESSAGE_CREATED,
-        conversation_id=conversation.id,
-        inbox_id=conversation.inbox_id,
-        data={"message_id": message.id, "direction": Direction.OUTBOUND},
-    )
-    return message
 
 
 def queue_one_off(
