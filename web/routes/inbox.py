@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,10 @@ def list_query(
     """The left panel's query from request parameters; bad values fall back to defaults."""
     inbox_id = int(inbox) if inbox and inbox.isdigit() else None
     return ListQuery(view=parse_view(view), sort=parse_sort(sort), inbox_id=inbox_id, q=q[:200])
+
+
+# The left panel's query, read from the request's query string by FastAPI.
+ListQueryDep = Annotated[ListQuery, Depends(list_query)]
 
 
 def list_context(session: Session, user: User, query: ListQuery) -> dict[str, Any]:
@@ -84,32 +88,18 @@ def home() -> Response:
 
 @router.get("/inbox")
 def inbox_page(
-    request: Request,
-    session: SessionDep,
-    user: CurrentUser,
-    view: str | None = None,
-    sort: str | None = None,
-    inbox: str | None = None,
-    q: str = "",
+    request: Request, session: SessionDep, user: CurrentUser, query: ListQueryDep
 ) -> Response:
     """The three-panel inbox with no conversation open."""
-    query = list_query(view, sort, inbox, q)
     context = page_context(request, session, user, **list_context(session, user, query))
     return render(request, "inbox.html", {**context, "conversation": None})
 
 
 @router.get("/inbox/list")
 def conversation_list(
-    request: Request,
-    session: SessionDep,
-    user: CurrentUser,
-    view: str | None = None,
-    sort: str | None = None,
-    inbox: str | None = None,
-    q: str = "",
+    request: Request, session: SessionDep, user: CurrentUser, query: ListQueryDep
 ) -> Response:
     """Just the list items and the unread badge (search, filters, live refresh)."""
-    query = list_query(view, sort, inbox, q)
     context = page_context(request, session, user, **list_context(session, user, query))
     return render(
         request,
@@ -125,16 +115,12 @@ def conversation_page(
     session: SessionDep,
     user: CurrentUser,
     conversation_id: int,
-    view: str | None = None,
-    sort: str | None = None,
-    inbox: str | None = None,
-    q: str = "",
+    query: ListQueryDep,
 ) -> Response:
     """Open a conversation (marks it read for this user)."""
     conversation = get_conversation(session, user, conversation_id)
     mark_read(session, user=user, conversation=conversation)
     session.commit()
-    query = list_query(view, sort, inbox, q)
     context = page_context(
         request, session, user, **conversation_context(session, user, conversation)
     )
