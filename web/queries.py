@@ -244,12 +244,20 @@ def _read_row(session: Session, user_id: int, conversation_id: int) -> Conversat
     return row
 
 
-def mark_read(session: Session, *, user: User, conversation: Conversation) -> None:
-    """Record that ``user`` has read everything in ``conversation`` so far."""
+def mark_read(
+    session: Session, *, user: User, conversation: Conversation, keep_marked_unread: bool = False
+) -> None:
+    """Record that ``user`` has read everything in ``conversation`` so far.
+
+    ``keep_marked_unread``: a live refresh of an open page is not the agent opening the
+    conversation again, so it leaves a conversation they marked unread as it is.
+    """
+    row = _read_row(session, user.id, conversation.id)
+    if keep_marked_unread and row.marked_unread:
+        return
     latest = session.scalar(
         select(func.max(Message.id)).where(Message.conversation_id == conversation.id)
     )
-    row = _read_row(session, user.id, conversation.id)
     row.last_read_message_id = max(row.last_read_message_id or 0, latest or 0)
     row.marked_unread = False
     row.read_at = utcnow()

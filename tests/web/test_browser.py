@@ -355,7 +355,9 @@ def test_notifications_toggle_and_right_panel_are_remembered(
     page.goto(f"/inbox/{conversation.id}")
     page.click("#notify-toggle button")
     expect(page.locator("#notify-toggle button")).to_have_attribute("aria-checked", "false")
-    page.click("#toggle-details")
+    # The preference is saved in the background; reload only once the server has it.
+    with page.expect_response("**/prefs/details"):
+        page.click("#toggle-details")
     expect(page.locator("#details")).to_be_hidden()
     page.reload()
     expect(page.locator("#details")).to_be_hidden()

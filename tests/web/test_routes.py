@@ -121,6 +121,18 @@ def test_inbox_views_badges_and_escaping(signed_in, sessions, world):
     assert "<html" not in fragment.text
 
 
+def test_a_live_refresh_keeps_a_conversation_marked_unread(signed_in, sessions, world):
+    mine = text_in(sessions, world, body="call me", number="+12025550302")
+    agent: Browser = signed_in("agent@example.com")
+    agent.get(f"/inbox/{mine.id}")
+    assert agent.post(f"/conversations/{mine.id}/unread").status_code in (200, 204)
+    # A refresh that an open page fires after the agent marked it unread is not a new visit.
+    assert agent.get(f"/inbox/{mine.id}/live", htmx=True).status_code == 200
+    assert f'data-id="{mine.id}"' in agent.get("/inbox/list?view=unread", htmx=True).text
+    agent.get(f"/inbox/{mine.id}")  # opening it again reads it
+    assert f'data-id="{mine.id}"' not in agent.get("/inbox/list?view=unread", htmx=True).text
+
+
 def test_sort_and_inbox_filter(signed_in, sessions, world):
     first = text_in(sessions, world, body="first", number="+12025550311")
     second = text_in(sessions, world, body="second", number="+12025550312")

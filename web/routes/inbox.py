@@ -143,7 +143,7 @@ def conversation_live(
     """The parts of an open conversation that change (header, timeline, details), as
     out-of-band swaps, so a live refresh never touches what the agent is typing."""
     conversation = get_conversation(session, user, conversation_id)
-    mark_read(session, user=user, conversation=conversation)
+    mark_read(session, user=user, conversation=conversation, keep_marked_unread=True)
     session.commit()
     context = page_context(
         request, session, user, **conversation_context(session, user, conversation)
