@@ -45,6 +45,10 @@ PRUNE_EVERY_SECONDS = 300.0
 HEARTBEAT_SECONDS = 15.0
 BACKLOG = 2000
 BATCH = 500
+# On PostgreSQL ids come from a sequence and transactions commit in any order: id 11 can be
+# visible before id 10. The follower waits this long for a missing id before it takes it for a
+# rolled-back one and moves past it.
+GAP_GRACE_SECONDS = 5.0
 
 
 @dataclass
@@ -91,7 +95,11 @@ class LiveFollower:
         self._poll_interval = poll_interval
         self._subscribers: set[Subscriber] = set()
         self._backlog: deque[FeedItem] = deque(maxlen=BACKLOG)
+        # Every id up to ``_last_id`` has been handled; ``_seen`` holds handled ids above it
+        # (delivered while a lower id was still missing) and ``_gaps`` when each gap was noticed.
         self._last_id = 0
+        self._seen: set[int] = set()
+        self._gaps: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -212,21 +220,40 @@ class LiveFollower:
         while True:
             try:
                 items, notify_users = await asyncio.to_thread(self._read, self._last_id)
-                for item in items:
+                fresh = [item for item in items if item.id not in self._seen]
+                for item in fresh:
+                    self._seen.add(item.id)
                     self._backlog.append(item)
                     for subscriber in list(self._subscribers):
                         self._deliver(subscriber, item, notify=subscriber.user_id in notify_users)
-                    self._last_id = item.id
+                self._advance(loop.time())
                 if loop.time() - self._last_prune > PRUNE_EVERY_SECONDS:
                     self._last_prune = loop.time()
                     await asyncio.to_thread(self._prune)
-                if len(items) == BATCH:
+                if len(items) == BATCH and fresh:
                     continue
             except Exception:  # a database hiccup must not end live updates
                 log.exception("live follower pass failed")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+
+    def _advance(self, now: float) -> None:
+        """Move ``_last_id`` over every handled id, stopping at a missing one until it shows
+        up (a transaction still committing) or ``GAP_GRACE_SECONDS`` pass (rolled back)."""
+        nxt = self._last_id + 1
+        for handled in sorted(self._seen):
+            while nxt < handled:
+                noticed = self._gaps.setdefault(nxt, now)
+                if now - noticed < GAP_GRACE_SECONDS:
+                    break
+                nxt += 1
+            if nxt < handled:
+                break
+            nxt = handled + 1
+        self._last_id = nxt - 1
+        self._seen = {i for i in self._seen if i > self._last_id}
+        self._gaps = {i: t for i, t in self._gaps.items() if i > self._last_id}
 
     def _prune(self) -> None:
         with self._sessions() as session:

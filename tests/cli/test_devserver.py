@@ -70,8 +70,13 @@ class DevProcess:
         started = time.monotonic()
         while time.monotonic() - started < WAIT_AT_MOST:
             assert self.process.poll() is None, f"inbox dev exited early:\n{self.output()}"
+            # Up means what a user sees: the web answers and `inbox dev` printed its banner
+            # (it polls the web itself, so it may print a moment after /healthz answers).
             try:
-                if httpx.get(f"{self.web}/healthz", timeout=1).status_code == 200:
+                if (
+                    httpx.get(f"{self.web}/healthz", timeout=1).status_code == 200
+                    and "Durable Inbox is running" in self.output()
+                ):
                     return time.monotonic() - started
             except httpx.HTTPError:
                 pass

@@ -73,6 +73,29 @@ async def test_notifications_off_means_no_alert(sessions, world: World, database
         await follower.stop()
 
 
+async def test_an_id_that_commits_late_is_still_delivered(sessions, database_url):
+    # PostgreSQL hands out ids when rows are inserted, not when they commit: id n+2 can be
+    # visible before id n+1. The follower must not move past n+1 while it may still arrive.
+    follower = LiveFollower(sessions, database_url, poll_interval=0.05)
+    await follower.start()
+    try:
+        page = Subscriber(user_id=1, inbox_ids=None)
+        follower.subscribe(page)
+        with sessions() as session:
+            base = int(session.scalar(select(func.max(LiveEvent.id))) or 0)
+            session.add(LiveEvent(id=base + 2, kind="x", conversation_id=2, data={}))
+            session.commit()
+        assert "event: conv-2" in "".join(await _drain(page.queue))
+        with sessions() as session:
+            session.add(LiveEvent(id=base + 1, kind="x", conversation_id=1, data={}))
+            session.commit()
+        frames = "".join(await _drain(page.queue))
+        assert "event: conv-1" in frames
+        assert "event: conv-2" not in frames  # delivered once
+    finally:
+        await follower.stop()
+
+
 def test_prune_removes_only_old_rows(sessions, database_url):
     with sessions() as session:
         feed.publish(session, feed.CONVERSATION_UPDATED, conversation_id=1, inbox_id=1)
