@@ -182,16 +182,7 @@ def _conversation_for(
     conversation = _open_conversation(session, channel.id, number)
     if conversation is not None:
         return conversation
-    latest = session.scalars(
-        select(Conversation)
-        .where(Conversation.channel_id == channel.id, Conversation.contact_number == number)
-        .order_by(Conversation.id.desc())
-        .limit(1)
-        # Lock it (PostgreSQL) so two messages arriving together reopen it once; re-read it,
-        # because the other transaction may have changed it while we waited.
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+    latest = _latest_locked(session, channel.id, number)
     if latest is not None and latest.status == ConversationStatus.SPAM:
         return latest
     if latest is not None and latest.status == ConversationStatus.CLOSED:
@@ -202,20 +193,27 @@ def _conversation_for(
     return start_conversation(session, channel=channel, contact=contact, number=number)
 
 
+def _latest_locked(session: Session, channel_id: int, number: str) -> Conversation | None:
+    """The newest conversation with ``number`` on the channel, locked (PostgreSQL) so two
+    messages arriving together change it once, and re-read, because the other transaction may
+    have changed it while we waited."""
+    return session.scalars(
+        select(Conversation)
+        .where(Conversation.channel_id == channel_id, Conversation.contact_number == number)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
 def _spam_conversation_for(
     session: Session, channel: Channel, contact: Contact, number: str
 ) -> Conversation:
     """Where a blocked sender's message goes: their latest conversation on the channel, marked
     spam if it is not yet, else a new conversation created as spam (with no workflow signal:
     a hidden conversation starts no workflow and so runs no automation)."""
-    latest = session.scalars(
-        select(Conversation)
-        .where(Conversation.channel_id == channel.id, Conversation.contact_number == number)
-        .order_by(Conversation.id.desc())
-        .limit(1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+    latest = _latest_locked(session, channel.id, number)
     if latest is not None:
         if latest.status != ConversationStatus.SPAM:
             mark_spam(session, conversation=latest, block=False)
