@@ -9,6 +9,7 @@ cannot cover (the other side acts outside our transaction); it sends an ``Idempo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -21,28 +22,37 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.store import write_clocks
 from inbox.models import Conversation, RuleAction, RuleRun
 from inbox.rules import actions
 from inbox.rules.config import AutomationSettings
 from inbox.rules.payloads import (
+    ACTIVITY_FIRE,
     ACTIVITY_LOAD_RULES,
     ACTIVITY_RECORD_RUN,
     ACTIVITY_RUN_ACTION,
     ACTIVITY_SNAPSHOT,
+    ActionTaken,
+    FireInput,
+    FireResult,
     LoadRulesInput,
     LoadRulesResult,
     RecordRunInput,
+    RuleSpec,
     RunActionInput,
     RunActionResult,
     SnapshotInput,
     SnapshotResult,
 )
-from inbox.rules.registry import registry_for
+from inbox.rules.registry import RuleSet, registry_for
 from inbox.rules.snapshot import build_facts
 from inbox.settings import Settings
 from workflows.contracts import (
+    ACTIVITY_OBSERVE,
     DeliverMessageInput,
     DeliverMessageResult,
+    ObserveInput,
+    ObserveResult,
     conversation_workflow_id,
 )
 
@@ -76,12 +86,98 @@ class AutomationActivities:
 
     def all(self) -> Sequence[Callable[..., Any]]:
         """Every activity (``inbox.worker.build_worker`` registers them)."""
-        return [self.load_rules, self.snapshot, self.run_action, self.record_run]
+        return [
+            self.observe,
+            self.fire,
+            self.load_rules,
+            self.snapshot,
+            self.run_action,
+            self.record_run,
+        ]
+
+    async def _rule_set(self) -> RuleSet:
+        # The registry re-reads a file only when it changed (stat), off the event loop.
+        return await asyncio.to_thread(registry_for(self.settings.rules_dir).current)
+
+    def _rules_result(self, rules: list[RuleSpec], rule_set: RuleSet) -> LoadRulesResult:
+        return LoadRulesResult(
+            rules=rules,
+            sends_per_hour=self.automation.sends_per_hour,
+            problems=[str(problem) for problem in rule_set.problems],
+        )
+
+    @activity.defn(name=ACTIVITY_OBSERVE)
+    async def observe(self, data: ObserveInput) -> ObserveResult:
+        """One event's step: write the clocks, read the rules its triggers (or the named rule)
+        select, and the conversation's facts if one of those rules is evaluated now."""
+        rule_set = await self._rule_set()
+        if data.rule is not None:
+            found = rule_set.get(data.rule)
+            rules = [found] if found is not None else []
+        else:
+            rules = [
+                rule
+                for rule in rule_set.rules
+                if rule.enabled and any(trigger in rule.triggers for trigger in data.triggers)
+            ]
+        wants_facts = any(
+            rule.enabled and (data.rule is not None or not rule.wait_seconds) for rule in rules
+        )
+
+        def store() -> SnapshotResult | None:
+            with self.sessions() as session:
+                conversation = None
+                if data.clocks is not None:
+                    conversation = write_clocks(session, data.clocks)
+                snapshot = None
+                if wants_facts:
+                    conversation = conversation or session.get(Conversation, data.conversation_id)
+                    snapshot = (
+                        SnapshotResult(found=False)
+                        if conversation is None
+                        else SnapshotResult(
+                            found=True,
+                            facts=build_facts(
+                                session, conversation, data.now, self.settings.public_url
+                            ),
+                        )
+                    )
+                session.commit()
+                return snapshot
+
+        snapshot = None
+        if data.clocks is not None or wants_facts:
+            snapshot = await asyncio.to_thread(store)
+        return ObserveResult(rules=self._rules_result(rules, rule_set), snapshot=snapshot)
+
+    @activity.defn(name=ACTIVITY_FIRE)
+    async def fire(self, data: FireInput) -> FireResult:
+        """Run a rule's local actions in order, then store its run record. A retry repeats
+        nothing: each action finds its own idempotency record, the run record its key."""
+        results: list[RunActionResult] = []
+        for action in data.actions:
+            try:
+                result = await self.run_action(action)
+            except ApplicationError as exc:
+                if not exc.non_retryable:
+                    raise
+                # What the workflow records for an action that fails for good.
+                result = RunActionResult("failed", str(exc))
+            results.append(result)
+        record = dataclasses.replace(
+            data.record,
+            actions=[
+                ActionTaken(action.kind, result.status, result.detail)
+                for action, result in zip(data.actions, results, strict=True)
+            ],
+        )
+        await self.record_run(record)
+        return FireResult(results=results)
 
     @activity.defn(name=ACTIVITY_LOAD_RULES)
     async def load_rules(self, data: LoadRulesInput) -> LoadRulesResult:
         """The rules in force now (re-read when a file changed), filtered by trigger or name."""
-        rule_set = await asyncio.to_thread(registry_for(self.settings.rules_dir).current)
+        rule_set = await self._rule_set()
         if data.rule is not None:
             found = rule_set.get(data.rule)
             rules = [found] if found is not None else []
@@ -89,11 +185,7 @@ class AutomationActivities:
             rules = rule_set.for_trigger(data.trigger)
         else:
             rules = list(rule_set.rules)
-        return LoadRulesResult(
-            rules=rules,
-            sends_per_hour=self.automation.sends_per_hour,
-            problems=[str(problem) for problem in rule_set.problems],
-        )
+        return self._rules_result(rules, rule_set)
 
     @activity.defn(name=ACTIVITY_SNAPSHOT)
     async def snapshot(self, data: SnapshotInput) -> SnapshotResult:

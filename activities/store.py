@@ -90,29 +90,34 @@ class StoreActivities:
 
     @activity.defn(name=ACTIVITY_RECORD_CLOCKS)
     def record_conversation_clocks(self, request: RecordClocksInput) -> None:
-        """Write the workflow's clocks to the conversation row and tell live pages.
-
-        Status, inbox and assignee are not written: the services that change them write the
-        row themselves, and a late write from here must not undo a newer change.
-        """
-        state = request.state
+        """Write the workflow's clocks to the conversation row and tell live pages."""
         with self._sessions() as session:
-            conversation = _conversation(session, state.conversation_id)
-            conversation.first_inbound_at = state.first_inbound_at
-            conversation.first_response_at = state.first_response_at
-            conversation.last_inbound_at = state.last_inbound_at
-            conversation.last_outbound_at = state.last_outbound_at
-            conversation.closed_at = state.closed_at
-            conversation.time_to_first_response_seconds = state.time_to_first_response_seconds
-            conversation.time_to_close_seconds = state.time_to_close_seconds
-            live.publish(
-                session,
-                live.CONVERSATION_UPDATED,
-                conversation_id=conversation.id,
-                inbox_id=conversation.inbox_id,
-                data={
-                    "time_to_first_response_seconds": state.time_to_first_response_seconds,
-                    "time_to_close_seconds": state.time_to_close_seconds,
-                },
-            )
+            write_clocks(session, request.state)
             session.commit()
+
+
+def write_clocks(session: Session, state: ConversationState) -> Conversation:
+    """Copy the workflow's clocks to the conversation row and publish the change (no commit).
+
+    Status, inbox and assignee are not written: the services that change them write the row
+    themselves, and a late write from here must not undo a newer change.
+    """
+    conversation = _conversation(session, state.conversation_id)
+    conversation.first_inbound_at = state.first_inbound_at
+    conversation.first_response_at = state.first_response_at
+    conversation.last_inbound_at = state.last_inbound_at
+    conversation.last_outbound_at = state.last_outbound_at
+    conversation.closed_at = state.closed_at
+    conversation.time_to_first_response_seconds = state.time_to_first_response_seconds
+    conversation.time_to_close_seconds = state.time_to_close_seconds
+    live.publish(
+        session,
+        live.CONVERSATION_UPDATED,
+        conversation_id=conversation.id,
+        inbox_id=conversation.inbox_id,
+        data={
+            "time_to_first_response_seconds": state.time_to_first_response_seconds,
+            "time_to_close_seconds": state.time_to_close_seconds,
+        },
+    )
+    return conversation

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -40,6 +41,47 @@ ROOT = Path(__file__).resolve().parents[1]
 CHANNEL_NUMBER = "+14155550100"
 FLOOR = Path(__file__).resolve().parent / "floor.py"
 FLOOR_QUEUE = "bench-floor"
+
+
+class CpuMeter:
+    """CPU seconds (user + system) each named process spent between ``start`` and ``stop``:
+    shows where a phase's work went on a machine whose cores every process shares."""
+
+    def __init__(self, processes: dict[str, psutil.Process]) -> None:
+        self._processes = processes
+        self._before: dict[str, float] = {}
+        self._wall = 0.0
+
+    @staticmethod
+    def _cpu(proc: psutil.Process) -> float:
+        total = 0.0
+        # This process's children are the processes measured apart; count only itself.
+        family = [proc] if proc.pid == os.getpid() else [proc, *proc.children(recursive=True)]
+        for one in family:
+            with contextlib.suppress(psutil.Error):
+                times = one.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def start(self) -> None:
+        self._before = {name: self._cpu(proc) for name, proc in self._processes.items()}
+        self._wall = time.perf_counter()
+
+    def report(self, messages: int) -> str:
+        wall = time.perf_counter() - self._wall
+        parts = []
+        for name, proc in self._processes.items():
+            spent = self._cpu(proc) - self._before[name]
+            parts.append(f"{name} {spent:5.1f} s ({spent / messages * 1000:.1f} ms/msg)")
+        return f"  CPU over {wall:.1f} s wall: " + ", ".join(parts)
+
+
+def temporal_server(env: WorkflowEnvironment) -> psutil.Process:
+    """The dev server process ``start_local`` spawned (a child of this process)."""
+    for child in psutil.Process().children():
+        if "temporal" in " ".join(child.cmdline()):
+            return child
+    raise RuntimeError("no Temporal dev server child process found")
 
 
 def free_port() -> int:
@@ -71,9 +113,17 @@ async def start_temporal(data_dir: Path) -> WorkflowEnvironment:
 
 
 async def measure_floor(
-    client: Client, address: str, messages: int, conversations: int, concurrency: int
+    client: Client,
+    address: str,
+    server: psutil.Process,
+    messages: int,
+    conversations: int,
+    concurrency: int,
 ) -> float:
     worker = subprocess.Popen([sys.executable, str(FLOOR), address], cwd=ROOT)
+    meter = CpuMeter(
+        {"temporal": server, "worker": psutil.Process(worker.pid), "bench": psutil.Process()}
+    )
     try:
         run = f"floor-{int(time.time())}"
         ids = [f"{run}-{i}" for i in range(conversations)]
@@ -89,6 +139,8 @@ async def measure_floor(
                     start_signal_args=[f"hello {i}"],
                 )
 
+        await asyncio.sleep(1)  # let the worker start polling
+        meter.start()
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(messages)))
         expected = messages // conversations
@@ -97,6 +149,7 @@ async def measure_floor(
             while await handle.query("count") < expected:
                 await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - started
+        print(meter.report(messages))
         for workflow_id in ids:
             await client.get_workflow_handle(workflow_id).terminate()
         return messages / elapsed
@@ -242,13 +295,23 @@ async def wait_processed(
 
 
 async def measure_end_to_end(
-    stack: Stack, messages: int, conversations: int, concurrency: int
+    stack: Stack, server: psutil.Process, messages: int, conversations: int, concurrency: int
 ) -> float:
+    meter = CpuMeter(
+        {
+            "temporal": server,
+            "web": psutil.Process(stack.web.pid),
+            "worker": psutil.Process(stack.worker.pid),
+            "bench": psutil.Process(),
+        }
+    )
+    meter.start()
     started = time.perf_counter()
     await post_webhooks(stack, 0, messages, conversations, concurrency)
     accepted = time.perf_counter() - started
     await wait_processed(stack.env["INBOX_DATABASE_URL"], messages, conversations)
     elapsed = time.perf_counter() - started
+    print(meter.report(messages))
     print(
         f"  all webhooks answered 200 after {accepted:.1f} s, all processed after {elapsed:.1f} s"
     )
@@ -288,14 +351,15 @@ async def main(args: argparse.Namespace) -> None:
         env = await start_temporal(data_dir)
         address = env.client.service_client.config.target_host
         try:
+            server = temporal_server(env)
             floor = await measure_floor(
-                env.client, address, args.messages, args.conversations, args.concurrency
+                env.client, address, server, args.messages, args.conversations, args.concurrency
             )
             print(f"floor: bare signal-with-start      {floor:8.1f} msg/s")
             stack = start_stack(address, data_dir)
             try:
                 e2e = await measure_end_to_end(
-                    stack, args.messages, args.conversations, args.concurrency
+                    stack, server, args.messages, args.conversations, args.concurrency
                 )
                 print(f"end to end: webhook -> workflow    {e2e:8.1f} msg/s")
                 print(f"ratio (target >= 0.8)              {e2e / floor:8.2f}")

@@ -14,9 +14,9 @@ import dataclasses
 import json
 import logging
 import weakref
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
@@ -35,6 +35,8 @@ from workflows.contracts import (
 log = logging.getLogger(__name__)
 
 _BATCH = 500
+# Where a session keeps the rows :func:`enqueue` added, for :func:`take_outgoing`.
+_SESSION_KEY = "inbox.relay.enqueued"
 
 
 def _to_json(value: Any) -> dict[str, Any]:
@@ -63,7 +65,37 @@ def enqueue(
         payload=_to_json(payload),
     )
     session.add(row)
+    session.info.setdefault(_SESSION_KEY, []).append(row)
     return row
+
+
+@dataclasses.dataclass(frozen=True)
+class Outgoing:
+    """The signals one transaction stored for one workflow, to send right after its commit."""
+
+    workflow_id: str
+    rows: list[PendingSignal]
+    # Nothing older waited in the outbox for this workflow when the transaction wrote these:
+    # they may go at once, in hand, without re-reading the outbox (order is kept).
+    first_in_line: bool
+
+
+def take_outgoing(session: Session, workflow_id: str) -> Outgoing:
+    """Call before commit: the signals this session stored for ``workflow_id``, and whether
+    any older one still waits (then :meth:`Relay.send` flushes the outbox in order instead)."""
+    session.flush()
+    rows = [row for row in session.info.get(_SESSION_KEY, []) if row.workflow_id == workflow_id]
+    if not rows:
+        return Outgoing(workflow_id, [], first_in_line=False)
+    older = session.scalar(
+        select(PendingSignal.id)
+        .where(
+            PendingSignal.workflow_id == workflow_id,
+            PendingSignal.id < min(row.id for row in rows),
+        )
+        .limit(1)
+    )
+    return Outgoing(workflow_id, rows, first_in_line=older is None)
 
 
 def enqueue_conversation_signal(
@@ -125,6 +157,15 @@ class Relay:
             delivered += await self._flush_one(pending_id)
         return delivered
 
+    async def send(self, outgoing: Outgoing) -> int:
+        """Deliver what a committed transaction stored: in hand when it was first in line,
+        else by flushing the workflow's outbox in order. Never raises for Temporal."""
+        if not (outgoing.first_in_line and outgoing.rows):
+            return await self._flush_one(outgoing.workflow_id)
+        async with self._lock(outgoing.workflow_id):
+            delivered, _failed = await self._deliver(outgoing.rows)
+            return delivered
+
     def _pending_workflows(self) -> list[str]:
         with self._sessions() as session:
             query = (
@@ -176,15 +217,18 @@ class Relay:
         return len(done), failure is not None
 
     def _record(self, done: list[int], failure: tuple[int, str] | None) -> None:
+        # Core statements on the table: the ORM's bulk machinery costs more than the statement.
+        table = cast(Table, PendingSignal.__table__)
         with self._sessions() as session:
+            connection = session.connection()
             if done:
-                session.execute(delete(PendingSignal).where(PendingSignal.id.in_(done)))
+                connection.execute(delete(table).where(table.c.id.in_(done)))
             if failure is not None:
                 row_id, error = failure
-                session.execute(
-                    update(PendingSignal)
-                    .where(PendingSignal.id == row_id)
-                    .values(attempts=PendingSignal.attempts + 1, last_error=error)
+                connection.execute(
+                    update(table)
+                    .where(table.c.id == row_id)
+                    .values(attempts=table.c.attempts + 1, last_error=error)
                 )
             session.commit()
 

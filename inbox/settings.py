@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_webhook_bytes: int = 64 * 1024
     # How often the outbox relay retries signals that could not reach Temporal.
     relay_interval_seconds: float = 2.0
+    # Conversation workflows the worker keeps in memory between events; one that was evicted
+    # replays its history on its next event (tens of ms of CPU). About 0.1 MiB each.
+    worker_max_cached_workflows: int = Field(default=2000, ge=0)
     twilio_account_sid: str = Field(
         default=DEV_TWILIO_ACCOUNT_SID,
         validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "INBOX_TWILIO_ACCOUNT_SID"),

@@ -32,6 +32,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from inbox.rules import engine
     from inbox.rules.payloads import (
+        ACTIVITY_FIRE,
         ACTIVITY_LOAD_RULES,
         ACTIVITY_RECORD_RUN,
         ACTIVITY_RUN_ACTION,
@@ -40,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
         SKIPPED,
         ActionTaken,
         AutomationState,
+        FireInput,
+        FireResult,
         LoadRulesInput,
         LoadRulesResult,
         PendingWait,
@@ -50,10 +53,21 @@ with workflow.unsafe.imports_passed_through():
         SnapshotInput,
         SnapshotResult,
     )
-    from workflows.contracts import ConversationEvent, ConversationState
+    from workflows.contracts import (
+        ACTIVITY_OBSERVE,
+        PATCH_FEWER_STEPS,
+        ConversationEvent,
+        ConversationState,
+        ObserveInput,
+        ObserveResult,
+    )
 
 READ_TIMEOUT = timedelta(seconds=30)
 READ_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=20)
+# The per-event step writes the clocks: it must not give up (a database outage only delays it).
+OBSERVE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
+)
 # Actions retry for a few minutes (a provider or webhook outage), then are recorded as failed so
 # the conversation keeps going.
 ACTION_TIMEOUT = timedelta(seconds=60)
@@ -126,6 +140,78 @@ class Automation:
 
     # -- entry points ------------------------------------------------------------------------
 
+    async def observe(
+        self,
+        triggers: list[str],
+        clocks: ConversationState | None,
+        rule: str | None = None,
+    ) -> ObserveResult:
+        """The one store step of an event (or of a wait falling due): write ``clocks`` if
+        given, read the rules, and the facts when a rule is evaluated at once."""
+        result: ObserveResult = await workflow.execute_local_activity(
+            ACTIVITY_OBSERVE,
+            ObserveInput(
+                conversation_id=self.conversation_id,
+                now=workflow.now(),
+                clocks=clocks,
+                triggers=triggers,
+                rule=rule,
+            ),
+            result_type=ObserveResult,
+            start_to_close_timeout=READ_TIMEOUT,
+            retry_policy=OBSERVE_RETRY,
+        )
+        return result
+
+    async def on_event(
+        self,
+        triggers: list[str],
+        event: ConversationEvent,
+        conversation: ConversationState,
+        observed: ObserveResult,
+    ) -> None:
+        """React to an event's triggers, in order, with the rules :meth:`observe` read once for
+        all of them: arm delayed rules, evaluate and run immediate ones."""
+        now = workflow.now()
+        snapshot = observed.snapshot
+        facts: dict[str, object] | None = None
+        for trigger in triggers:
+            caused_by_automation = event.by_automation or (
+                trigger in engine.MESSAGE_TRIGGERS and event.automated
+            )
+            candidates = [
+                rule
+                for rule in observed.rules.rules
+                if engine.matches_trigger(rule, trigger, caused_by_automation)
+                and not (rule.run_once and rule.name in self.state.ran_once)
+            ]
+            for rule in candidates:
+                if rule.wait_seconds:
+                    self._arm(rule, trigger, event, now)
+                    continue
+                if facts is None:
+                    if snapshot is not None:  # read with the rules; good until a rule acts
+                        facts = self._merge(snapshot, conversation, event.body, event.automated)
+                        snapshot = None
+                    else:
+                        facts = await self._facts(conversation, event.body, event.automated, now)
+                    if facts is None:
+                        return
+                fired = await self._decide_and_act(
+                    rule,
+                    trigger,
+                    event.key,
+                    facts,
+                    event.body,
+                    observed.rules.sends_per_hour,
+                    event.at,
+                    now,
+                )
+                if fired:
+                    facts = None  # its actions changed the conversation: re-read before the next
+                    if rule.stop:
+                        break
+
     async def on_trigger(
         self, trigger: str, event: ConversationEvent, conversation: ConversationState
     ) -> None:
@@ -177,7 +263,12 @@ class Automation:
     async def _fire(
         self, wait: PendingWait, conversation: ConversationState, now: datetime
     ) -> None:
-        loaded = await self._load(LoadRulesInput(rule=wait.rule))
+        snapshot: SnapshotResult | None = None
+        if workflow.patched(PATCH_FEWER_STEPS):
+            observed = await self.observe([], None, rule=wait.rule)
+            loaded, snapshot = observed.rules, observed.snapshot
+        else:
+            loaded = await self._load(LoadRulesInput(rule=wait.rule))
         rule = loaded.rules[0] if loaded.rules else None
         reason = ""
         if rule is None:
@@ -201,7 +292,11 @@ class Automation:
                 now,
             )
             return
-        facts = await self._facts(conversation, wait.message_body, wait.message_automated, now)
+        facts = (
+            self._merge(snapshot, conversation, wait.message_body, wait.message_automated)
+            if snapshot is not None
+            else await self._facts(conversation, wait.message_body, wait.message_automated, now)
+        )
         if facts is None:
             return
         await self._decide_and_act(
@@ -268,20 +363,37 @@ class Automation:
         self.state.automated_sends.extend([now] * rule.sends)
         if rule.run_once:
             self.state.ran_once.append(rule.name)
-        taken: list[ActionTaken] = []
-        for index, action in enumerate(rule.actions):
-            kind = str(action["kind"])
-            request = RunActionInput(
+        requests = [
+            RunActionInput(
                 key=f"{self.conversation_id}:{rule.name}:{trigger_key}:{index}",
                 conversation_id=self.conversation_id,
                 rule=rule.name,
                 version=rule.version,
                 trigger=trigger,
-                kind=kind,
+                kind=str(action["kind"]),
                 params=dict(action.get("params") or {}),
                 now=now,
                 message_body=message_body,
             )
+            for index, action in enumerate(rule.actions)
+        ]
+        local = not any(request.kind in REMOTE_ACTIONS for request in requests)
+        if local and workflow.patched(PATCH_FEWER_STEPS):
+            record = RecordRunInput(
+                conversation_id=self.conversation_id,
+                rule=rule.name,
+                version=rule.version,
+                trigger=trigger,
+                trigger_key=trigger_key,
+                outcome=FIRED,
+                triggered_at=triggered_at,
+                evaluated_at=now,
+            )
+            if await self._fire_at_once(requests, record, rule.name):
+                return True
+        taken: list[ActionTaken] = []
+        for request in requests:
+            kind = request.kind
             try:
                 result = await self._run_action(request, f"{rule.name}: {kind}")
             except ActivityError as exc:
@@ -295,6 +407,30 @@ class Automation:
         await self._record(
             rule.name, rule.version, trigger, trigger_key, FIRED, "", taken, triggered_at, now
         )
+        return True
+
+    async def _fire_at_once(
+        self, requests: list[RunActionInput], record: RecordRunInput, rule: str
+    ) -> bool:
+        """Run local actions and store the run record in one step. False if that step failed
+        for good: the caller then runs the actions one by one (each finds its idempotency
+        record, so what was done is not done again) and records each failure."""
+        try:
+            fired: FireResult = await workflow.execute_local_activity(
+                ACTIVITY_FIRE,
+                FireInput(actions=requests, record=record),
+                result_type=FireResult,
+                start_to_close_timeout=ACTION_TIMEOUT,
+                retry_policy=ACTION_RETRY,
+                summary=f"{rule}: " + ", ".join(request.kind for request in requests),
+            )
+        except ActivityError as exc:
+            workflow.logger.error("rule %s: actions failed, retrying one by one: %s", rule, exc)
+            return False
+        if self.on_message is not None:
+            for result in fired.results:
+                for message_id in result.message_ids:
+                    self.on_message(message_id, message_id in result.delivered_ids)
         return True
 
     async def _run_action(self, request: RunActionInput, summary: str) -> RunActionResult:
@@ -339,6 +475,11 @@ class Automation:
             start_to_close_timeout=READ_TIMEOUT,
             retry_policy=READ_RETRY,
         )
+        return self._merge(snapshot, conversation, body, automated)
+
+    def _merge(
+        self, snapshot: SnapshotResult, conversation: ConversationState, body: str, automated: bool
+    ) -> dict[str, object] | None:
         if not snapshot.found:
             workflow.logger.warning(
                 "conversation %s not found; rules skipped", self.conversation_id

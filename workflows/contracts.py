@@ -12,7 +12,7 @@ from datetime import datetime
 
 from temporalio.common import SearchAttributeKey
 
-from inbox.rules.payloads import AutomationState
+from inbox.rules.payloads import AutomationState, LoadRulesResult, SnapshotResult
 
 TASK_QUEUE = "inbox"
 WORKFLOW_TYPE = "ConversationWorkflow"
@@ -37,6 +37,10 @@ SIGNAL_CLOSED = "closed"
 SIGNAL_REOPENED = "reopened"
 SIGNAL_ASSIGNED = "assigned"
 SIGNAL_MOVED = "moved"
+# Spam ends a conversation for its clocks without resolving it: no time to close, no rules.
+SIGNAL_MARKED_SPAM = "marked_spam"
+# Back from spam to closed (back to open is ``reopened``).
+SIGNAL_MARKED_NOT_SPAM = "marked_not_spam"
 SIGNAL_NAMES = (
     SIGNAL_MESSAGE_RECEIVED,
     SIGNAL_MESSAGE_SENT,
@@ -44,12 +48,19 @@ SIGNAL_NAMES = (
     SIGNAL_REOPENED,
     SIGNAL_ASSIGNED,
     SIGNAL_MOVED,
+    SIGNAL_MARKED_SPAM,
+    SIGNAL_MARKED_NOT_SPAM,
 )
 
 
 # Activity names, so workflows and tests refer to them without importing their implementations.
 ACTIVITY_LOAD_STATE = "load_conversation_state"
 ACTIVITY_RECORD_CLOCKS = "record_conversation_clocks"
+# One step per event: record the clocks, read the rules the event's triggers name and, when one
+# of them would be evaluated at once, the conversation's facts (replaces the three steps above).
+ACTIVITY_OBSERVE = "observe_conversation"
+# Workflow patch id of the one-step-per-event path (histories recorded before it replay the old).
+PATCH_FEWER_STEPS = "fewer-steps-per-event"
 ACTIVITY_DELIVER_MESSAGE = "deliver_message"
 ACTIVITY_MARK_MESSAGE_FAILED = "mark_message_failed"
 
@@ -152,6 +163,27 @@ class LoadStateInput:
 @dataclass
 class RecordClocksInput:
     state: ConversationState
+
+
+@dataclass
+class ObserveInput:
+    """What one event needs from the store: write ``clocks`` (when they changed), then return
+    the enabled rules with any of ``triggers`` (or the rule named ``rule``, enabled or not), and
+    the conversation's facts if one of those rules would be evaluated now (no ``wait``, or a
+    named rule whose wait fell due)."""
+
+    conversation_id: int
+    now: datetime
+    clocks: ConversationState | None = None
+    triggers: list[str] = field(default_factory=list)
+    rule: str | None = None
+
+
+@dataclass
+class ObserveResult:
+    rules: LoadRulesResult = field(default_factory=LoadRulesResult)
+    # None when no returned rule needed facts.
+    snapshot: SnapshotResult | None = None
 
 
 @dataclass

@@ -31,12 +31,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
         ACTIVITY_LOAD_STATE,
         ACTIVITY_RECORD_CLOCKS,
+        PATCH_FEWER_STEPS,
         SA_ASSIGNEE,
         SA_INBOX,
         SA_LAST_INBOUND,
         SA_STATUS,
         SIGNAL_ASSIGNED,
         SIGNAL_CLOSED,
+        SIGNAL_MARKED_NOT_SPAM,
+        SIGNAL_MARKED_SPAM,
         SIGNAL_MESSAGE_RECEIVED,
         SIGNAL_MESSAGE_SENT,
         SIGNAL_MOVED,
@@ -164,6 +167,16 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
         if event.inbox_id is not None and event.inbox_id != state.inbox_id:
             state.inbox_id = event.inbox_id
             triggers.append(TRIGGER_MOVED)
+    elif signal == SIGNAL_MARKED_SPAM:
+        # Not a resolution: no time to close, and no "closed" rules (a closing or survey SMS
+        # must not go to a spammer). It stops the clocks as closing does.
+        if state.status != SPAM:
+            state.status = SPAM
+            state.closed_at = state.closed_at or at
+    elif signal == SIGNAL_MARKED_NOT_SPAM:
+        # Back to closed as it was (back to open comes as ``reopened``); no rules run.
+        if state.status == SPAM:
+            state.status = CLOSED
     else:
         raise ValueError(f"unknown conversation signal {signal!r}")
     return triggers
@@ -174,6 +187,13 @@ def _reopen(state: ConversationState) -> None:
     state.status = OPEN
     state.closed_at = None
     state.time_to_close_seconds = None
+
+
+def _for_store(state: ConversationState) -> ConversationState:
+    # Without the seen keys and automation memory: the store needs none, and history stays small.
+    return dataclasses.replace(
+        state, seen_keys=[], counted_message_ids=[], automation=AutomationState()
+    )
 
 
 def _search_attributes(state: ConversationState) -> list[SearchAttributeUpdate[Any]]:
@@ -246,6 +266,16 @@ class ConversationWorkflow:
     def moved(self, event: ConversationEvent) -> None:
         """The conversation moved to inbox ``inbox_id``."""
         self._queue.append(PendingEvent(SIGNAL_MOVED, event))
+
+    @workflow.signal(name=SIGNAL_MARKED_SPAM)
+    def marked_spam(self, event: ConversationEvent) -> None:
+        """The conversation was marked as spam."""
+        self._queue.append(PendingEvent(SIGNAL_MARKED_SPAM, event))
+
+    @workflow.signal(name=SIGNAL_MARKED_NOT_SPAM)
+    def marked_not_spam(self, event: ConversationEvent) -> None:
+        """A spam conversation went back to closed."""
+        self._queue.append(PendingEvent(SIGNAL_MARKED_NOT_SPAM, event))
 
     @workflow.query(name="state")
     def state(self) -> ConversationState:
@@ -324,22 +354,32 @@ class ConversationWorkflow:
         before = _clocks(state)
         triggers = apply_event(state, pending.signal, event)
         self._sync_search_attributes(state)
-        if _clocks(state) != before:
+        changed = _clocks(state) != before
+        if triggers:
+            workflow.logger.debug("event %s fired %s", event.key, triggers)
+        assert self.automation is not None  # built in ``run`` before any event is handled
+        if workflow.patched(PATCH_FEWER_STEPS):
+            # One local activity writes the clocks and reads the rules (and facts) for every
+            # trigger of the event: one step per event instead of one per trigger and store.
+            if changed or triggers:
+                observed = await self.automation.observe(
+                    triggers, _for_store(state) if changed else None
+                )
+                if pending.signal == SIGNAL_MESSAGE_SENT:
+                    self._start_delivery(event)
+                await self.automation.on_event(triggers, event, state, observed)
+            elif pending.signal == SIGNAL_MESSAGE_SENT:
+                self._start_delivery(event)
+            return
+        # Histories recorded before the patch replay the steps they took.
+        if changed:
             await workflow.execute_local_activity(
                 ACTIVITY_RECORD_CLOCKS,
-                # Without the seen keys: the store needs none, and history stays small.
-                RecordClocksInput(
-                    state=dataclasses.replace(
-                        state, seen_keys=[], counted_message_ids=[], automation=AutomationState()
-                    )
-                ),
+                RecordClocksInput(state=_for_store(state)),
                 start_to_close_timeout=STORE_ACTIVITY_TIMEOUT,
             )
         if pending.signal == SIGNAL_MESSAGE_SENT:
             self._start_delivery(event)
-        if triggers:
-            workflow.logger.debug("event %s fired %s", event.key, triggers)
-        assert self.automation is not None  # built in ``run`` before any event is handled
         for trigger in triggers:
             await self.automation.on_trigger(trigger, event, state)
 

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import ImmutableMultiDict
 
@@ -27,6 +28,7 @@ from inbox.providers.twilio import (
     public_request_url,
     validate_signature,
 )
+from inbox.relay import Outgoing
 from inbox.services.inbound import InboundResult, UnknownChannel, receive_and_commit
 from inbox.services.outbound import apply_status_update
 from workflows.contracts import conversation_workflow_id
@@ -128,9 +130,9 @@ def _media(form: Form) -> list[dict[str, Any]]:
 def _store_inbound(state: AppState, **fields: Any) -> InboundResult:
     """Store the message (retrying a lost race); with the simulator, note it on its phone."""
     provider = state.settings.sms_provider
-    result = receive_and_commit(state.sessions, provider=provider, **fields)
-    if provider == "simulator" and result.created:
-        with state.sessions() as session:
+
+    def on_the_phone(session: Session, result: InboundResult) -> None:
+        if result.created:
             record_inbound(
                 session,
                 sid=fields["provider_message_id"],
@@ -139,14 +141,21 @@ def _store_inbound(state: AppState, **fields: Any) -> InboundResult:
                 body=fields["body"],
                 media=fields["media"],
             )
-            session.commit()
-    return result
+
+    also = on_the_phone if provider == "simulator" else None
+    return receive_and_commit(state.sessions, provider=provider, also=also, **fields)
 
 
-async def flush_quietly(state: AppState, workflow_id: str) -> None:
-    """Push the stored signals to Temporal now; on any failure they wait for the relay."""
+async def flush_quietly(
+    state: AppState, workflow_id: str, outgoing: Outgoing | None = None
+) -> None:
+    """Push the stored signals to Temporal now (``outgoing``: those the request just stored);
+    on any failure they wait for the relay."""
     try:
-        await state.relay.flush(workflow_id)
+        if outgoing is not None:
+            await state.relay.send(outgoing)
+        else:
+            await state.relay.flush(workflow_id)
     except Exception:  # the message is stored; the relay's background pass retries it
         log.exception("could not flush signals for %s now; the relay will retry", workflow_id)
 
@@ -161,7 +170,7 @@ async def accept_inbound(state: AppState, **fields: Any) -> InboundResult:
         raise HTTPException(
             404, f"no channel has the number {exc.number}; add a channel with this number"
         ) from exc
-    await flush_quietly(state, conversation_workflow_id(result.conversation.id))
+    await flush_quietly(state, conversation_workflow_id(result.conversation.id), result.outgoing)
     return result
 
 

@@ -14,6 +14,8 @@ ACTIVITY_LOAD_RULES = "automation_load_rules"
 ACTIVITY_SNAPSHOT = "automation_snapshot"
 ACTIVITY_RUN_ACTION = "automation_run_action"
 ACTIVITY_RECORD_RUN = "automation_record_run"
+# A rule's local actions and its run record in one step (see ``FireInput``).
+ACTIVITY_FIRE = "automation_fire"
 
 FIRED = "fired"
 SKIPPED = "skipped"
@@ -117,6 +119,20 @@ class RecordRunInput:
     actions: list[ActionTaken] = field(default_factory=list)
     triggered_at: datetime | None = None
     evaluated_at: datetime | None = None
+
+
+@dataclass
+class FireInput:
+    """Run ``actions`` in order (each idempotent by its key, in its own transaction), then store
+    ``record`` with what they did: one step for a rule whose actions all run locally."""
+
+    actions: list[RunActionInput]
+    record: RecordRunInput
+
+
+@dataclass
+class FireResult:
+    results: list[RunActionResult] = field(default_factory=list)
 
 
 @dataclass

@@ -36,6 +36,8 @@ from inbox.relay import enqueue_conversation_signal
 from workflows.contracts import (
     SIGNAL_ASSIGNED,
     SIGNAL_CLOSED,
+    SIGNAL_MARKED_NOT_SPAM,
+    SIGNAL_MARKED_SPAM,
     SIGNAL_MOVED,
     SIGNAL_REOPENED,
     ConversationEvent,
@@ -225,10 +227,9 @@ def mark_spam(
 ) -> ContactEvent:
     """Mark an open or closed conversation as spam.
 
-    The workflow has no spam signal: it hears ``closed`` (``by_automation`` set when an
-    automation did it), because for its clocks spam ends the conversation just as closing does.
-    ``closed_at`` is kept if it was closed already; the status it had is kept in the event's
-    data (``from_status``) so :func:`mark_not_spam` can restore it.
+    The workflow hears ``marked_spam``: its clocks stop as on closing, but spam is no
+    resolution (no time to close) and fires no ``closed`` rules. ``closed_at`` is kept if it
+    was closed already; the status it had is kept in the event's data (``from_status``) so :func:`mark_not_spam` can restore it.
 
     With ``block`` (the default) the conversation's number and contact go on the spam blocklist
     and all their other conversations move to spam too (see
@@ -249,7 +250,7 @@ def mark_spam(
     )
     if conversation.closed_at is None:
         conversation.closed_at = event.occurred_at
-    _announce(session, conversation, event, SIGNAL_CLOSED, actor_id, automation)
+    _announce(session, conversation, event, SIGNAL_MARKED_SPAM, actor_id, automation)
     if block:
         # Imported here: the blocklist is built on this module's functions.
         from inbox.services.admin.blocklist import block_sender
@@ -268,8 +269,8 @@ def mark_not_spam(
     """Restore a spam conversation to the status it had before (open or closed).
 
     It comes back closed if it was closed, or if its number has meanwhile another open
-    conversation on the channel. Reopening signals ``reopened``; coming back closed needs no
-    signal (the workflow heard ``closed`` when it became spam). This does not touch the
+    conversation on the channel. Reopening signals ``reopened``, coming back closed
+    ``marked_not_spam``. This does not touch the
     blocklist: :func:`inbox.services.admin.blocklist.mark_not_spam` lifts it and calls this for
     each of the sender's conversations.
     """
@@ -302,15 +303,8 @@ def mark_not_spam(
     )
     if reopen_it:
         conversation.closed_at = None
-        _announce(session, conversation, event, SIGNAL_REOPENED, actor_id, automation)
-    else:
-        live.publish(
-            session,
-            live.CONVERSATION_UPDATED,
-            conversation_id=conversation.id,
-            inbox_id=conversation.inbox_id,
-            data={"event_id": event.id, "status": conversation.status},
-        )
+    signal = SIGNAL_REOPENED if reopen_it else SIGNAL_MARKED_NOT_SPAM
+    _announce(session, conversation, event, signal, actor_id, automation)
     return event
 
 

@@ -9,6 +9,7 @@ relay for ``conversation_workflow_id(result.conversation.id)``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from inbox.models import (
     utcnow,
 )
 from inbox.phone import normalize_number
+from inbox.relay import Outgoing, take_outgoing
 from inbox.services.admin.blocklist import is_blocked
 from inbox.services.conversations import (
     ConversationActionError,
@@ -36,7 +38,7 @@ from inbox.services.conversations import (
     start_conversation,
 )
 from inbox.services.messages import add_to_conversation
-from workflows.contracts import SIGNAL_MESSAGE_RECEIVED
+from workflows.contracts import SIGNAL_MESSAGE_RECEIVED, conversation_workflow_id
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,9 @@ class InboundResult:
     conversation: Conversation
     # False when this provider message id was stored before (a repeated webhook delivery).
     created: bool
+    # The workflow signals the transaction stored (set by :func:`receive_and_commit`), for
+    # ``Relay.send`` after commit.
+    outgoing: Outgoing | None = None
 
 
 def receive_inbound(
@@ -237,9 +242,14 @@ def receive_and_commit(
     to_number: str,
     body: str,
     media: list[dict[str, Any]],
+    also: Callable[[Session, InboundResult], None] | None = None,
 ) -> InboundResult:
     """:func:`receive_inbound` in its own committed transaction, retried when a concurrent
-    request for the same contact won a unique index. Returns objects readable after commit."""
+    request for the same contact won a unique index. Returns objects readable after commit.
+
+    ``also`` runs in the same transaction after the message is stored (the simulator notes the
+    text on its phone there: one commit per inbound, not two).
+    """
     for attempt in range(1, _RACE_ATTEMPTS + 1):
         with sessions() as session:
             try:
@@ -251,6 +261,11 @@ def receive_and_commit(
                     to_number=to_number,
                     body=body,
                     media=media,
+                )
+                if also is not None:
+                    also(session, result)
+                result.outgoing = take_outgoing(
+                    session, conversation_workflow_id(result.conversation.id)
                 )
                 session.commit()
                 return result

@@ -353,7 +353,7 @@ async def test_close_reopen_assign_move_spam_send_their_signals(
         "Unassigned",
         "Marked as spam",
     ]
-    expected_signals = ["closed", "reopened", "assigned", "moved", "assigned", "closed"]
+    expected_signals = ["closed", "reopened", "assigned", "moved", "assigned", "marked_spam"]
     assert fake_temporal.signals(conversation_workflow_id(convo.id)) == [
         (signal, f"{signal}-{event.id}")
         for signal, event in zip(expected_signals, events, strict=True)

@@ -167,6 +167,25 @@ def test_flush_after_commit_when_temporal_is_up(database_url, sessions, factory,
     assert count(session, PendingSignal) == 0
 
 
+def test_a_signal_that_waited_keeps_its_place_before_the_next(
+    database_url, sessions, factory, session
+):
+    # The request's own signal goes out in hand only when nothing older waits for the same
+    # workflow; here the first one waited (Temporal down), so the second flushes both, in order.
+    settings = make_settings(database_url)
+    temporal = FakeTemporal(fail=True)
+    client = TestClient(create_app(settings, temporal_client=temporal))  # type: ignore[arg-type]
+    channel = factory.channel()
+    first, _ = post_sms(client, settings, to_number=channel.number, body="first")
+    assert first.status_code == 200 and count(session, PendingSignal) == 1
+    temporal.fail = False
+    second, _ = post_sms(client, settings, to_number=channel.number, body="second")
+    assert second.status_code == 200
+    bodies = [call["start_signal_args"][0]["body"] for call in temporal.calls]
+    assert bodies == ["first", "second"]
+    assert count(session, PendingSignal) == 0
+
+
 def test_same_webhook_twice_stores_one_message(client, settings, factory, session):
     channel = factory.channel()
     first, params = post_sms(client, settings, to_number=channel.number)

@@ -123,6 +123,7 @@ class Rig:
             provider=self.provider,
             activity_executor=self.executor,
             automation=automation or self.automation(),
+            sandboxed=True,  # the full sandbox: it catches a non-deterministic call
         )
 
     def handle(self, conversation_id: int) -> WorkflowHandle[Any, Any]:

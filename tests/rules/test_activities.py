@@ -24,12 +24,14 @@ from inbox.models import (
 )
 from inbox.rules.payloads import (
     ActionTaken,
+    FireInput,
     LoadRulesInput,
     RecordRunInput,
     RunActionInput,
     SnapshotInput,
 )
 from inbox.settings import Settings
+from workflows.contracts import ConversationState, ObserveInput
 
 NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)
 
@@ -216,3 +218,89 @@ async def test_record_run_is_stored_once(sessions, database_url, rules_dir, fact
         (run,) = session.scalars(select(RuleRun))
     assert run.actions == [{"kind": "close", "status": "done", "detail": "closed"}]
     assert (run.version, run.outcome) == ("abc", "fired")
+
+
+async def test_observe_writes_clocks_and_reads_rules_and_facts_in_one_step(
+    sessions, database_url, rules_dir, factory
+) -> None:
+    (rules_dir / "r.yaml").write_text(
+        "- name: ack\n  trigger: opened\n  then: [{send_sms: {text: Hi}}]\n"
+        "- name: later\n  trigger: message_received\n  wait: 15m\n  then: [close]\n"
+        "- name: off\n  enabled: false\n  trigger: opened\n  then: [close]\n"
+        "- name: closing\n  trigger: closed\n  then: [reopen]\n"
+    )
+    conversation = factory.conversation(contact=factory.contact(name="Ada Lovelace"))
+    acts = _acts(sessions, database_url, rules_dir)
+    clocks = ConversationState(
+        conversation_id=conversation.id, first_inbound_at=NOW, last_inbound_at=NOW
+    )
+    observed = await acts.observe(
+        ObserveInput(
+            conversation_id=conversation.id,
+            now=NOW,
+            clocks=clocks,
+            triggers=["opened", "message_received"],
+        )
+    )
+    # Enabled rules of either trigger, in file order; facts because "ack" runs at once.
+    assert [rule.name for rule in observed.rules.rules] == ["ack", "later"]
+    assert observed.snapshot is not None and observed.snapshot.found
+    assert observed.snapshot.facts["contact.first_name"] == "Ada"
+    with sessions() as session:
+        row = session.get(Conversation, conversation.id)
+        assert row.last_inbound_at.replace(tzinfo=UTC) == NOW
+        assert session.scalar(
+            select(func.count())
+            .select_from(LiveEvent)
+            .where(LiveEvent.conversation_id == conversation.id)
+        )
+    # Only a delayed rule: nothing is evaluated now, so no facts are read.
+    waiting = await acts.observe(
+        ObserveInput(conversation_id=conversation.id, now=NOW, triggers=["message_received"])
+    )
+    assert [rule.name for rule in waiting.rules.rules] == ["later"]
+    assert waiting.snapshot is None
+    # A named rule (a wait fell due) comes with facts; a missing one with none.
+    due = await acts.observe(ObserveInput(conversation_id=conversation.id, now=NOW, rule="later"))
+    assert [rule.name for rule in due.rules.rules] == ["later"] and due.snapshot is not None
+    gone = await acts.observe(ObserveInput(conversation_id=conversation.id, now=NOW, rule="nope"))
+    assert gone.rules.rules == [] and gone.snapshot is None
+
+
+async def test_fire_runs_actions_then_records_the_run_and_a_retry_repeats_nothing(
+    sessions, database_url, rules_dir, factory
+) -> None:
+    conversation = factory.conversation(contact=factory.contact(name="Ada Lovelace"))
+    acts = _acts(sessions, database_url, rules_dir)
+    send = _action(conversation.id, "send_sms", {"text": "Bye {{ contact.first_name }}"})
+    close = _action(conversation.id, "close", {})
+    close.key = send.key[:-1] + "1"
+    bad = _action(conversation.id, "no_such_action", {})
+    bad.key = send.key[:-1] + "2"
+    data = FireInput(
+        actions=[send, close, bad],
+        record=RecordRunInput(
+            conversation_id=conversation.id,
+            rule="rule",
+            version="v1",
+            trigger="message_received",
+            trigger_key="k",
+            outcome="fired",
+            triggered_at=NOW,
+            evaluated_at=NOW,
+        ),
+    )
+    first = await acts.fire(data)
+    again = await acts.fire(data)  # a retry after a crash
+    assert [r.status for r in first.results] == ["done", "done", "failed"]
+    assert "unknown action 'no_such_action'" in first.results[2].detail
+    assert [r.status for r in again.results] == ["done", "done", "failed"]
+    assert len(first.results[0].message_ids) == 1
+    with sessions() as session:
+        (message,) = session.scalars(select(Message))
+        (run,) = session.scalars(select(RuleRun))
+        assert session.get(Conversation, conversation.id).status == "closed"
+    assert message.body == "Bye Ada"
+    assert [a["kind"] for a in run.actions] == ["send_sms", "close", "no_such_action"]
+    assert [a["status"] for a in run.actions] == ["done", "done", "failed"]
+    assert _count(sessions, RuleAction) == 2

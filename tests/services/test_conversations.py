@@ -168,7 +168,7 @@ def test_move_refusals(factory, session):
         svc.move(session, conversation=convo, inbox_id=convo.inbox_id)
 
 
-def test_mark_spam_sends_closed_signal(factory, session):
+def test_mark_spam_sends_marked_spam_signal(factory, session):
     convo = factory.conversation()
     event = svc.mark_spam(session, conversation=convo, automation="spam-filter")
     session.commit()
@@ -176,8 +176,8 @@ def test_mark_spam_sends_closed_signal(factory, session):
     assert convo.closed_at is not None
     assert event.kind == EventKind.MARKED_SPAM
     [signal] = _signals(session)
-    assert signal.signal == "closed"
-    assert signal.payload["key"] == f"closed-{event.id}"
+    assert signal.signal == "marked_spam"
+    assert signal.payload["key"] == f"marked_spam-{event.id}"
     assert signal.payload["by_automation"] is True
     with pytest.raises(ConversationActionError, match="already spam"):
         svc.mark_spam(session, conversation=convo)

@@ -23,7 +23,12 @@ from inbox.phone import InvalidNumber
 from inbox.services import conversations
 from inbox.services.admin import blocklist
 from inbox.services.inbound import InboundResult, receive_inbound
-from workflows.contracts import SIGNAL_CLOSED, SIGNAL_MESSAGE_RECEIVED, SIGNAL_REOPENED
+from workflows.contracts import (
+    SIGNAL_MARKED_NOT_SPAM,
+    SIGNAL_MARKED_SPAM,
+    SIGNAL_MESSAGE_RECEIVED,
+    SIGNAL_REOPENED,
+)
 
 SPAMMER = "+12025550166"
 _sids = itertools.count(1)
@@ -75,7 +80,7 @@ def test_mark_spam_blocks_number_and_contact_and_moves_all_their_conversations(f
         (None, open_one.contact_id),
     ]
     assert all(b.blocked_by_id == admin.id for b in blocked)
-    assert signals(session) == [SIGNAL_CLOSED, SIGNAL_CLOSED]
+    assert signals(session) == [SIGNAL_MARKED_SPAM, SIGNAL_MARKED_SPAM]
     actions = [a.action for a in session.scalars(select(AuditLog).order_by(AuditLog.id))]
     assert actions == ["blocklist.block", "blocklist.block"]
 
@@ -144,7 +149,8 @@ def test_not_spam_lifts_the_block_and_restores_open_and_closed(factory, session)
     assert was_open.status == ConversationStatus.OPEN and was_open.closed_at is None
     assert was_closed.status == ConversationStatus.CLOSED
     assert session.scalars(select(BlockedNumber)).first() is None
-    assert signals(session) == [SIGNAL_REOPENED]  # only the reopened one tells its workflow
+    # The reopened one's workflow hears ``reopened``; the closed one's, back from spam to closed.
+    assert sorted(signals(session)) == sorted([SIGNAL_REOPENED, SIGNAL_MARKED_NOT_SPAM])
     kinds = session.scalars(
         select(ContactEvent.kind).where(ContactEvent.conversation_id == was_open.id)
     ).all()

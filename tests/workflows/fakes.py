@@ -19,10 +19,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from inbox.rules.payloads import (
+    ACTIVITY_FIRE,
     ACTIVITY_LOAD_RULES,
     ACTIVITY_RECORD_RUN,
     ACTIVITY_RUN_ACTION,
     ACTIVITY_SNAPSHOT,
+    ActionTaken,
+    FireInput,
+    FireResult,
     LoadRulesInput,
     LoadRulesResult,
     RecordRunInput,
@@ -37,6 +41,7 @@ from workflows.contracts import (
     ACTIVITY_DELIVER_MESSAGE,
     ACTIVITY_LOAD_STATE,
     ACTIVITY_MARK_MESSAGE_FAILED,
+    ACTIVITY_OBSERVE,
     ACTIVITY_RECORD_CLOCKS,
     SEARCH_ATTRIBUTES,
     ConversationEvent,
@@ -46,6 +51,8 @@ from workflows.contracts import (
     DeliverMessageResult,
     LoadStateInput,
     MarkFailedInput,
+    ObserveInput,
+    ObserveResult,
     RecordClocksInput,
     conversation_workflow_id,
 )
@@ -177,8 +184,44 @@ class FakeAutomation:
     async def record_run(self, request: RecordRunInput) -> None:
         self.runs.append(request)
 
+    @activity.defn(name=ACTIVITY_FIRE)
+    async def fire(self, request: FireInput) -> FireResult:
+        results = [await self.run_action(action) for action in request.actions]
+        taken = [
+            ActionTaken(action.kind, result.status, result.detail)
+            for action, result in zip(request.actions, results, strict=True)
+        ]
+        await self.record_run(dataclasses.replace(request.record, actions=taken))
+        return FireResult(results=results)
+
     def all(self) -> list[Callable[..., Any]]:
-        return [self.load_rules, self.snapshot, self.run_action, self.record_run]
+        return [self.load_rules, self.snapshot, self.run_action, self.record_run, self.fire]
+
+
+class FakeObserver:
+    """``observe_conversation`` over the fake store and the fake automation."""
+
+    def __init__(self, store: FakeStore, automation: FakeAutomation) -> None:
+        self.store = store
+        self.automation = automation
+        self.calls: list[ObserveInput] = []
+
+    @activity.defn(name=ACTIVITY_OBSERVE)
+    async def observe(self, request: ObserveInput) -> ObserveResult:
+        self.calls.append(request)
+        if request.clocks is not None:
+            await self.store.record(RecordClocksInput(state=request.clocks))
+        rules = [
+            rule
+            for rule in self.automation.rules
+            if rule.name == request.rule
+            or (rule.enabled and any(trigger in rule.triggers for trigger in request.triggers))
+        ]
+        wants_facts = any(
+            rule.enabled and (request.rule is not None or not rule.wait_seconds) for rule in rules
+        )
+        snapshot = SnapshotResult(found=True, facts=dict(self.automation.facts))
+        return ObserveResult(LoadRulesResult(rules), snapshot if wants_facts else None)
 
 
 def fake_worker(
@@ -188,6 +231,7 @@ def fake_worker(
     task_queue: str,
     automation: FakeAutomation | None = None,
 ) -> Worker:
+    automation = automation or FakeAutomation()
     return Worker(
         client,
         task_queue=task_queue,
@@ -197,7 +241,8 @@ def fake_worker(
             store.record,
             sms.deliver,
             sms.mark_failed,
-            *(automation or FakeAutomation()).all(),
+            FakeObserver(store, automation).observe,
+            *automation.all(),
         ],
     )
 

@@ -100,6 +100,20 @@ async def delivery_failures(
     return [handle]
 
 
+async def spam_and_back(
+    client: Client, store: FakeStore, sms: FakeSms
+) -> list[WorkflowHandle[Any, Any]]:
+    """Inbound, marked as spam, back to closed, quiet period."""
+    store.add(104)
+    handle = await signal_with_start(
+        client, QUEUE, 104, "message_received", event("msg-40", 0, message_id=40)
+    )
+    await handle.signal("marked_spam", event("marked_spam-41", 5))
+    await handle.signal("marked_not_spam", event("marked_not_spam-42", 6))
+    await handle.result()
+    return [handle]
+
+
 async def continue_as_new(
     client: Client, store: FakeStore, sms: FakeSms
 ) -> list[WorkflowHandle[Any, Any]]:
@@ -202,6 +216,7 @@ SCENARIOS: dict[str, Scenario] = {
     "conversation_clocks": clocks_close_reopen_quiet,
     "conversation_delivery_failures": delivery_failures,
     "conversation_continue_as_new": continue_as_new,
+    "conversation_spam": spam_and_back,
     "conversation_rules_fire": rules_fire,
     "conversation_rule_wait_pending": rule_wait_pending,
     "send_message": one_off_messages,

@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.fakes import (
     T0,
+    FakeAutomation,
     FakeSms,
     FakeStore,
     event,
@@ -357,3 +358,57 @@ def test_spam_conversation_is_not_reopened_by_inbound() -> None:
         "message_received",
     ]
     assert state.status == "spam"
+
+
+async def test_each_message_costs_one_store_step(env: WorkflowEnvironment) -> None:
+    # The store step of an event is one local activity (clocks written, rules read); a new
+    # workflow adds one to load the row. Fewer steps per event is what keeps throughput up.
+    store, sms, queue, cid = FakeStore(), FakeSms(), unique_queue(), unique_id()
+    store.add(cid)
+    async with fake_worker(env.client, store, sms, queue):
+        handle = await signal_with_start(
+            env.client, queue, cid, "message_received", event("msg-1", 0, message_id=1)
+        )
+        await handle.signal("message_received", event("msg-2", 1, message_id=2))
+        await wait_for_state(handle, lambda s: s.messages_received == 2)
+        await eventually(lambda: len(store.records) == 2)
+        history = await handle.fetch_history()
+    markers = [
+        event.marker_recorded_event_attributes.marker_name
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+    ]
+    assert markers.count("core_local_activity") == 3  # load, then one per message
+    assert store.loads == 1
+
+
+CLOSED_RULE = """
+- name: survey-on-close
+  trigger: closed
+  then:
+    - send_sms: "How did we do?"
+"""
+
+
+async def test_spam_stops_the_clocks_without_closing_rules_or_time_to_close(
+    env: WorkflowEnvironment,
+) -> None:
+    store, sms, queue, cid = FakeStore(), FakeSms(), unique_queue(), unique_id()
+    store.add(cid)
+    automation = FakeAutomation(CLOSED_RULE)
+    async with fake_worker(env.client, store, sms, queue, automation):
+        handle = await signal_with_start(
+            env.client, queue, cid, "message_received", event("msg-1", 0, message_id=1)
+        )
+        await handle.signal("marked_spam", event("marked_spam-2", 5))
+        spam = await wait_for_state(handle, lambda s: s.status == "spam")
+        attrs = (await handle.describe()).typed_search_attributes
+        assert attrs.get(SA_STATUS) == "spam"  # operators find spam as spam
+        await handle.signal("marked_not_spam", event("marked_not_spam-3", 6))
+        back = await wait_for_state(handle, lambda s: s.status == "closed")
+        attrs = (await handle.describe()).typed_search_attributes
+    assert spam.closed_at == T0 + timedelta(minutes=5)
+    assert spam.time_to_close_seconds is None  # spam is not a resolution
+    assert back.closed_at == spam.closed_at and back.time_to_close_seconds is None
+    assert attrs.get(SA_STATUS) == "closed"
+    assert automation.actions == []  # no "closed" rule texted the spammer
