@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.store import write_clocks
 from inbox.models import Conversation, RuleAction, RuleRun
-from inbox.rules import actions
+from inbox.rules import actions, engine
 from inbox.rules.config import AutomationSettings
 from inbox.rules.payloads import (
     ACTIVITY_FIRE,
@@ -121,7 +121,10 @@ class AutomationActivities:
                 if rule.enabled and any(trigger in rule.triggers for trigger in data.triggers)
             ]
         wants_facts = any(
-            rule.enabled and (data.rule is not None or not rule.wait_seconds) for rule in rules
+            rule.enabled
+            and (data.rule is not None or not rule.wait_seconds)
+            and engine.needs_stored_facts(rule, data.known, data.now)
+            for rule in rules
         )
 
         def store() -> SnapshotResult | None:
@@ -239,7 +242,9 @@ class AutomationActivities:
                 rule=data.rule,
                 key=data.key,
                 now=data.now,
-                facts=build_facts(session, conversation, data.now, self.settings.public_url),
+                load_facts=lambda: build_facts(
+                    session, conversation, data.now, self.settings.public_url
+                ),
                 secret_key=self.settings.secret_key,
                 extra={"message.body": data.message_body},
             )

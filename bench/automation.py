@@ -41,8 +41,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+import psutil  # noqa: E402
 
-from bench.inbound import CHANNEL_NUMBER, Stack, free_port, seed, start_temporal  # noqa: E402
+from bench.inbound import (  # noqa: E402
+    CHANNEL_NUMBER,
+    CpuMeter,
+    Stack,
+    free_port,
+    seed,
+    start_temporal,
+    temporal_server,
+)
 from bench.reaction_floor import BenchReactionFloor, bench_clock  # noqa: E402
 
 FLOOR_QUEUE = "bench-automation-floor"
@@ -302,7 +311,7 @@ def action_times(database_url: str, rule: str) -> list[float]:
 
 
 async def measure_timers(
-    stack: Stack, client: Client, rules_dir: Path, count: int, wait: int
+    stack: Stack, client: Client, server: psutil.Process, rules_dir: Path, count: int, wait: int
 ) -> tuple[list[float], float]:
     """Returns (lateness of each fired rule in seconds, seconds until all waits were armed)."""
     from inbox.db import engine_for, make_session_factory
@@ -325,6 +334,15 @@ async def measure_timers(
     armed_after = await _all_clocks_recorded(database_url, count)
     if time.time() >= due:
         raise RuntimeError(f"arming took {armed_after:.0f} s, past the {wait} s wait: use more")
+    await asyncio.sleep(max(0.0, due - time.time() - 1))
+    meter = CpuMeter(
+        {
+            "temporal": server,
+            "worker": psutil.Process(stack.worker.pid),
+            "web": psutil.Process(stack.web.pid),
+        }
+    )
+    meter.start()
     deadline = due + 300
     fired: list[float] = []
     while time.time() < deadline:
@@ -334,6 +352,7 @@ async def measure_timers(
         await asyncio.sleep(0.5)
     if len(fired) < count:
         raise RuntimeError(f"only {len(fired)} of {count} delayed rules fired")
+    print(meter.report(count).replace("ms/msg", "ms/firing"), flush=True)
     return [t - due for t in fired], armed_after
 
 
@@ -381,7 +400,7 @@ async def main(args: argparse.Namespace) -> None:
                 print(f"p50 ratio (target <= 1.5)          {ratio:8.2f}", flush=True)
                 if args.timers:
                     late, armed = await measure_timers(
-                        stack, env.client, rules_dir, args.timers, args.wait
+                        stack, env.client, temporal_server(env), rules_dir, args.timers, args.wait
                     )
                     print(
                         f"timers: {args.timers} due at once, armed in {armed:.0f} s; lateness "

@@ -82,6 +82,13 @@ SEND_WINDOW = timedelta(hours=1)
 REMOTE_ACTIONS = frozenset({"webhook"})
 
 
+def known_facts(conversation: ConversationState, body: str, automated: bool) -> dict[str, object]:
+    """The facts the workflow holds itself: its clocks and the triggering message."""
+    return engine.merge_facts(
+        engine.state_facts(conversation), engine.message_facts(body, automated)
+    )
+
+
 class Automation:
     """Runs the rules of one conversation. All its memory is in ``state`` (carried across
     continue-as-new as ``ConversationState.automation``)."""
@@ -144,10 +151,12 @@ class Automation:
         self,
         triggers: list[str],
         clocks: ConversationState | None,
+        known: dict[str, object],
         rule: str | None = None,
     ) -> ObserveResult:
         """The one store step of an event (or of a wait falling due): write ``clocks`` if
-        given, read the rules, and the facts when a rule is evaluated at once."""
+        given, read the rules, and the facts when a rule evaluated at once reads more than the
+        ``known`` facts."""
         result: ObserveResult = await workflow.execute_local_activity(
             ACTIVITY_OBSERVE,
             ObserveInput(
@@ -156,6 +165,7 @@ class Automation:
                 clocks=clocks,
                 triggers=triggers,
                 rule=rule,
+                known=known,
             ),
             result_type=ObserveResult,
             start_to_close_timeout=READ_TIMEOUT,
@@ -174,6 +184,7 @@ class Automation:
         all of them: arm delayed rules, evaluate and run immediate ones."""
         now = workflow.now()
         snapshot = observed.snapshot
+        known = known_facts(conversation, event.body, event.automated)
         facts: dict[str, object] | None = None
         for trigger in triggers:
             caused_by_automation = event.by_automation or (
@@ -189,19 +200,24 @@ class Automation:
                 if rule.wait_seconds:
                     self._arm(rule, trigger, event, now)
                     continue
-                if facts is None:
-                    if snapshot is not None:  # read with the rules; good until a rule acts
-                        facts = self._merge(snapshot, conversation, event.body, event.automated)
-                        snapshot = None
-                    else:
-                        facts = await self._facts(conversation, event.body, event.automated, now)
+                rule_facts = known
+                if engine.needs_stored_facts(rule, known, now):
                     if facts is None:
-                        return
+                        if snapshot is not None:  # read with the rules; good until a rule acts
+                            facts = self._merge(snapshot, conversation, event.body, event.automated)
+                            snapshot = None
+                        else:
+                            facts = await self._facts(
+                                conversation, event.body, event.automated, now
+                            )
+                        if facts is None:
+                            return
+                    rule_facts = facts
                 fired = await self._decide_and_act(
                     rule,
                     trigger,
                     event.key,
-                    facts,
+                    rule_facts,
                     event.body,
                     observed.rules.sends_per_hour,
                     event.at,
@@ -264,8 +280,10 @@ class Automation:
         self, wait: PendingWait, conversation: ConversationState, now: datetime
     ) -> None:
         snapshot: SnapshotResult | None = None
-        if workflow.patched(PATCH_FEWER_STEPS):
-            observed = await self.observe([], None, rule=wait.rule)
+        known = known_facts(conversation, wait.message_body, wait.message_automated)
+        fewer = workflow.patched(PATCH_FEWER_STEPS)
+        if fewer:
+            observed = await self.observe([], None, known, rule=wait.rule)
             loaded, snapshot = observed.rules, observed.snapshot
         else:
             loaded = await self._load(LoadRulesInput(rule=wait.rule))
@@ -292,11 +310,13 @@ class Automation:
                 now,
             )
             return
-        facts = (
-            self._merge(snapshot, conversation, wait.message_body, wait.message_automated)
-            if snapshot is not None
-            else await self._facts(conversation, wait.message_body, wait.message_automated, now)
-        )
+        facts: dict[str, object] | None
+        if fewer and not engine.needs_stored_facts(rule, known, now):
+            facts = known
+        elif snapshot is not None:
+            facts = self._merge(snapshot, conversation, wait.message_body, wait.message_automated)
+        else:
+            facts = await self._facts(conversation, wait.message_body, wait.message_automated, now)
         if facts is None:
             return
         await self._decide_and_act(

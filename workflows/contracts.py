@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from temporalio.common import SearchAttributeKey
 
@@ -170,13 +171,16 @@ class ObserveInput:
     """What one event needs from the store: write ``clocks`` (when they changed), then return
     the enabled rules with any of ``triggers`` (or the rule named ``rule``, enabled or not), and
     the conversation's facts if one of those rules would be evaluated now (no ``wait``, or a
-    named rule whose wait fell due)."""
+    named rule whose wait fell due) and its conditions read more than ``known``."""
 
     conversation_id: int
     now: datetime
     clocks: ConversationState | None = None
     triggers: list[str] = field(default_factory=list)
     rule: str | None = None
+    # Facts the workflow holds itself (its clocks, the message): rules whose conditions read
+    # nothing else need no facts from the database.
+    known: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from inbox.rules.payloads import AutomationState
-    from workflows.automation import Automation
+    from workflows.automation import Automation, known_facts
     from workflows.contracts import (
         ACTIVITY_LOAD_STATE,
         ACTIVITY_RECORD_CLOCKS,
@@ -363,7 +363,9 @@ class ConversationWorkflow:
             # trigger of the event: one step per event instead of one per trigger and store.
             if changed or triggers:
                 observed = await self.automation.observe(
-                    triggers, _for_store(state) if changed else None
+                    triggers,
+                    _for_store(state) if changed else None,
+                    known_facts(state, event.body, event.automated),
                 )
                 if pending.signal == SIGNAL_MESSAGE_SENT:
                     self._start_delivery(event)

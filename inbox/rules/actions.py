@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -34,19 +35,24 @@ class ActionSkipped(Exception):
 
 @dataclass
 class ActionContext:
-    """Everything an executor may use. ``facts`` are fresh (read in this transaction)."""
+    """Everything an executor may use. ``facts`` are fresh (read in this transaction, on first
+    use: most actions never need them, and reading them is several queries)."""
 
     session: Session
     conversation: Conversation
     rule: str
     key: str
     now: datetime
-    facts: dict[str, Any]
+    load_facts: Callable[[], dict[str, Any]]
     secret_key: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     # Messages the action queued (the workflow starts their delivery without waiting for the
     # ``message_sent`` signal to come back).
     queued_message_ids: list[int] = field(default_factory=list)
+
+    @cached_property
+    def facts(self) -> dict[str, Any]:
+        return self.load_facts()
 
     def render(self, source: str) -> str:
         """Render a template of this rule against the conversation as it is now."""

@@ -79,6 +79,42 @@ def _field(name: str, spec: Any, facts: Facts, now: datetime) -> Verdict:
     return Verdict(True)
 
 
+class _NeedsStore(Exception):
+    """A condition read a fact only the stored snapshot has."""
+
+
+class _KnownFacts(dict[str, Any]):
+    """Facts that refuse to answer for a key they do not hold (instead of saying None)."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            raise _NeedsStore(key)
+        return super().__getitem__(key)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.get(key)
+
+
+def evaluate_known(conditions_list: list[Any], known: Facts, now: datetime) -> Verdict | None:
+    """The verdict of ``conditions_list`` on ``known`` facts alone, or None if a condition
+    needs a fact outside them.
+
+    ``known`` are what the workflow holds itself (:func:`state_facts` and
+    :func:`message_facts`), which override the stored snapshot in :func:`merge_facts`: when the
+    conditions read nothing else, the full facts would give the same verdict, so the database
+    need not be read ("wait 3 days, then if awaiting a reply" costs no query).
+    """
+    try:
+        return evaluate(conditions_list, _KnownFacts(known), now)
+    except _NeedsStore:
+        return None
+
+
+def needs_stored_facts(rule: RuleSpec, known: Facts, now: datetime) -> bool:
+    """Whether evaluating ``rule`` now needs the stored snapshot (see :func:`evaluate_known`)."""
+    return evaluate_known(rule.conditions, known, now) is None
+
+
 def matches_trigger(rule: RuleSpec, trigger: str, caused_by_automation: bool) -> bool:
     """Whether ``rule`` reacts to ``trigger``. Message events caused by automation count only
     for rules that opt in with ``include_automated`` (so an auto-reply cannot feed a loop)."""

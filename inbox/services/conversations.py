@@ -229,7 +229,8 @@ def mark_spam(
 
     The workflow hears ``marked_spam``: its clocks stop as on closing, but spam is no
     resolution (no time to close) and fires no ``closed`` rules. ``closed_at`` is kept if it
-    was closed already; the status it had is kept in the event's data (``from_status``) so :func:`mark_not_spam` can restore it.
+    was closed already; the status it had is kept in the event's data (``from_status``) so
+    :func:`mark_not_spam` can restore it.
 
     With ``block`` (the default) the conversation's number and contact go on the spam blocklist
     and all their other conversations move to spam too (see

@@ -224,8 +224,10 @@ async def test_observe_writes_clocks_and_reads_rules_and_facts_in_one_step(
     sessions, database_url, rules_dir, factory
 ) -> None:
     (rules_dir / "r.yaml").write_text(
-        "- name: ack\n  trigger: opened\n  then: [{send_sms: {text: Hi}}]\n"
-        "- name: later\n  trigger: message_received\n  wait: 15m\n  then: [close]\n"
+        "- name: ack\n  trigger: opened\n  if: [{conversation.tags: {excludes: vip}}]\n"
+        "  then: [{send_sms: {text: Hi}}]\n"
+        "- name: later\n  trigger: message_received\n  wait: 15m\n"
+        "  if: [{conversation.awaiting_reply: true}]\n  then: [close]\n"
         "- name: off\n  enabled: false\n  trigger: opened\n  then: [close]\n"
         "- name: closing\n  trigger: closed\n  then: [reopen]\n"
     )
@@ -242,7 +244,8 @@ async def test_observe_writes_clocks_and_reads_rules_and_facts_in_one_step(
             triggers=["opened", "message_received"],
         )
     )
-    # Enabled rules of either trigger, in file order; facts because "ack" runs at once.
+    # Enabled rules of either trigger, in file order; facts because "ack" runs at once and
+    # reads the tags, which only the database knows.
     assert [rule.name for rule in observed.rules.rules] == ["ack", "later"]
     assert observed.snapshot is not None and observed.snapshot.found
     assert observed.snapshot.facts["contact.first_name"] == "Ada"
@@ -260,9 +263,15 @@ async def test_observe_writes_clocks_and_reads_rules_and_facts_in_one_step(
     )
     assert [rule.name for rule in waiting.rules.rules] == ["later"]
     assert waiting.snapshot is None
-    # A named rule (a wait fell due) comes with facts; a missing one with none.
-    due = await acts.observe(ObserveInput(conversation_id=conversation.id, now=NOW, rule="later"))
-    assert [rule.name for rule in due.rules.rules] == ["later"] and due.snapshot is not None
+    # A named rule (its wait fell due): its condition reads what the workflow knows (the last
+    # message's direction), so no facts are read; without that, they are.
+    known = {"conversation.last_direction": "inbound"}
+    due = await acts.observe(
+        ObserveInput(conversation_id=conversation.id, now=NOW, rule="later", known=known)
+    )
+    assert [rule.name for rule in due.rules.rules] == ["later"] and due.snapshot is None
+    blind = await acts.observe(ObserveInput(conversation_id=conversation.id, now=NOW, rule="later"))
+    assert blind.snapshot is not None and blind.snapshot.found
     gone = await acts.observe(ObserveInput(conversation_id=conversation.id, now=NOW, rule="nope"))
     assert gone.rules.rules == [] and gone.snapshot is None
 

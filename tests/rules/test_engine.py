@@ -119,3 +119,47 @@ def test_business_hours_in_the_inbox_time_zone() -> None:
         "Wednesday at 9:00"
     )
     assert hours.is_open({}, "UTC", NOW)  # no schedule: always open
+
+
+KNOWN = {  # what the workflow holds itself: its clocks and the message
+    "conversation.status": "open",
+    "conversation.last_direction": "inbound",
+    "conversation.last_inbound_at": (NOW - timedelta(minutes=20)).isoformat(),
+    "message.body": "pricing please",
+    "message.automated": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("conditions", "expected"),
+    [
+        ([{"conversation.awaiting_reply": True}], True),
+        ([{"conversation.minutes_since_last_inbound": {"gte": 15}}], True),
+        ([{"conversation.status": "closed"}], False),
+        ([{"message.body": {"keyword": "pricing"}}], True),
+        ([], True),
+        # Decided by the first branch: the stored tags are never needed.
+        ([{"any": [{"conversation.status": "open"}, {"conversation.tags": "vip"}]}], True),
+    ],
+)
+def test_conditions_on_what_the_workflow_knows_need_no_database(conditions, expected) -> None:
+    verdict = engine.evaluate_known(conditions, KNOWN, NOW)
+    assert verdict is not None and verdict.ok is expected
+    # And it is the verdict the full facts give (the workflow's facts win over the snapshot).
+    full = engine.merge_facts(FACTS, KNOWN)
+    assert engine.evaluate(conditions, full, NOW).ok is expected
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        [{"conversation.tags": "vip"}],
+        [{"contact.fields.plan": "gold"}],
+        [{"conversation.status": "open"}, {"inbox.within_business_hours": True}],
+        [{"conversation.unassigned": True}],
+    ],
+)
+def test_conditions_on_stored_facts_ask_for_them(conditions) -> None:
+    assert engine.evaluate_known(conditions, KNOWN, NOW) is None
+    rule = RuleSpec(name="r", version="v", source="f", triggers=["closed"], conditions=conditions)
+    assert engine.needs_stored_facts(rule, KNOWN, NOW)

@@ -282,7 +282,11 @@ async def wait_for_state(
     last: ConversationState | None = None
     while True:
         try:
-            last = await handle.query("state", result_type=ConversationState)
+            # A short RPC timeout: the test server can leave a query that reaches a run as it
+            # continues as new unanswered (until the default 30 s timeout); ask again instead.
+            last = await handle.query(
+                "state", result_type=ConversationState, rpc_timeout=timedelta(seconds=2)
+            )
         except Exception:  # still loading, or the first task is not done yet
             last = None
         if last is not None and ready(last):
