@@ -29,6 +29,7 @@ from workflows.contracts import (
     WORKFLOW_TYPE,
     ConversationEvent,
     ConversationInput,
+    ConversationState,
     conversation_workflow_id,
 )
 
@@ -99,15 +100,20 @@ def take_outgoing(session: Session, workflow_id: str) -> Outgoing:
 
 
 def enqueue_conversation_signal(
-    session: Session, conversation_id: int, signal: str, event: ConversationEvent
+    session: Session,
+    conversation_id: int,
+    signal: str,
+    event: ConversationEvent,
+    state: ConversationState | None = None,
 ) -> PendingSignal:
-    """Store a signal for a conversation's workflow, starting it if it is not running."""
+    """Store a signal for a conversation's workflow, starting it if it is not running (with
+    ``state`` as its first state, if given: otherwise it loads the stored row)."""
     return enqueue(
         session,
         workflow_id=conversation_workflow_id(conversation_id),
         signal=signal,
         payload=event,
-        start_input=ConversationInput(conversation_id=conversation_id),
+        start_input=ConversationInput(conversation_id=conversation_id, state=state),
     )
 
 

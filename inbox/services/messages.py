@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from inbox import live
 from inbox.models import Conversation, Message
 from inbox.relay import enqueue_conversation_signal
+from inbox.services.conversations import started_state
 from workflows.contracts import ConversationEvent
 
 # The list views' preview column holds this many characters.
@@ -57,6 +58,7 @@ def add_to_conversation(
                 body=message.body,
                 **event_fields,
             ),
+            state=started_state(session, conversation),
         )
     live.publish(
         session,

@@ -186,6 +186,21 @@ def test_a_signal_that_waited_keeps_its_place_before_the_next(
     assert count(session, PendingSignal) == 0
 
 
+def test_a_new_conversation_hands_its_workflow_the_first_state(client, settings, factory, session):
+    # The row was written in the same transaction: the workflow need not read it back.
+    agent = factory.user()
+    channel = factory.channel(default_inbox=factory.inbox(default_assignee_id=agent.id))
+    post_sms(client, settings, to_number=channel.number, body="first")
+    post_sms(client, settings, to_number=channel.number, body="second")
+    first, second = session.scalars(select(PendingSignal).order_by(PendingSignal.id)).all()
+    conversation = session.scalars(select(Conversation)).one()
+    state = first.start_input["state"]
+    assert (state["conversation_id"], state["status"]) == (conversation.id, "open")
+    assert (state["inbox_id"], state["assignee_id"]) == (conversation.inbox_id, agent.id)
+    assert state["first_inbound_at"] is None and state["messages_received"] == 0
+    assert second.start_input["state"] is None  # an existing conversation: the workflow loads it
+
+
 def test_same_webhook_twice_stores_one_message(client, settings, factory, session):
     channel = factory.channel()
     first, params = post_sms(client, settings, to_number=channel.number)

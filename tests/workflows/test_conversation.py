@@ -412,3 +412,18 @@ async def test_spam_stops_the_clocks_without_closing_rules_or_time_to_close(
     assert back.closed_at == spam.closed_at and back.time_to_close_seconds is None
     assert attrs.get(SA_STATUS) == "closed"
     assert automation.actions == []  # no "closed" rule texted the spammer
+
+
+async def test_a_workflow_started_with_its_state_does_not_load_it(env: WorkflowEnvironment) -> None:
+    store, sms, queue, cid = FakeStore(), FakeSms(), unique_queue(), unique_id()
+    store.add(cid)
+    first = ConversationState(conversation_id=cid, inbox_id=1, opened_at=T0)
+    async with fake_worker(env.client, store, sms, queue):
+        handle = await signal_with_start(
+            env.client, queue, cid, "message_received", event("msg-1", 0), state=first
+        )
+        state = await wait_for_state(handle, lambda s: s.messages_received == 1)
+        await eventually(lambda: len(store.records) == 1)
+    assert store.loads == 0
+    assert state.first_inbound_at == T0
+    assert store.rows[cid].first_inbound_at == T0
