@@ -25,7 +25,7 @@ from inbox.providers import (
     SendResult,
     SmsProvider,
 )
-from inbox.services.outbound import advance_status, publish_message_update
+from inbox.services.outbound import advance_status, publish_message_update, store_provider_id
 from workflows.contracts import (
     ACTIVITY_DELIVER_MESSAGE,
     ACTIVITY_MARK_MESSAGE_FAILED,
@@ -119,11 +119,14 @@ class SmsActivities:
             message = session.get(Message, message_id)
             if message is None:
                 raise ApplicationError(f"message {message_id} vanished", non_retryable=True)
-            message.provider = self._provider.name
-            message.provider_message_id = result.provider_message_id
-            # The provider may already know more (the simulator delivers at once).
+            # The provider may already know more (the simulator delivers at once), and a status
+            # callback may have come before this write (it waited for the id).
             changed = advance_status(message, MessageStatus.SENT)
             changed = advance_status(message, result.status) or changed
+            changed = (
+                store_provider_id(session, message, self._provider.name, result.provider_message_id)
+                or changed
+            )
             if changed:
                 publish_message_update(session, message)
             session.commit()

@@ -65,12 +65,16 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the Temporal worker (workflows and activities) until Ctrl-C or SIGTERM."""
+    import uvloop
+
     from inbox.worker import run_worker
 
     # SIGTERM (docker stop, the dev supervisor) stops the worker as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        asyncio.run(run_worker(_settings()))
+        # uvloop (as uvicorn uses for the web): the worker's event loop hands every workflow
+        # activation and activity between the SDK's core threads and Python.
+        uvloop.run(run_worker(_settings()))
     except KeyboardInterrupt:
         log.info("worker stopped")
     return 0

@@ -6,6 +6,7 @@ from inbox.models.base import Base, utcnow
 from inbox.models.channels import Channel
 from inbox.models.contacts import Contact, ContactEvent, ContactNumber
 from inbox.models.conversations import Conversation, Message
+from inbox.models.delivery import EarlyStatusReport
 from inbox.models.enums import (
     ChannelType,
     ConversationStatus,
@@ -54,6 +55,7 @@ __all__ = [
     "ConversationStatus",
     "CustomFieldDefinition",
     "Direction",
+    "EarlyStatusReport",
     "EventKind",
     "ImportJob",
     "ImportRowError",

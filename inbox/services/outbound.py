@@ -8,9 +8,10 @@ conversation workflow on ``message_sent`` or by ``SendMessageWorkflow`` for a on
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from inbox import live
@@ -20,6 +21,7 @@ from inbox.models import (
     Conversation,
     ConversationStatus,
     Direction,
+    EarlyStatusReport,
     Message,
     MessageStatus,
     utcnow,
@@ -174,6 +176,48 @@ def queue_one_off(
     return message
 
 
+# How long a status report for an id no message carries is kept for its message to appear.
+EARLY_REPORT_RETENTION = timedelta(days=1)
+
+
+def _advance(
+    message: Message, status: str, error_code: str | None, error_message: str | None
+) -> bool:
+    """:func:`advance_status`, keeping the provider's reason when it is a failure."""
+    if not advance_status(message, status):
+        return False
+    if status in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
+        message.error_code = error_code
+        message.error_message = error_message
+    return True
+
+
+def store_provider_id(
+    session: Session, message: Message, provider: str, provider_message_id: str | None
+) -> bool:
+    """Record the id the provider gave ``message`` and apply the reports that arrived before
+    it (in the order they came; never backwards). Returns whether the status changed."""
+    message.provider = provider
+    message.provider_message_id = provider_message_id
+    if provider_message_id is None:
+        return False
+    changed = False
+    early = session.scalars(
+        select(EarlyStatusReport)
+        .where(
+            EarlyStatusReport.provider == provider,
+            EarlyStatusReport.provider_message_id == provider_message_id,
+        )
+        .order_by(EarlyStatusReport.id)
+    ).all()
+    for report in early:
+        changed = (
+            _advance(message, report.status, report.error_code, report.error_message) or changed
+        )
+        session.delete(report)
+    return changed
+
+
 def advance_status(message: Message, status: str) -> bool:
     """Move ``message`` to ``status`` unless it is already as far or further; stamps
     ``sent_at``/``delivered_at``. Returns whether anything changed."""
@@ -218,8 +262,10 @@ def apply_status_update(
 ) -> Message | None:
     """Apply a provider's delivery report (Twilio's status webhook, the simulator).
 
-    Returns the message, or None when no message has that provider id (a report about a message
-    sent by something else). Never moves a message backwards.
+    Returns the message, or None when no message has that provider id yet: the report is kept
+    (:class:`EarlyStatusReport`) and applied when the send stores the id
+    (:func:`store_provider_id`), because Twilio can call back before the send activity has
+    stored the SID its REST call returned. Never moves a message backwards.
     """
     message = session.scalars(
         select(Message).where(
@@ -228,13 +274,28 @@ def apply_status_update(
     ).first()
     if message is None:
         log.info(
-            "status %s for unknown %s message %s ignored", status, provider, provider_message_id
+            "status %s for %s message %s, not known yet: kept until its send stores the id",
+            status,
+            provider,
+            provider_message_id,
+        )
+        session.add(
+            EarlyStatusReport(
+                provider=provider,
+                provider_message_id=provider_message_id,
+                status=status,
+                error_code=error_code,
+                error_message=error_message,
+            )
+        )
+        # Reports that never match (a message another system sent on the account) go away.
+        session.execute(
+            delete(EarlyStatusReport).where(
+                EarlyStatusReport.received_at < utcnow() - EARLY_REPORT_RETENTION
+            )
         )
         return None
-    if not advance_status(message, status):
+    if not _advance(message, status, error_code, error_message):
         return message
-    if status in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
-        message.error_code = error_code
-        message.error_message = error_message
     publish_message_update(session, message)
     return message

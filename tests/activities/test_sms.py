@@ -7,9 +7,9 @@ from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 
 from activities.sms import SmsActivities
-from inbox.models import Message, MessageStatus, SimulatorMessage
+from inbox.models import EarlyStatusReport, Message, MessageStatus, SimulatorMessage
 from inbox.providers import SendResult, SimulatorProvider, TwilioProvider
-from inbox.services.outbound import queue_message
+from inbox.services.outbound import apply_status_update, queue_message
 from tests.providers.fake_twilio import FakeTwilioHttp
 from workflows.contracts import DeliverMessageInput, MarkFailedInput
 
@@ -144,3 +144,33 @@ def test_missing_message_is_non_retryable(sessions):
             DeliverMessageInput(message_id=999999)
         )
     assert error.value.non_retryable
+
+
+def test_a_status_callback_before_the_sid_is_stored_is_applied_when_it_is(
+    message, sessions, session
+):
+    http = FakeTwilioHttp()
+
+    def callback_first(record: dict) -> None:
+        # Twilio reports the failure before our send has stored the SID it returned.
+        with sessions() as other:
+            found = apply_status_update(
+                other,
+                provider="twilio",
+                provider_message_id=record["sid"],
+                status="failed",
+                error_code="30006",
+                error_message="Landline or unreachable carrier",
+            )
+            other.commit()
+        assert found is None
+
+    http.on_create = callback_first
+    result = SmsActivities(sessions, twilio(http)).deliver_message(
+        DeliverMessageInput(message_id=message.id)
+    )
+    assert result.status == MessageStatus.FAILED
+    session.refresh(message)
+    assert (message.status, message.error_code) == (MessageStatus.FAILED, "30006")
+    assert message.error_message == "Landline or unreachable carrier"
+    assert session.scalars(select(EarlyStatusReport)).first() is None  # used up

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from email.utils import format_datetime
 from typing import Any
 
@@ -28,6 +29,9 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]  # twilio ships no types
         self.fail_next: str | int | None = None
         self.numbers: list[str] = []
         self.fail_numbers: str | int | None = None
+        # Called with each created message before the create call returns (a status callback
+        # that races the sender).
+        self.on_create: Callable[[dict[str, Any]], None] | None = None
         self.error_body: dict[str, Any] = {
             "code": 21211,
             "message": "The 'To' number is not valid.",
@@ -87,6 +91,8 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]  # twilio ships no types
             "date_created": format_datetime(utcnow()),
         }
         self.messages.append(record)
+        if self.on_create is not None:
+            self.on_create(record)
         if failure == "timeout":
             raise requests.Timeout("read timed out")
         return Response(201, json.dumps(record))

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
-from inbox.models import ConversationStatus, LiveEvent, Message, MessageStatus, PendingSignal
+from inbox.models import (
+    ConversationStatus,
+    EarlyStatusReport,
+    LiveEvent,
+    Message,
+    MessageStatus,
+    PendingSignal,
+    utcnow,
+)
 from inbox.services.outbound import (
+    EARLY_REPORT_RETENTION,
     OutboundBlocked,
     apply_status_update,
     queue_message,
     queue_one_off,
+    store_provider_id,
 )
 from workflows.contracts import SEND_MESSAGE_WORKFLOW_TYPE, SIGNAL_MESSAGE_SENT, SIGNAL_SEND
 
@@ -92,3 +104,32 @@ def test_status_never_moves_backwards(factory, session):
         apply_status_update(session, provider="simulator", provider_message_id="SM1", status="sent")
         is None
     )
+
+
+def test_reports_for_an_unknown_id_wait_for_it_and_stale_ones_are_pruned(factory, session):
+    stale = EarlyStatusReport(
+        provider="twilio",
+        provider_message_id="SMother",
+        status="sent",
+        received_at=utcnow() - EARLY_REPORT_RETENTION - timedelta(minutes=1),
+    )
+    session.add(stale)
+    session.commit()
+    for status in ("sent", "delivered"):
+        assert (
+            apply_status_update(
+                session, provider="twilio", provider_message_id="SMnew", status=status
+            )
+            is None
+        )
+    session.commit()
+    kept = session.scalars(select(EarlyStatusReport).order_by(EarlyStatusReport.id)).all()
+    assert [(r.provider_message_id, r.status) for r in kept] == [
+        ("SMnew", "sent"),
+        ("SMnew", "delivered"),
+    ]  # the day-old report for a message nobody here sent is gone
+    message = queue_message(session, conversation=factory.conversation(), body="hi")
+    assert store_provider_id(session, message, "twilio", "SMnew")
+    session.commit()
+    assert message.status == MessageStatus.DELIVERED and message.delivered_at is not None
+    assert session.scalars(select(EarlyStatusReport)).first() is None
