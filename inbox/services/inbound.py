@@ -165,8 +165,10 @@ def _find_or_create_contact(session: Session, number: str) -> Contact:
 
 
 def _contact_with(session: Session, number: str) -> Contact | None:
-    row = session.scalars(select(ContactNumber).where(ContactNumber.number == number)).first()
-    return row.contact if row is not None else None
+    # One statement (not the number row, then its contact): this runs for every inbound text.
+    return session.scalars(
+        select(Contact).join(ContactNumber).where(ContactNumber.number == number).limit(1)
+    ).first()
 
 
 def _open_conversation(session: Session, channel_id: int, number: str) -> Conversation | None:
