@@ -25,6 +25,8 @@ from activities.store import StoreActivities
 from inbox.db import engine_for, make_session_factory
 from inbox.providers import SmsProvider, get_provider
 from inbox.relay import Relay
+from inbox.rules import retention
+from inbox.rules.config import AutomationSettings
 from inbox.settings import Settings
 from inbox.temporal import TemporalConnector, connect
 from workflows.contracts import TASK_QUEUE
@@ -107,6 +109,9 @@ async def run_worker(settings: Settings) -> None:
             activity_executor=executor,
         )
         relay_task = asyncio.create_task(relay.run_forever(settings.relay_interval_seconds))
+        prune_task = asyncio.create_task(
+            retention.prune_forever(sessions, AutomationSettings().run_retention_days)
+        )
         log.info(
             "worker on task queue %r at %s (provider %s)",
             TASK_QUEUE,
@@ -117,4 +122,5 @@ async def run_worker(settings: Settings) -> None:
             await worker.run()
         finally:
             relay_task.cancel()
-            await asyncio.gather(relay_task, return_exceptions=True)
+            prune_task.cancel()
+            await asyncio.gather(relay_task, prune_task, return_exceptions=True)

@@ -35,7 +35,8 @@ class RuleRun(Base):
     actions: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     triggered_at: Mapped[datetime | None]
     evaluated_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Indexed: runs and action records older than the retention are pruned by age.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class RuleAction(Base):
@@ -55,7 +56,8 @@ class RuleAction(Base):
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))  # done | skipped
     detail: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Indexed: runs and action records older than the retention are pruned by age.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class RoundRobinCursor(Base):

@@ -1,8 +1,9 @@
-"""Early status reports: delivery callbacks that came before their message's provider id.
+"""Early status reports (delivery callbacks that came before their message's provider id), and
+indexes to prune rule runs and action records by age.
 
-Revision ID: 0003_early_status_reports
+Revision ID: 0003_delivery_and_retention
 Revises: 0002_search_index
-Create Date: 2026-11-27 15:53:54.282994
+Create Date: 2026-11-27 15:56:15.928568
 """
 
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0003_early_status_reports'
+revision: str = '0003_delivery_and_retention'
 down_revision: str | Sequence[str] | None = '0002_search_index'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -33,9 +34,21 @@ def upgrade() -> None:
         batch_op.create_index('ix_early_status_reports_message', ['provider', 'provider_message_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_early_status_reports_received_at'), ['received_at'], unique=False)
 
+    with op.batch_alter_table('rule_actions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rule_actions_created_at'), ['created_at'], unique=False)
+
+    with op.batch_alter_table('rule_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rule_runs_created_at'), ['created_at'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('rule_runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rule_runs_created_at'))
+
+    with op.batch_alter_table('rule_actions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rule_actions_created_at'))
+
     with op.batch_alter_table('early_status_reports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_early_status_reports_received_at'))
         batch_op.drop_index('ix_early_status_reports_message')
