@@ -15,15 +15,6 @@ from tests import factories
 from tests.databases import fresh_database
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests get up to two reruns. A known intermittent race (a live refresh and an
-    action's own response crossing on PostgreSQL, seen about once in a full run) is tracked in
-    the notes; a rerun is reported in the summary ("R"), so it stays visible."""
-    for item in items:
-        if item.get_closest_marker("browser") is not None:
-            item.add_marker(pytest.mark.flaky(reruns=2))
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database that exists only for this test run."""

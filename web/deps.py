@@ -31,9 +31,18 @@ def flush_after(response: Response, state: AppState, conversation_ids: Iterable[
     return response
 
 
+def live_position(session: Session) -> int:
+    """The newest id of the live feed: where a page's event stream starts, and the version of
+    what a render read when it is read before the render's data."""
+    return int(session.scalar(select(func.max(LiveEvent.id))) or 0)
+
+
 def page_context(request: Request, session: Session, user: User, **extra: Any) -> dict[str, Any]:
-    """What the layout needs: the user, the CSRF token, the live feed position."""
-    live_after = int(session.scalar(select(func.max(LiveEvent.id))) or 0)
+    """What the layout needs: the user, the CSRF token, the live feed position (``live_after``
+    in ``extra`` if the caller read it before its data, see ``conversation_context``)."""
+    live_after = extra.pop("live_after", None)
+    if live_after is None:
+        live_after = live_position(session)
     return {
         "request": request,
         "user": user,

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session, joinedload
 from inbox.models import (
     Contact,
     ContactEvent,
+    ContactNumber,
     Conversation,
     ConversationRead,
     ConversationStatus,
     Direction,
+    EventKind,
     Inbox,
     Message,
     User,
@@ -70,17 +72,25 @@ def parse_sort(value: str | None) -> Sort:
 
 
 def member_inbox_ids(session: Session, user: User) -> list[int]:
-    """The inboxes ``user`` belongs to."""
-    return list(
-        session.scalars(select(inbox_members.c.inbox_id).where(inbox_members.c.user_id == user.id))
-    )
+    """The inboxes ``user`` belongs to, read once per session (one request: a conversation
+    page tests visibility more than once; no screen changes memberships and then lists)."""
+    key = ("member_inbox_ids", user.id)
+    if key not in session.info:
+        session.info[key] = list(
+            session.scalars(
+                select(inbox_members.c.inbox_id).where(inbox_members.c.user_id == user.id)
+            )
+        )
+    return list(session.info[key])
 
 
 def visible_inboxes(session: Session, user: User) -> list[Inbox]:
     """Inboxes the user may pick in filters and move conversations to."""
     query = select(Inbox).order_by(Inbox.name)
     if not is_manager(user):
-        query = query.where(Inbox.id.in_(member_inbox_ids(session, user)))
+        query = query.join(inbox_members, inbox_members.c.inbox_id == Inbox.id).where(
+            inbox_members.c.user_id == user.id
+        )
     return list(session.scalars(query))
 
 
@@ -176,31 +186,86 @@ def order(stmt: Select[Any], sort: Sort) -> Select[Any]:
     return stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
 
 
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    """What a list item, a table row or a card shows of a conversation."""
+
+    id: int
+    contact_name: str  # the contact's name, else their first number (``Contact.display_name``)
+    contact_number: str
+    status: str
+    inbox_name: str
+    assignee_name: str | None
+    last_message_at: datetime
+    last_message_preview: str
+    created_at: datetime
+    time_to_first_response_seconds: int | None
+    unread: bool  # for the user the list is for
+
+
+def conversation_rows(session: Session, user: User, stmt: Select[Any]) -> list[ConversationRow]:
+    """Run ``stmt`` (from :func:`filtered`, ordered and paged) for just the columns the lists
+    show, with each row's unread state for ``user``: one query with its joins, no ORM objects
+    (a page of full conversations, contacts and users cost more in Python than the query)."""
+    first_number = (
+        select(ContactNumber.number)
+        .where(ContactNumber.contact_id == Contact.id)
+        .order_by(ContactNumber.id)
+        .limit(1)
+        .correlate(Contact)
+        .scalar_subquery()
+    )
+    named = case((Contact.name != "", Contact.name), else_=first_number)
+    stmt = (
+        stmt.with_only_columns(
+            Conversation.id,
+            named,
+            Conversation.contact_number,
+            Conversation.status,
+            Inbox.name,
+            User.name,
+            Conversation.last_message_at,
+            Conversation.last_message_preview,
+            Conversation.created_at,
+            Conversation.time_to_first_response_seconds,
+            Conversation.contact_id,
+            unread_clause(user.id),
+            maintain_column_froms=False,
+        )
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .join(Inbox, Inbox.id == Conversation.inbox_id)
+        .outerjoin(User, User.id == Conversation.assignee_id)
+    )
+    return [
+        ConversationRow(
+            id=row[0],
+            contact_name=row[1] or f"Contact {row[10]}",
+            contact_number=row[2],
+            status=row[3],
+            inbox_name=row[4],
+            assignee_name=row[5],
+            last_message_at=row[6],
+            last_message_preview=row[7],
+            created_at=row[8],
+            time_to_first_response_seconds=row[9],
+            unread=bool(row[11]),
+        )
+        for row in session.execute(stmt)
+    ]
+
+
 def list_conversations(
     session: Session, user: User, query: ListQuery, *, limit: int = 50, offset: int = 0
-) -> list[Conversation]:
-    """One page of conversations, with contact, inbox and assignee loaded."""
+) -> list[ConversationRow]:
+    """One page of conversations for the left panel and the card view."""
     stmt = order(filtered(session, user, query), query.sort).limit(limit).offset(offset)
-    stmt = stmt.options(
-        joinedload(Conversation.contact).selectinload(Contact.numbers),
-        joinedload(Conversation.inbox),
-        joinedload(Conversation.assignee),
-    )
-    return list(session.scalars(stmt).unique())
+    return conversation_rows(session, user, stmt)
 
 
 def count_conversations(session: Session, user: User, query: ListQuery) -> int:
     """How many conversations the query matches (for paging)."""
     stmt = filtered(session, user, query).with_only_columns(func.count()).order_by(None)
     return int(session.scalar(stmt) or 0)
-
-
-def unread_ids(session: Session, user: User, ids: Sequence[int]) -> set[int]:
-    """Which of ``ids`` are unread for ``user`` (one query for a whole page)."""
-    if not ids:
-        return set()
-    stmt = select(Conversation.id).where(Conversation.id.in_(ids), unread_clause(user.id))
-    return set(session.scalars(stmt))
 
 
 UNREAD_BADGE_CAP = 99  # the badge shows "99+" beyond this, so counting can stop there
@@ -326,14 +391,10 @@ def contact_events(session: Session, contact_id: int, *, limit: int = 200) -> li
     return list(session.scalars(stmt))
 
 
-def notes(session: Session, conversation: Conversation) -> list[ContactEvent]:
-    """Notes on a conversation, newest first."""
-    stmt = (
-        select(ContactEvent)
-        .where(ContactEvent.conversation_id == conversation.id, ContactEvent.kind == "note")
-        .order_by(ContactEvent.id.desc())
-    )
-    return list(session.scalars(stmt))
+def notes(items: Sequence[TimelineItem]) -> list[ContactEvent]:
+    """The notes among a conversation's timeline items, newest first."""
+    found = [item.event for item in items if item.event and item.event.kind == EventKind.NOTE]
+    return sorted(found, key=lambda event: event.id, reverse=True)
 
 
 def assignable_users(session: Session) -> list[User]:

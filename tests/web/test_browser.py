@@ -15,13 +15,21 @@ from typing import Any
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    APIResponse,
+    Browser,
+    BrowserContext,
+    Page,
+    Route,
+    expect,
+    sync_playwright,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from inbox.models import Conversation, ConversationStatus, Direction, Message
-from inbox.services.conversations import add_contact_event
+from inbox.services.conversations import add_contact_event, assign
 from inbox.settings import Settings
 from tests.web.conftest import PASSWORD, FakeTemporal, World, text_in
 from web.segments import count_segments
@@ -99,6 +107,9 @@ def open_page(chromium: Browser, contexts: list[BrowserContext], base: str, emai
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(re.compile(r"/inbox"))
+    # The URL changes when the navigation commits, before the deferred scripts (htmx, app.js)
+    # have run; the load event comes after them.
+    page.wait_for_load_state("load")
     return page
 
 
@@ -214,6 +225,97 @@ def test_every_conversation_action(
         assert row.assignee_id == world.other_agent.id
     page.goto("/inbox?view=spam")
     expect(page.locator(f".conv-item[data-id='{conversation.id}']")).to_be_visible()
+
+
+def test_an_action_right_after_a_live_refresh_is_not_lost(
+    server: str, chromium: Browser, contexts, sessions: sessionmaker[Session], world: World
+):
+    """Someone else assigns the conversation; the live refresh replaces the header, and the
+    agent's next input (the very next task) moves it. The new controls must already listen."""
+    conversation = text_in(sessions, world, body="Can someone call me back?")
+    page = open_page(chromium, contexts, server, "manager@example.com")
+    page.goto(f"/inbox/{conversation.id}")
+    wait_live(page)
+    page.evaluate(
+        """() => {
+          let done = false;
+          document.addEventListener("htmx:oobAfterSwap", (evt) => {
+            if (done || evt.detail.target.id !== "conv-header") return;
+            done = true;
+            setTimeout(() => {
+              const select = document.getElementById("move-select");
+              const support = Array.from(select.options).find((o) => o.text === "Support");
+              select.value = support.value;
+              select.dispatchEvent(new Event("change", { bubbles: true }));
+            }, 0);
+          });
+        }"""
+    )
+    with sessions() as session:
+        row = session.get(Conversation, conversation.id)
+        assert row is not None
+        assign(session, conversation=row, assignee_id=world.other_agent.id, actor_id=world.admin.id)
+        session.commit()
+    expect(page.locator("#detail-assignee")).to_have_text("Olive Other", timeout=LIVE)
+    expect(page.locator("#detail-inbox")).to_have_text("Support", timeout=LIVE)
+    with sessions() as session:
+        row = session.get(Conversation, conversation.id)
+        assert row is not None
+        assert row.inbox_id == world.support.id
+
+
+def test_a_live_refresh_read_before_an_action_never_replaces_its_result(
+    server: str, chromium: Browser, contexts, sessions: sessionmaker[Session], world: World
+):
+    """A live refresh that read the conversation before the agent's move, and whose answer
+    arrives after the move's own answer, must not put the old inbox back on the screen."""
+    conversation = text_in(sessions, world, body="Can someone call me back?")
+    page = open_page(chromium, contexts, server, "manager@example.com")
+    page.goto(f"/inbox/{conversation.id}")
+    wait_live(page)
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_first(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))  # the server answers now; the page gets it later
+
+    page.route("**/inbox/*/live", hold_first)
+    page.evaluate(
+        """() => document.addEventListener("htmx:afterRequest", (evt) => {
+          const live = evt.detail.pathInfo.requestPath.endsWith("/live");
+          if (live && window.inboxAfterStale === undefined)
+            window.inboxAfterStale = document.getElementById("detail-inbox").textContent;
+        })"""
+    )
+    text_in(sessions, world, body="Hello?")  # a live refresh starts, and is held
+    deadline = time.monotonic() + LIVE / 1000
+    while not held:
+        assert time.monotonic() < deadline, "no live refresh was requested"
+        page.wait_for_timeout(20)  # lets Playwright run the route handler
+    page.select_option("#move-select", label="Support")
+    expect(page.locator("#detail-inbox")).to_have_text("Support")
+    route, stale = held[0]
+    route.fulfill(response=stale)
+    page.wait_for_function("() => window.inboxAfterStale !== undefined", timeout=LIVE)
+    assert page.evaluate("() => window.inboxAfterStale") == "Support"
+    expect(page.locator("#timeline")).to_contain_text("Hello?", timeout=LIVE)
+
+
+def test_a_live_refresh_keeps_what_the_agent_is_typing_in_a_note(
+    server: str, chromium: Browser, contexts, sessions: sessionmaker[Session], world: World
+):
+    """A new message refreshes the conversation; the details panel, unchanged by it, is left in
+    place, so a half-typed note survives."""
+    conversation = text_in(sessions, world, body="First")
+    page = open_page(chromium, contexts, server, "agent@example.com")
+    page.goto(f"/inbox/{conversation.id}")
+    wait_live(page)
+    page.fill(".note-form textarea", "Called back, left a")
+    text_in(sessions, world, body="Second")
+    expect(page.locator("#timeline")).to_contain_text("Second", timeout=LIVE)
+    expect(page.locator(".note-form textarea")).to_have_value("Called back, left a")
 
 
 def test_search_views_and_keyboard(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from inbox.models import (
     ContactEvent,
     Conversation,
     ConversationStatus,
     Direction,
+    LiveEvent,
     Message,
     User,
 )
@@ -131,6 +134,41 @@ def test_a_live_refresh_keeps_a_conversation_marked_unread(signed_in, sessions, 
     assert f'data-id="{mine.id}"' in agent.get("/inbox/list?view=unread", htmx=True).text
     agent.get(f"/inbox/{mine.id}")  # opening it again reads it
     assert f'data-id="{mine.id}"' not in agent.get("/inbox/list?view=unread", htmx=True).text
+
+
+def test_lists_cards_and_table_show_name_or_number_inbox_assignee_and_unread(
+    signed_in, sessions, world
+):
+    unnamed = text_in(sessions, world, body="who is this", number="+12025550321")
+    named = text_in(sessions, world, body="it's Jo", number="+12025550322")
+    with sessions() as session:
+        row = session.get(Conversation, named.id)
+        assert row is not None
+        row.contact.name = "Jo <Lee>"
+        session.commit()
+    agent: Browser = signed_in("agent@example.com")
+    agent.get(f"/inbox/{named.id}")  # read: no longer unread
+    for url in ["/inbox/list", "/cards", "/list"]:
+        page = agent.get(url, htmx=True).text
+        assert "+12025550321" in page  # a contact without a name shows their number
+        assert "Jo &lt;Lee&gt;" in page and "Jo <Lee>" not in page
+        assert "Sales" in page and "Alex Agent" in page  # inbox, and the default assignee
+        assert re.search(rf'class="[^"]*unread[^"]*"[^>]*data-id="{unnamed.id}"', page), url
+        assert not re.search(rf'class="[^"]*unread[^"]*"[^>]*data-id="{named.id}"', page), url
+
+
+def test_a_render_carries_the_feed_position_it_read(signed_in, sessions, world):
+    """What the page compares to keep an older render off the screen: an action's answer
+    carries a position that includes the action's own change, as does a refresh after it."""
+    conversation = text_in(sessions, world, body="move me")
+    manager: Browser = signed_in("manager@example.com")
+    moved = manager.post(f"/conversations/{conversation.id}/move", {"inbox_id": world.support.id})
+    with sessions() as session:
+        newest = session.scalar(select(func.max(LiveEvent.id)))
+    positions = set(re.findall(r'data-live-version="(\d+)"', moved.text))
+    assert positions == {str(newest)}
+    refreshed = manager.get(f"/inbox/{conversation.id}/live", htmx=True).text
+    assert set(re.findall(r'data-live-version="(\d+)"', refreshed)) == {str(newest)}
 
 
 def test_sort_and_inbox_filter(signed_in, sessions, world):

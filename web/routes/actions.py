@@ -13,7 +13,7 @@ from inbox.models import Conversation, EventKind, User
 from inbox.services import conversations as actions
 from inbox.services.outbound import OutboundBlocked, queue_message
 from web.auth import CsrfProtected, CurrentUser
-from web.deps import flush_after, page_context
+from web.deps import flush_after, live_position, page_context
 from web.merge import MergeError, merge_values, render_merge_fields
 from web.queries import ListQuery, get_conversation, mark_read, mark_unread, visible_inboxes
 from web.routes.inbox import conversation_context
@@ -27,9 +27,15 @@ MAX_BODY = 1600  # Twilio's limit for one message
 def _changed(
     request: Request, session: SessionDep, user: User, conversation: Conversation
 ) -> Response:
-    """The header, timeline and details of ``conversation`` as it is now."""
+    """The header, timeline and details of ``conversation`` as it is now: read again after the
+    feed position (which includes this action's own change), see ``conversation_context``."""
+    live_after = live_position(session)
+    session.expire_all()
     context = page_context(
-        request, session, user, **conversation_context(session, user, conversation)
+        request,
+        session,
+        user,
+        **conversation_context(session, user, conversation, live_after=live_after),
     )
     return render(
         request,

@@ -8,10 +8,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.deps import SessionDep
-from inbox.models import Conversation
 from web.auth import CurrentUser
 from web.deps import page_context
-from web.queries import VIEW_LABELS, list_conversations, parse_view, unread_ids, visible_inboxes
+from web.queries import (
+    VIEW_LABELS,
+    ConversationRow,
+    list_conversations,
+    parse_view,
+    visible_inboxes,
+)
 from web.routes.inbox import list_query
 from web.templating import render
 
@@ -24,11 +29,11 @@ MAX_CARDS = 100
 STATUS_ORDER = ["open", "closed", "spam"]
 
 
-def _group_key(conversation: Conversation, group: str) -> str:
+def _group_key(conversation: ConversationRow, group: str) -> str:
     if group == "inbox":
-        return conversation.inbox.name
+        return conversation.inbox_name
     if group == "assignee":
-        return conversation.assignee.name if conversation.assignee else "Unassigned"
+        return conversation.assignee_name or "Unassigned"
     return conversation.status.capitalize()
 
 
@@ -49,13 +54,13 @@ def cards_page(
     queries = [list_query(view, sort, inbox, q)]
     if group == "status" and view is None:
         queries = [list_query(v, sort, inbox, q) for v in ("all", "closed", "spam")]
-    cards: list[Conversation] = []
+    cards: list[ConversationRow] = []
     capped = False
     for query in queries:
         found = list_conversations(session, user, query, limit=MAX_CARDS + 1)
         capped = capped or len(found) > MAX_CARDS
         cards += found[:MAX_CARDS]
-    columns: OrderedDict[str, list[Conversation]] = OrderedDict()
+    columns: OrderedDict[str, list[ConversationRow]] = OrderedDict()
     if group == "status":
         for status in STATUS_ORDER:
             columns[status.capitalize()] = []
@@ -73,7 +78,6 @@ def cards_page(
         columns=columns,
         capped=capped,
         max_cards=MAX_CARDS,
-        unread=unread_ids(session, user, [c.id for c in cards]),
         inboxes=visible_inboxes(session, user),
         parse_view=parse_view,
     )

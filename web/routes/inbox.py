@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep
 from inbox.models import Conversation, User
 from web.auth import CurrentUser
-from web.deps import page_context
+from web.deps import live_position, page_context
 from web.merge import MERGE_FIELDS
 from web.queries import (
     VIEW_LABELS,
@@ -27,7 +27,6 @@ from web.queries import (
     parse_sort,
     parse_view,
     timeline,
-    unread_ids,
     visible_inboxes,
 )
 from web.templating import is_htmx, render
@@ -35,6 +34,13 @@ from web.templating import is_htmx, render
 router = APIRouter(tags=["web"])
 
 PAGE_SIZE = 50
+
+
+async def list_query_params(
+    view: str | None = None, sort: str | None = None, inbox: str | None = None, q: str = ""
+) -> ListQuery:
+    """:func:`list_query` as a dependency (async: no worker thread for a few string checks)."""
+    return list_query(view, sort, inbox, q)
 
 
 def list_query(
@@ -46,31 +52,40 @@ def list_query(
 
 
 # The left panel's query, read from the request's query string by FastAPI.
-ListQueryDep = Annotated[ListQuery, Depends(list_query)]
+ListQueryDep = Annotated[ListQuery, Depends(list_query_params)]
 
 
 def list_context(session: Session, user: User, query: ListQuery) -> dict[str, Any]:
-    """The left panel: one page of conversations, their unread state, the badge."""
-    conversations = list_conversations(session, user, query, limit=PAGE_SIZE)
+    """The left panel's list: one page of conversations with their unread state, the badge."""
     return {
         "query": query,
         "views": VIEW_LABELS,
-        "conversations": conversations,
-        "unread": unread_ids(session, user, [c.id for c in conversations]),
+        "conversations": list_conversations(session, user, query, limit=PAGE_SIZE),
         "unread_count": my_unread_count(session, user),
-        "inboxes": visible_inboxes(session, user),
     }
 
 
+def panel_context(session: Session, user: User, query: ListQuery) -> dict[str, Any]:
+    """The whole left panel: the list and the inbox filter's choices."""
+    return {**list_context(session, user, query), "inboxes": visible_inboxes(session, user)}
+
+
 def conversation_context(
-    session: Session, user: User, conversation: Conversation
+    session: Session, user: User, conversation: Conversation, *, live_after: int
 ) -> dict[str, Any]:
-    """The centre and right panels for one conversation."""
+    """The centre and right panels for one conversation.
+
+    ``live_after`` is the live feed position read before ``conversation`` and everything else
+    the panels show was loaded: the page drops a render whose position is older than the one on
+    screen (an action's answer and a live refresh can cross), so a render must never claim to
+    be newer than the data it read."""
+    items = timeline(session, conversation)
     return {
+        "live_after": live_after,
         "conversation": conversation,
         "contact": conversation.contact,
-        "timeline": timeline(session, conversation),
-        "notes": notes(session, conversation),
+        "timeline": items,
+        "notes": notes(items),
         "other_conversations": contact_conversations(
             session, user, conversation.contact_id, exclude=conversation.id
         ),
@@ -91,7 +106,10 @@ def inbox_page(
     request: Request, session: SessionDep, user: CurrentUser, query: ListQueryDep
 ) -> Response:
     """The three-panel inbox with no conversation open."""
-    context = page_context(request, session, user, **list_context(session, user, query))
+    live_after = live_position(session)  # before the list: no change in between is missed
+    context = page_context(
+        request, session, user, live_after=live_after, **panel_context(session, user, query)
+    )
     return render(request, "inbox.html", {**context, "conversation": None})
 
 
@@ -99,8 +117,10 @@ def inbox_page(
 def conversation_list(
     request: Request, session: SessionDep, user: CurrentUser, query: ListQueryDep
 ) -> Response:
-    """Just the list items and the unread badge (search, filters, live refresh)."""
-    context = page_context(request, session, user, **list_context(session, user, query))
+    """Just the list items and the unread badge (search, filters, live refresh); the whole
+    page, filters included, for a request that is not htmx's."""
+    panel = list_context if is_htmx(request) else panel_context
+    context = page_context(request, session, user, **panel(session, user, query))
     return render(
         request,
         "inbox.html",
@@ -118,11 +138,15 @@ def conversation_page(
     query: ListQueryDep,
 ) -> Response:
     """Open a conversation (marks it read for this user)."""
+    live_after = live_position(session)  # before the data: see conversation_context
     conversation = get_conversation(session, user, conversation_id)
     mark_read(session, user=user, conversation=conversation)
     session.commit()
     context = page_context(
-        request, session, user, **conversation_context(session, user, conversation)
+        request,
+        session,
+        user,
+        **conversation_context(session, user, conversation, live_after=live_after),
     )
     if is_htmx(request):
         return render(
@@ -132,7 +156,7 @@ def conversation_page(
             blocks=["conversation_pane", "details"],
             headers={"HX-Trigger": "list-refresh"},
         )
-    context.update(list_context(session, user, query))
+    context.update(panel_context(session, user, query))
     return render(request, "inbox.html", context)
 
 
@@ -142,11 +166,15 @@ def conversation_live(
 ) -> Response:
     """The parts of an open conversation that change (header, timeline, details), as
     out-of-band swaps, so a live refresh never touches what the agent is typing."""
+    live_after = live_position(session)  # before the data: see conversation_context
     conversation = get_conversation(session, user, conversation_id)
     mark_read(session, user=user, conversation=conversation, keep_marked_unread=True)
     session.commit()
     context = page_context(
-        request, session, user, **conversation_context(session, user, conversation)
+        request,
+        session,
+        user,
+        **conversation_context(session, user, conversation, live_after=live_after),
     )
     return render(
         request,

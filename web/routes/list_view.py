@@ -8,20 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import Select
-from sqlalchemy.orm import joinedload
 
 from api.deps import SessionDep, StateDep
-from inbox.models import Contact, Conversation, User
+from inbox.models import Conversation, User
 from inbox.services import conversations as actions
 from web.auth import CsrfProtected, CurrentUser
 from web.deps import flush_after, page_context
 from web.queries import (
     VIEW_LABELS,
     assignable_users,
+    conversation_rows,
     count_conversations,
     filtered,
     get_conversation,
-    unread_ids,
     visible_inboxes,
 )
 from web.routes.inbox import list_query
@@ -81,16 +80,7 @@ def list_page(
     desc = dir != "asc"
     total = count_conversations(session, user, query)
     stmt = _ordered(filtered(session, user, query), order, desc)
-    stmt = (
-        stmt.limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-        .options(
-            joinedload(Conversation.contact).selectinload(Contact.numbers),
-            joinedload(Conversation.inbox),
-            joinedload(Conversation.assignee),
-        )
-    )
-    rows = list(session.scalars(stmt).unique())
+    rows = conversation_rows(session, user, stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
     context = page_context(
         request,
         session,
@@ -98,7 +88,6 @@ def list_page(
         query=query,
         views=VIEW_LABELS,
         rows=rows,
-        unread=unread_ids(session, user, [c.id for c in rows]),
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),

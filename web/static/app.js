@@ -66,6 +66,9 @@
     try { text = JSON.parse(xhr.responseText).detail || text; } catch (e) { /* plain text */ }
     if (typeof text !== "string") text = JSON.stringify(text);
     toast(text, "error");
+    // A refused assign or move: the select goes back to what the conversation really has.
+    var form = evt.detail.elt;
+    if (form && form.tagName === "FORM" && form.closest("#conv-header")) form.reset();
   });
   document.addEventListener("htmx:sendError", function () { toast("Cannot reach the server", "error"); });
   document.addEventListener("notice", function (evt) { toast(evt.detail.value, "ok"); });
@@ -138,6 +141,26 @@
     document.getElementById("bulk-assignee").hidden = action.value !== "assign";
     document.getElementById("bulk-inbox").hidden = action.value !== "move";
   }
+
+  // --- live renders of the open conversation -------------------------------------------------
+  // Its header, timeline and details arrive from two sources, an action's own answer and the
+  // live refresh, and the two can cross. Each render carries the live-feed position it read
+  // before its data (data-live-version): an older render never replaces a newer one (every
+  // change has its own feed event, whose refresh is newer still). A render equal to what is on
+  // screen is not swapped, so the controls the agent is using (an open dropdown, a half-typed
+  // note) stay in place.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var current = evt.detail.target, fragment = evt.detail.fragment;
+    var incoming = fragment.nodeType === Node.DOCUMENT_FRAGMENT_NODE ? fragment.firstElementChild : fragment;
+    if (!incoming || !current.dataset.liveVersion || !incoming.dataset.liveVersion) return;
+    if (current.dataset.conversationId !== incoming.dataset.conversationId) return;
+    var version = incoming.dataset.liveVersion;
+    if (Number(version) < Number(current.dataset.liveVersion)) { evt.detail.shouldSwap = false; return; }
+    incoming.dataset.liveVersion = current.dataset.liveVersion;
+    current.removeAttribute("hx-swap-oob");  // left over from the full page; htmx drops it from swaps
+    if (current.isEqualNode(incoming)) { evt.detail.shouldSwap = false; current.dataset.liveVersion = version; }
+    incoming.dataset.liveVersion = version;
+  });
 
   // --- alerts (pushed over SSE) ---------------------------------------------------------------
   document.addEventListener("htmx:pushedIntoHistory", function () { selectedId = null; markActive(); });
