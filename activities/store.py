@@ -6,6 +6,8 @@ views read them. Each activity uses one session and commits once.
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -14,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from inbox import live
 from inbox.models import Conversation, Message
 from inbox.rules.snapshot import last_direction
+from inbox.services.conversations import row_state
 from workflows.contracts import (
     ACTIVITY_LOAD_STATE,
     ACTIVITY_RECORD_CLOCKS,
@@ -68,20 +71,8 @@ class StoreActivities:
                     .group_by(Message.direction)
                 ).all()
             )
-            return ConversationState(
-                conversation_id=conversation.id,
-                status=conversation.status,
-                inbox_id=conversation.inbox_id,
-                channel_id=conversation.channel_id,
-                assignee_id=conversation.assignee_id,
-                opened_at=conversation.created_at,
-                first_inbound_at=conversation.first_inbound_at,
-                first_response_at=conversation.first_response_at,
-                last_inbound_at=conversation.last_inbound_at,
-                last_outbound_at=conversation.last_outbound_at,
-                closed_at=conversation.closed_at,
-                time_to_first_response_seconds=conversation.time_to_first_response_seconds,
-                time_to_close_seconds=conversation.time_to_close_seconds,
+            return dataclasses.replace(
+                row_state(conversation),
                 last_direction=last_direction(session, conversation.id),
                 messages_received=counts.get("inbound", 0),
                 messages_sent=counts.get("outbound", 0),

@@ -399,15 +399,8 @@ class Automation:
         ]
         local = not any(request.kind in REMOTE_ACTIONS for request in requests)
         if local and workflow.patched(PATCH_FEWER_STEPS):
-            record = RecordRunInput(
-                conversation_id=self.conversation_id,
-                rule=rule.name,
-                version=rule.version,
-                trigger=trigger,
-                trigger_key=trigger_key,
-                outcome=FIRED,
-                triggered_at=triggered_at,
-                evaluated_at=now,
+            record = self._run_record(
+                rule.name, rule.version, trigger, trigger_key, FIRED, "", [], triggered_at, now
             )
             if await self._fire_at_once(requests, record, rule.name):
                 return True
@@ -509,6 +502,31 @@ class Automation:
             snapshot.facts, engine.state_facts(conversation), engine.message_facts(body, automated)
         )
 
+    def _run_record(
+        self,
+        rule: str,
+        version: str,
+        trigger: str,
+        trigger_key: str,
+        outcome: str,
+        reason: str,
+        taken: list[ActionTaken],
+        triggered_at: datetime,
+        now: datetime,
+    ) -> RecordRunInput:
+        return RecordRunInput(
+            conversation_id=self.conversation_id,
+            rule=rule,
+            version=version,
+            trigger=trigger,
+            trigger_key=trigger_key,
+            outcome=outcome,
+            reason=reason,
+            actions=taken,
+            triggered_at=triggered_at,
+            evaluated_at=now,
+        )
+
     async def _record(
         self,
         rule: str,
@@ -523,17 +541,8 @@ class Automation:
     ) -> None:
         await workflow.execute_local_activity(
             ACTIVITY_RECORD_RUN,
-            RecordRunInput(
-                conversation_id=self.conversation_id,
-                rule=rule,
-                version=version,
-                trigger=trigger,
-                trigger_key=trigger_key,
-                outcome=outcome,
-                reason=reason,
-                actions=taken,
-                triggered_at=triggered_at,
-                evaluated_at=now,
+            self._run_record(
+                rule, version, trigger, trigger_key, outcome, reason, taken, triggered_at, now
             ),
             start_to_close_timeout=READ_TIMEOUT,
             retry_policy=READ_RETRY,

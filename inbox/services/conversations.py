@@ -314,11 +314,9 @@ def mark_not_spam(
 STARTED_KEY = "inbox.conversations.started"
 
 
-def started_state(session: Session, conversation: Conversation) -> ConversationState | None:
-    """The workflow's first state for a conversation this session started (None otherwise):
-    exactly what loading the new row would give, before its first event is applied."""
-    if conversation.id not in session.info.get(STARTED_KEY, ()):
-        return None
+def row_state(conversation: Conversation) -> ConversationState:
+    """The conversation row as workflow state (what the row holds; the message counts and the
+    last direction are the loader's to add)."""
     return ConversationState(
         conversation_id=conversation.id,
         status=conversation.status,
@@ -326,8 +324,22 @@ def started_state(session: Session, conversation: Conversation) -> ConversationS
         channel_id=conversation.channel_id,
         assignee_id=conversation.assignee_id,
         opened_at=conversation.created_at,
+        first_inbound_at=conversation.first_inbound_at,
+        first_response_at=conversation.first_response_at,
+        last_inbound_at=conversation.last_inbound_at,
+        last_outbound_at=conversation.last_outbound_at,
         closed_at=conversation.closed_at,
+        time_to_first_response_seconds=conversation.time_to_first_response_seconds,
+        time_to_close_seconds=conversation.time_to_close_seconds,
     )
+
+
+def started_state(session: Session, conversation: Conversation) -> ConversationState | None:
+    """The workflow's first state for a conversation this session started (None otherwise):
+    exactly what loading the new row would give, before its first event is applied."""
+    if conversation.id not in session.info.get(STARTED_KEY, ()):
+        return None
+    return row_state(conversation)
 
 
 def start_conversation(
