@@ -299,15 +299,17 @@ class Automation:
             reason = "run_once: it already ran on this conversation"
         if rule is None or reason:
             await self._record(
-                wait.rule,
-                rule.version if rule else "",
-                wait.trigger,
-                wait.trigger_key,
-                SKIPPED,
-                reason,
-                [],
-                wait.armed_at,
-                now,
+                self._run_record(
+                    wait.rule,
+                    rule.version if rule else "",
+                    wait.trigger,
+                    wait.trigger_key,
+                    SKIPPED,
+                    reason,
+                    [],
+                    wait.armed_at,
+                    now,
+                )
             )
             return
         facts: dict[str, object] | None
@@ -344,15 +346,17 @@ class Automation:
         verdict = engine.evaluate(rule.conditions, facts, now)
         if not verdict.ok:
             await self._record(
-                rule.name,
-                rule.version,
-                trigger,
-                trigger_key,
-                SKIPPED,
-                verdict.reason,
-                [],
-                triggered_at,
-                now,
+                self._run_record(
+                    rule.name,
+                    rule.version,
+                    trigger,
+                    trigger_key,
+                    SKIPPED,
+                    verdict.reason,
+                    [],
+                    triggered_at,
+                    now,
+                )
             )
             return False
         self.state.automated_sends = [
@@ -367,15 +371,17 @@ class Automation:
                 "rule %s skipped on conversation %s: %s", rule.name, self.conversation_id, reason
             )
             await self._record(
-                rule.name,
-                rule.version,
-                trigger,
-                trigger_key,
-                SKIPPED,
-                reason,
-                [],
-                triggered_at,
-                now,
+                self._run_record(
+                    rule.name,
+                    rule.version,
+                    trigger,
+                    trigger_key,
+                    SKIPPED,
+                    reason,
+                    [],
+                    triggered_at,
+                    now,
+                )
             )
             return False
         # The decision is made (and is in history): remember it before acting, so a retry or a
@@ -418,7 +424,9 @@ class Automation:
                     self.on_message(message_id, message_id in result.delivered_ids)
             taken.append(ActionTaken(kind, result.status, result.detail))
         await self._record(
-            rule.name, rule.version, trigger, trigger_key, FIRED, "", taken, triggered_at, now
+            self._run_record(
+                rule.name, rule.version, trigger, trigger_key, FIRED, "", taken, triggered_at, now
+            )
         )
         return True
 
@@ -527,24 +535,12 @@ class Automation:
             evaluated_at=now,
         )
 
-    async def _record(
-        self,
-        rule: str,
-        version: str,
-        trigger: str,
-        trigger_key: str,
-        outcome: str,
-        reason: str,
-        taken: list[ActionTaken],
-        triggered_at: datetime,
-        now: datetime,
-    ) -> None:
+    async def _record(self, record: RecordRunInput) -> None:
         await workflow.execute_local_activity(
             ACTIVITY_RECORD_RUN,
-            self._run_record(
-                rule, version, trigger, trigger_key, outcome, reason, taken, triggered_at, now
-            ),
+            record,
             start_to_close_timeout=READ_TIMEOUT,
             retry_policy=READ_RETRY,
-            summary=f"{rule} {outcome}" + (f": {reason}" if reason else ""),
+            summary=f"{record.rule} {record.outcome}"
+            + (f": {record.reason}" if record.reason else ""),
         )
