@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
@@ -47,8 +46,7 @@ from bench.inbound import (  # noqa: E402
     CHANNEL_NUMBER,
     CpuMeter,
     Stack,
-    free_port,
-    seed,
+    start_stack,
     start_temporal,
     temporal_server,
 )
@@ -146,36 +144,6 @@ async def _floor_one(client: Client, workflow_id: str) -> float:
     )
     result: float = await handle.result()
     return result
-
-
-def start_stack(address: str, data_dir: Path, rules_dir: Path) -> Stack:
-    port = free_port()
-    env = {
-        **os.environ,
-        "INBOX_DATA_DIR": str(data_dir),
-        "INBOX_DATABASE_URL": f"sqlite:///{data_dir / 'inbox.db'}",
-        "INBOX_TEMPORAL_ADDRESS": address,
-        "INBOX_WEB_PORT": str(port),
-        "INBOX_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "INBOX_RULES_DIR": str(rules_dir),
-        "INBOX_AUTOMATION_SENDS_PER_HOUR": "100",
-    }
-    inbox = str(Path(sys.executable).parent / "inbox")
-    subprocess.run([inbox, "migrate"], env=env, check=True, cwd=ROOT)
-    seed(env["INBOX_DATABASE_URL"])
-    worker = subprocess.Popen([inbox, "worker"], env=env, cwd=ROOT)
-    web = subprocess.Popen([inbox, "web"], env=env, cwd=ROOT)
-    stack = Stack(web=web, worker=worker, base_url=env["INBOX_PUBLIC_URL"], env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{stack.base_url}/healthz", timeout=1).status_code == 200:
-                return stack
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    stack.stop()
-    raise RuntimeError("inbox web did not answer /healthz within 60 s")
 
 
 def _utc(value: datetime) -> datetime:
@@ -392,7 +360,9 @@ async def main(args: argparse.Namespace) -> None:
         try:
             floor = await measure_floor(env.client, address, args.rate, args.seconds)
             print(f"floor: signal -> trivial activity   {summary(floor)}", flush=True)
-            stack = start_stack(address, data_dir, rules_dir)
+            stack = start_stack(
+                address, data_dir, rules_dir, {"INBOX_AUTOMATION_SENDS_PER_HOUR": "100"}
+            )
             try:
                 reaction = await measure_reaction(stack, args.rate, args.seconds)
                 print(f"reaction: webhook -> provider      {summary(reaction)}", flush=True)

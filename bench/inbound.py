@@ -96,17 +96,13 @@ def temporal_binary() -> str:
 
 
 async def start_temporal(data_dir: Path) -> WorkflowEnvironment:
+    from inbox.devserver import SQLITE_PRAGMA_ARGS
     from workflows.contracts import SA_ASSIGNEE, SA_INBOX, SA_LAST_INBOUND, SA_STATUS
 
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         dev_server_database_filename=str(data_dir / "temporal.db"),
-        dev_server_extra_args=[
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
-        ],
+        dev_server_extra_args=list(SQLITE_PRAGMA_ARGS),
         search_attributes=[SA_STATUS, SA_INBOX, SA_ASSIGNEE, SA_LAST_INBOUND],
         port=free_port(),
     )
@@ -175,7 +171,14 @@ class Stack:
                 proc.kill()
 
 
-def start_stack(address: str, data_dir: Path) -> Stack:
+def start_stack(
+    address: str,
+    data_dir: Path,
+    rules_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Stack:
+    """``inbox migrate``, then ``inbox worker`` and ``inbox web`` on a SQLite database in
+    ``data_dir`` (the simulator as the provider; no rules unless ``rules_dir``), answering."""
     port = free_port()
     env = {
         **os.environ,
@@ -184,23 +187,24 @@ def start_stack(address: str, data_dir: Path) -> Stack:
         "INBOX_TEMPORAL_ADDRESS": address,
         "INBOX_WEB_PORT": str(port),
         "INBOX_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "INBOX_RULES_DIR": str(data_dir / "no-rules"),
+        "INBOX_RULES_DIR": str(rules_dir or data_dir / "no-rules"),
+        **(extra_env or {}),
     }
     inbox = str(Path(sys.executable).parent / "inbox")
     subprocess.run([inbox, "migrate"], env=env, check=True, cwd=ROOT)
     seed(env["INBOX_DATABASE_URL"])
     worker = subprocess.Popen([inbox, "worker"], env=env, cwd=ROOT)
     web = subprocess.Popen([inbox, "web"], env=env, cwd=ROOT)
-    base_url = env["INBOX_PUBLIC_URL"]
+    stack = Stack(web=web, worker=worker, base_url=env["INBOX_PUBLIC_URL"], env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return Stack(web=web, worker=worker, base_url=base_url, env=env)
+            if httpx.get(f"{stack.base_url}/healthz", timeout=1).status_code == 200:
+                return stack
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    Stack(web=web, worker=worker, base_url=base_url, env=env).stop()
+    stack.stop()
     raise RuntimeError("inbox web did not answer /healthz within 60 s")
 
 

@@ -123,6 +123,15 @@ def find_temporal_binary() -> Path:
     )
 
 
+# SQLite pragmas for the dev server's own database: WAL more than doubles the signal-with-start
+# rate it takes (about 90/s with the defaults, 210/s with these). Benchmarks and tests start
+# the server with the same.
+SQLITE_PRAGMA_ARGS = (
+    "--sqlite-pragma", "journal_mode=wal",
+    "--sqlite-pragma", "synchronous=normal",
+)  # fmt: skip
+
+
 def temporal_command(binary: Path, settings: Settings) -> list[str]:
     """The ``temporal server start-dev`` command line for these settings."""
     host, port = split_address(settings.temporal_address)
@@ -130,8 +139,7 @@ def temporal_command(binary: Path, settings: Settings) -> list[str]:
     command = [
         str(binary), "server", "start-dev",
         "--db-filename", str(data_dir / "temporal.db"),
-        "--sqlite-pragma", "journal_mode=wal",
-        "--sqlite-pragma", "synchronous=normal",
+        *SQLITE_PRAGMA_ARGS,
         "--ip", host,
         "--port", str(port),
         "--ui-port", str(settings.temporal_ui_port),

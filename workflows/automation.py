@@ -22,6 +22,7 @@ that attempt did not, instead of waiting for the ``message_sent`` signal to come
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -179,12 +180,13 @@ class Automation:
         event: ConversationEvent,
         conversation: ConversationState,
         observed: ObserveResult,
+        known: dict[str, object],
     ) -> None:
         """React to an event's triggers, in order, with the rules :meth:`observe` read once for
-        all of them: arm delayed rules, evaluate and run immediate ones."""
+        all of them (``known``: the facts the workflow holds, as given to it): arm delayed
+        rules, evaluate and run immediate ones."""
         now = workflow.now()
         snapshot = observed.snapshot
-        known = known_facts(conversation, event.body, event.automated)
         facts: dict[str, object] | None = None
         for trigger in triggers:
             caused_by_automation = event.by_automation or (
@@ -304,11 +306,9 @@ class Automation:
                     rule.version if rule else "",
                     wait.trigger,
                     wait.trigger_key,
-                    SKIPPED,
-                    reason,
-                    [],
                     wait.armed_at,
                     now,
+                    skipped=reason,
                 )
             )
             return
@@ -351,11 +351,9 @@ class Automation:
                     rule.version,
                     trigger,
                     trigger_key,
-                    SKIPPED,
-                    verdict.reason,
-                    [],
                     triggered_at,
                     now,
+                    skipped=verdict.reason,
                 )
             )
             return False
@@ -376,11 +374,9 @@ class Automation:
                     rule.version,
                     trigger,
                     trigger_key,
-                    SKIPPED,
-                    reason,
-                    [],
                     triggered_at,
                     now,
+                    skipped=reason,
                 )
             )
             return False
@@ -404,12 +400,13 @@ class Automation:
             for index, action in enumerate(rule.actions)
         ]
         local = not any(request.kind in REMOTE_ACTIONS for request in requests)
-        if local and workflow.patched(PATCH_FEWER_STEPS):
-            record = self._run_record(
-                rule.name, rule.version, trigger, trigger_key, FIRED, "", [], triggered_at, now
-            )
-            if await self._fire_at_once(requests, record, rule.name):
-                return True
+        record = self._run_record(rule.name, rule.version, trigger, trigger_key, triggered_at, now)
+        if (
+            local
+            and workflow.patched(PATCH_FEWER_STEPS)
+            and await self._fire_at_once(requests, record, rule.name)
+        ):
+            return True
         taken: list[ActionTaken] = []
         for request in requests:
             kind = request.kind
@@ -423,11 +420,7 @@ class Automation:
                 for message_id in result.message_ids:
                     self.on_message(message_id, message_id in result.delivered_ids)
             taken.append(ActionTaken(kind, result.status, result.detail))
-        await self._record(
-            self._run_record(
-                rule.name, rule.version, trigger, trigger_key, FIRED, "", taken, triggered_at, now
-            )
-        )
+        await self._record(dataclasses.replace(record, actions=taken))
         return True
 
     async def _fire_at_once(
@@ -516,21 +509,19 @@ class Automation:
         version: str,
         trigger: str,
         trigger_key: str,
-        outcome: str,
-        reason: str,
-        taken: list[ActionTaken],
         triggered_at: datetime,
         now: datetime,
+        skipped: str = "",
     ) -> RecordRunInput:
+        """A run record: fired (its actions are added when known), or skipped for a reason."""
         return RecordRunInput(
             conversation_id=self.conversation_id,
             rule=rule,
             version=version,
             trigger=trigger,
             trigger_key=trigger_key,
-            outcome=outcome,
-            reason=reason,
-            actions=taken,
+            outcome=SKIPPED if skipped else FIRED,
+            reason=skipped,
             triggered_at=triggered_at,
             evaluated_at=now,
         )

@@ -362,14 +362,13 @@ class ConversationWorkflow:
             # One local activity writes the clocks and reads the rules (and facts) for every
             # trigger of the event: one step per event instead of one per trigger and store.
             if changed or triggers:
+                known = known_facts(state, event.body, event.automated)
                 observed = await self.automation.observe(
-                    triggers,
-                    _for_store(state) if changed else None,
-                    known_facts(state, event.body, event.automated),
+                    triggers, _for_store(state) if changed else None, known
                 )
                 if pending.signal == SIGNAL_MESSAGE_SENT:
                     self._start_delivery(event)
-                await self.automation.on_event(triggers, event, state, observed)
+                await self.automation.on_event(triggers, event, state, observed, known)
             elif pending.signal == SIGNAL_MESSAGE_SENT:
                 self._start_delivery(event)
             return

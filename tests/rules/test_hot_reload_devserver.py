@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from inbox.devserver import SQLITE_PRAGMA_ARGS
 from inbox.models import Conversation, RuleRun
 from inbox.providers import SimulatorProvider
 from inbox.relay import Relay
@@ -54,12 +55,7 @@ async def dev_env(tmp_path: Path) -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
         dev_server_database_filename=str(tmp_path / "temporal.db"),
-        dev_server_extra_args=[
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
-        ],
+        dev_server_extra_args=list(SQLITE_PRAGMA_ARGS),
         search_attributes=[SA_STATUS, SA_INBOX, SA_ASSIGNEE, SA_LAST_INBOUND],
     )
     async with env:
