@@ -344,39 +344,26 @@ class Automation:
         now: datetime,
     ) -> bool:
         verdict = engine.evaluate(rule.conditions, facts, now)
-        if not verdict.ok:
-            await self._record(
-                self._run_record(
-                    rule.name,
-                    rule.version,
-                    trigger,
-                    trigger_key,
-                    triggered_at,
-                    now,
-                    skipped=verdict.reason,
+        skipped = verdict.reason if not verdict.ok else ""
+        if not skipped:
+            self.state.automated_sends = [
+                at for at in self.state.automated_sends if now - at < SEND_WINDOW
+            ]
+            if rule.sends and len(self.state.automated_sends) + rule.sends > sends_per_hour:
+                skipped = (
+                    f"automated send cap reached: {len(self.state.automated_sends)} SMS sent by "
+                    f"automation in the last hour (limit {sends_per_hour})"
                 )
-            )
-            return False
-        self.state.automated_sends = [
-            at for at in self.state.automated_sends if now - at < SEND_WINDOW
-        ]
-        if rule.sends and len(self.state.automated_sends) + rule.sends > sends_per_hour:
-            reason = (
-                f"automated send cap reached: {len(self.state.automated_sends)} SMS sent by "
-                f"automation in the last hour (limit {sends_per_hour})"
-            )
-            workflow.logger.warning(
-                "rule %s skipped on conversation %s: %s", rule.name, self.conversation_id, reason
-            )
+                workflow.logger.warning(
+                    "rule %s skipped on conversation %s: %s",
+                    rule.name,
+                    self.conversation_id,
+                    skipped,
+                )
+        if skipped:
             await self._record(
                 self._run_record(
-                    rule.name,
-                    rule.version,
-                    trigger,
-                    trigger_key,
-                    triggered_at,
-                    now,
-                    skipped=reason,
+                    rule.name, rule.version, trigger, trigger_key, triggered_at, now, skipped
                 )
             )
             return False
