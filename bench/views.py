@@ -14,8 +14,15 @@ index built once after the load), signs in an agent, then for each view:
 Prints view, route p50 and p95, bare SQL p50, and the ratio. Targets: route p50 < 100 ms and
 within 2x the bare SQL. ``docs/performance.md`` (## Views) keeps the figures.
 
+The first row, "Framework floor", is the cheapest authenticated request through the same app
+stack: a route added for the run that does the sign-in check (signed cookie, user lookup) and
+returns an empty page. No query change removes that part of a screen's time.
+
 Usage: ``python bench/views.py [--conversations 100000] [--messages 1000000]
-[--backend sqlite|postgresql|both] [--requests 50]``.
+[--backend sqlite|postgresql|both] [--requests 50] [--only TEXT]
+[--sqlite-file PATH] [--postgres-database NAME]``. With ``--sqlite-file`` or
+``--postgres-database`` an existing database is reused as it is (not loaded again, not
+dropped); a missing one is created, loaded and kept, so later runs skip the load.
 """
 
 from __future__ import annotations
@@ -38,8 +45,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fastapi import Response
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -49,6 +57,7 @@ from inbox.models import Base
 from inbox.passwords import hash_password
 from inbox.search_index import create_search_index, drop_search_index
 from inbox.settings import Settings
+from web.auth import CurrentUser
 
 PASSWORD = "bench password 1"
 INBOXES = 4
@@ -309,9 +318,18 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+FLOOR_URL = "/bench/floor"
+
+
+def floor(user: CurrentUser) -> Response:
+    """The framework floor: routing, the session, the sign-in check, an empty page."""
+    return Response(f"<p>{user.id}</p>", media_type="text/html")
+
+
 def views(fill: Fill) -> list[tuple[str, str]]:
     """(label, URL) for every screen measured; the list panel is what htmx asks for."""
     return [
+        ("Framework floor", FLOOR_URL),
         ("All open", "/inbox/list?view=all"),
         ("My open", "/inbox/list?view=mine"),
         ("My unread", "/inbox/list?view=unread"),
@@ -347,10 +365,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure(database_url: str, fill: Fill, requests: int) -> list[Row]:
-    """Time every view through the app and as bare SQL."""
+def measure(database_url: str, fill: Fill, requests: int, only: str = "") -> list[Row]:
+    """Time every view (or those whose label contains ``only``) through the app and as bare
+    SQL."""
     settings = Settings(database_url=database_url, relay_interval_seconds=3600)
-    timed = TimedApp(create_app(settings, temporal_client=object()))  # type: ignore[arg-type]
+    app = create_app(settings, temporal_client=object())  # type: ignore[arg-type]
+    app.add_api_route(FLOOR_URL, floor, methods=["GET"])
+    timed = TimedApp(app)
     engine = engine_for(database_url)
     capture = Capture(engine)
     rows: list[Row] = []
@@ -359,6 +380,8 @@ def measure(database_url: str, fill: Fill, requests: int) -> list[Row]:
         form = {"email": "agent1@example.com", "password": PASSWORD}
         client.post("/login", data={**form, "csrf_token": csrf_of(login.text)})
         for label, url in views(fill):
+            if only.lower() not in label.lower() and label != "Framework floor":
+                continue
             headers = {} if label == "Full inbox page" else {"HX-Request": "true"}
             route: list[float] = []
             for n in range(requests + 3):  # three warm-up requests
@@ -383,20 +406,23 @@ def measure(database_url: str, fill: Fill, requests: int) -> list[Row]:
 
 
 @contextmanager
-def sqlite_database(directory: Path) -> Iterator[str]:
-    yield f"sqlite:///{directory / 'bench.db'}"
+def sqlite_database(path: Path) -> Iterator[str]:
+    yield f"sqlite:///{path}"
 
 
 @contextmanager
-def postgres_database(server: str) -> Iterator[str]:
-    """A database of this run's own on ``server``, dropped afterwards."""
-    name = f"inbox_bench_{uuid.uuid4().hex[:8]}"
+def postgres_database(server: str, keep: str | None) -> Iterator[str]:
+    """A database on ``server``: ``keep`` if given (created when missing, never dropped),
+    else one of this run's own, dropped afterwards."""
+    name = keep or f"inbox_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(
         f"{server}/postgres".replace("postgresql://", "postgresql+psycopg://", 1),
         isolation_level="AUTOCOMMIT",
     )
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = f"{server}/{name}"
     try:
         yield url
@@ -404,21 +430,30 @@ def postgres_database(server: str) -> Iterator[str]:
         engine = _engines.pop(url, None)
         if engine is not None:
             engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
 def run_backend(
-    name: str, database: Callable[[], AbstractContextManager[str]], fill: Fill, requests: int
+    name: str,
+    database: Callable[[], AbstractContextManager[str]],
+    fill: Fill,
+    requests: int,
+    only: str,
 ) -> list[Row]:
-    """Load one backend and measure it."""
+    """Load one backend (unless it holds the conversations already) and measure it."""
     with database() as url:
         engine = engine_for(url)
-        start = time.perf_counter()
-        load(engine, fill)
-        print(f"{name}: loaded in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-        return measure(url, fill, requests)
+        if inspect(engine).has_table("conversations"):
+            print(f"{name}: reusing the database as it is", file=sys.stderr, flush=True)
+        else:
+            start = time.perf_counter()
+            load(engine, fill)
+            seconds = time.perf_counter() - start
+            print(f"{name}: loaded in {seconds:.0f} s", file=sys.stderr, flush=True)
+        return measure(url, fill, requests, only)
 
 
 def table(name: str, rows: list[Row]) -> str:
@@ -442,19 +477,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--only", default="", help="measure only screens whose label has this")
+    parser.add_argument("--sqlite-file", type=Path, help="reuse (or fill and keep) this file")
+    parser.add_argument("--postgres-database", help="reuse (or fill and keep) this database")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     fill = generate(args.conversations, args.messages)
     print(f"generated in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     results: dict[str, list[Row]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        sqlite_file = args.sqlite_file or Path(tmp) / "bench.db"
         if args.backend in ("sqlite", "both"):
             results["SQLite"] = run_backend(
-                "SQLite", lambda: sqlite_database(Path(tmp)), fill, args.requests
+                "SQLite", lambda: sqlite_database(sqlite_file), fill, args.requests, args.only
             )
         if args.backend in ("postgresql", "both"):
             results["PostgreSQL"] = run_backend(
-                "PostgreSQL", lambda: postgres_database(args.postgres_url), fill, args.requests
+                "PostgreSQL",
+                lambda: postgres_database(args.postgres_url, args.postgres_database),
+                fill,
+                args.requests,
+                args.only,
             )
     print(f"{args.conversations:,} conversations, {args.messages:,} messages, "
           f"{args.requests} requests per view")  # fmt: skip

@@ -28,7 +28,7 @@ from inbox.models import (
     utcnow,
 )
 from web.auth import is_manager
-from web.search import search_clause
+from web.search import search_clause, walks
 
 
 class View(StrEnum):
@@ -167,15 +167,18 @@ class ListQuery:
         return {key: value for key, value in values.items() if value not in ("", None)}
 
 
-def filtered(session: Session, user: User, query: ListQuery) -> Select[Any]:
-    """Conversations matching the view, inbox filter and search, that ``user`` may see."""
+def filtered(session: Session, user: User, query: ListQuery, *, walk: bool = True) -> Select[Any]:
+    """Conversations matching the view, inbox filter and search, that ``user`` may see.
+
+    ``walk=False`` for a caller that sorts by a column no index of the views serves (see
+    :func:`web.search.search_clause`)."""
     stmt = select(Conversation).where(view_clause(query.view, user))
     if query.view not in (View.MY_OPEN, View.MY_UNREAD):  # assigned to the user: always visible
         stmt = stmt.where(visibility(session, user))
     if query.inbox_id:
         stmt = stmt.where(Conversation.inbox_id == query.inbox_id)
     if query.q.strip():
-        stmt = stmt.where(search_clause(session, query.q))
+        stmt = stmt.where(search_clause(session, query.q, walk=walk))
     return stmt
 
 
@@ -262,10 +265,27 @@ def list_conversations(
     return conversation_rows(session, user, stmt)
 
 
-def count_conversations(session: Session, user: User, query: ListQuery) -> int:
-    """How many conversations the query matches (for paging)."""
-    stmt = filtered(session, user, query).with_only_columns(func.count()).order_by(None)
-    return int(session.scalar(stmt) or 0)
+COUNT_CAP = 1000  # a search for a common word counts this far ("1,000+")
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """How many conversations match; ``capped``: at least ``value``, counting stopped there."""
+
+    value: int
+    capped: bool = False
+
+
+def count_conversations(session: Session, user: User, query: ListQuery) -> Count:
+    """How many conversations the query matches (for paging). A search for a common word
+    (:func:`web.search.walks`) stops counting past ``COUNT_CAP``: an exact count would have to
+    collect every match, the cost the search avoids."""
+    stmt = filtered(session, user, query).order_by(None)
+    if query.q.strip() and walks(session, query.q):
+        capped = stmt.with_only_columns(Conversation.id).limit(COUNT_CAP + 1).subquery()
+        found = int(session.scalar(select(func.count()).select_from(capped)) or 0)
+        return Count(min(found, COUNT_CAP), capped=found > COUNT_CAP)
+    return Count(int(session.scalar(stmt.with_only_columns(func.count())) or 0))
 
 
 UNREAD_BADGE_CAP = 99  # the badge shows "99+" beyond this, so counting can stop there
@@ -274,9 +294,10 @@ UNREAD_BADGE_CAP = 99  # the badge shows "99+" beyond this, so counting can stop
 def my_unread_count(session: Session, user: User) -> int:
     """The badge on My unread: the count, or ``UNREAD_BADGE_CAP + 1`` when there are more."""
     # My views need no visibility test: a conversation assigned to the user is always visible.
+    # In the order of the (assignee, status, last message, id) index, so PostgreSQL walks it
+    # and stops at the cap instead of first collecting all the user's open conversations.
     capped = (
-        select(Conversation.id)
-        .where(view_clause(View.MY_UNREAD, user))
+        order(select(Conversation.id).where(view_clause(View.MY_UNREAD, user)), Sort.NEWEST)
         .limit(UNREAD_BADGE_CAP + 1)
         .subquery()
     )

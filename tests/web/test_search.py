@@ -3,13 +3,27 @@ must not error, and search that honours the view, the inbox filter and who may s
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from inbox.models import Contact, ContactNumber, Conversation, Message
+from inbox.models import Contact, ContactNumber, Conversation, ConversationStatus, Message, User
 from inbox.search_index import POSTGRES_INDEXES, SEARCH_CONTACTS, SEARCH_MESSAGES
 from tests.web.conftest import Browser, World, text_in
+from web import queries, search
+from web.queries import (
+    Count,
+    ListQuery,
+    Sort,
+    View,
+    count_conversations,
+    filtered,
+    list_conversations,
+)
+from web.routes import list_view
 from web.search import fts_phrase, number_digits, search_clause
 
 
@@ -165,3 +179,136 @@ def test_search_honours_view_inbox_filter_and_visibility(signed_in, sessions, wo
     assert "refund please" not in list_html.text
     cards = manager.get("/cards", htmx=True, params={"q": "refund now"}).text
     assert "refund now" in cards and "refund please" not in cards
+
+
+@pytest.fixture
+def many(factory, session: Session, world: World) -> list[Conversation]:
+    """Forty conversations across statuses, inboxes and assignees, with ties on
+    ``last_message_at`` (the id decides), "refund" in some messages and some names, and a
+    non-ASCII text."""
+    statuses = [ConversationStatus.OPEN] * 3 + [ConversationStatus.CLOSED, ConversationStatus.SPAM]
+    assignees = [world.agent.id, world.other_agent.id, None]
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    made = []
+    for n in range(40):
+        contact = factory.contact(name="Refund Rita" if n % 11 == 0 else f"Person {n}")
+        conversation = factory.conversation(
+            channel=world.channel,
+            contact=contact,
+            inbox_id=(world.sales if n % 4 else world.support).id,
+            status=statuses[n % 5],
+            assignee_id=assignees[n % 3],
+            created_at=base + timedelta(hours=n),
+            last_message_at=base + timedelta(days=n % 7),
+        )
+        bodies = ["hello there", "REFUND please" if n % 3 == 0 else "thanks", "Größe ÄRGER"]
+        for i, body in enumerate(bodies):
+            session.add(
+                Message(
+                    conversation_id=conversation.id,
+                    contact_id=contact.id,
+                    channel_id=world.channel.id,
+                    direction="inbound" if i % 2 == 0 else "outbound",
+                    body=body,
+                    from_number=conversation.contact_number,
+                    to_number="+14155550100",
+                    provider="simulator",
+                    status="received",
+                )
+            )
+        made.append(conversation)
+    session.commit()
+    return made
+
+
+def reference(session: Session, user: User, query: ListQuery) -> list[int]:
+    """The conversations a search should list, computed the plain way: every conversation of
+    the view, tested in Python, sorted in Python."""
+    allowed = set(
+        session.scalars(
+            filtered(session, user, replace(query, q="")).with_only_columns(Conversation.id)
+        )
+    )
+    needle = query.q.lower()
+    hits = []
+    for conversation in session.scalars(select(Conversation).where(Conversation.id.in_(allowed))):
+        bodies = session.scalars(
+            select(Message.body).where(Message.conversation_id == conversation.id)
+        )
+        if needle in conversation.contact.name.lower() or any(needle in b.lower() for b in bodies):
+            hits.append(conversation)
+    if query.sort is Sort.ADDED:
+        hits.sort(key=lambda c: (c.created_at, c.id))
+    else:
+        hits.sort(key=lambda c: (c.last_message_at, c.id), reverse=True)
+    return [c.id for c in hits]
+
+
+@pytest.mark.parametrize("q", ["refund", "REF", "und", "re", "hello", "thanks"])
+def test_a_common_word_walks_the_view_and_finds_the_same_in_the_same_order(
+    session: Session,
+    world: World,
+    many: list[Conversation],
+    monkeypatch: pytest.MonkeyPatch,
+    q: str,
+):
+    queries = [
+        ListQuery(view=view, sort=sort, inbox_id=inbox, q=q)
+        for view in View
+        for sort in Sort
+        for inbox in (None, world.support.id)
+    ]
+    for user in (world.manager, world.agent):
+        for query in queries:
+            expected = reference(session, user, query)
+            for cap in (10_000, 1):  # the id set, then a walk (every word is common)
+                monkeypatch.setattr(search, "PROBE_CAP", cap)
+                session.info.clear()
+                assert search.walks(session, q) is (cap == 1), (q, cap)
+                pages = [
+                    [row.id for row in list_conversations(session, user, query, limit=7, offset=o)]
+                    for o in range(0, 42, 7)
+                ]
+                assert [i for page in pages for i in page] == expected, (user.email, query, cap)
+                assert count_conversations(session, user, query).value == len(expected)
+
+
+def test_a_walk_tests_each_conversation(session: Session, monkeypatch: pytest.MonkeyPatch):
+    def sql(**kw: bool) -> str:
+        session.info.clear()
+        return str(select(Conversation.id).where(search_clause(session, "refund", **kw)).compile())
+
+    correlated = "messages.conversation_id = conversations.id"
+    monkeypatch.setattr(search, "PROBE_CAP", 0)
+    assert correlated in sql()
+    assert correlated not in sql(walk=False)
+    monkeypatch.setattr(search, "PROBE_CAP", 10)
+    assert correlated not in sql()  # no message matches: a rare word
+
+
+def test_non_ascii_text_on_sqlite_is_never_walked(
+    session: Session, world: World, many, monkeypatch
+):
+    # SQLite's LIKE folds only ASCII case, its FTS5 index every letter: a walk would differ.
+    monkeypatch.setattr(search, "PROBE_CAP", 1)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    assert search.walks(session, "größe") is not sqlite
+    query = ListQuery(q="ärger")
+    assert [r.id for r in list_conversations(session, world.manager, query, limit=100)] == (
+        reference(session, world.manager, query)
+    )
+
+
+def test_a_common_word_count_stops_at_the_cap(
+    session: Session, world: World, many, monkeypatch: pytest.MonkeyPatch, signed_in
+):
+    monkeypatch.setattr(search, "PROBE_CAP", 1)
+    monkeypatch.setattr(queries, "COUNT_CAP", 5)
+    assert count_conversations(session, world.manager, ListQuery(q="hello")) == Count(5, True)
+    few = ListQuery(view=View.SPAM, q="refund")  # three
+    assert count_conversations(session, world.manager, few) == Count(3)
+    assert len(reference(session, world.manager, few)) == 3
+    monkeypatch.setattr(list_view, "PAGE_SIZE", 4)
+    manager: Browser = signed_in("manager@example.com")
+    html = manager.get("/list", htmx=True, params={"q": "hello", "page": "3"}).text
+    assert "5+ conversations · page 3" in html and 'id="next-page"' in html  # pages are full

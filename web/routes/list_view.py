@@ -41,6 +41,9 @@ COLUMNS: dict[str, str] = {
     "first_response": "First response",
 }
 DEFAULT_COLUMNS = ["preview", "status", "inbox", "assignee", "last_message"]
+# The sorts an index of the views serves, so a search for a common word may walk the view
+# (``web.search.search_clause``); the others sort every match.
+INDEXED_ORDERS = {"last_message", "created"}
 SORTABLE: dict[str, Any] = {
     "last_message": Conversation.last_message_at,
     "created": Conversation.created_at,
@@ -79,8 +82,10 @@ def list_page(
     page = max(page, 1)
     desc = dir != "asc"
     total = count_conversations(session, user, query)
-    stmt = _ordered(filtered(session, user, query), order, desc)
+    walk = order in INDEXED_ORDERS or order not in SORTABLE
+    stmt = _ordered(filtered(session, user, query, walk=walk), order, desc)
     rows = conversation_rows(session, user, stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
+    pages = max(1, -(-total.value // PAGE_SIZE))
     context = page_context(
         request,
         session,
@@ -88,9 +93,12 @@ def list_page(
         query=query,
         views=VIEW_LABELS,
         rows=rows,
-        total=total,
+        total=total.value,
+        total_capped=total.capped,
         page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=pages,
+        # Past a capped count, there is a next page while pages come back full.
+        more=page < pages or (total.capped and len(rows) == PAGE_SIZE),
         order=order,
         desc=desc,
         columns=chosen_columns(user),
