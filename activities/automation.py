@@ -33,7 +33,6 @@ from inbox.rules.payloads import (
     ACTIVITY_RUN_ACTION,
     ACTIVITY_SNAPSHOT,
     ActionTaken,
-    FireInput,
     FireResult,
     LoadRulesInput,
     LoadRulesResult,
@@ -49,8 +48,10 @@ from inbox.rules.snapshot import build_facts
 from inbox.settings import Settings
 from workflows.contracts import (
     ACTIVITY_OBSERVE,
+    ConversationState,
     DeliverMessageInput,
     DeliverMessageResult,
+    FireEventInput,
     ObserveInput,
     ObserveResult,
     conversation_workflow_id,
@@ -115,11 +116,7 @@ class AutomationActivities:
             found = rule_set.get(data.rule)
             rules = [found] if found is not None else []
         else:
-            rules = [
-                rule
-                for rule in rule_set.rules
-                if rule.enabled and any(trigger in rule.triggers for trigger in data.triggers)
-            ]
+            rules = rule_set.for_triggers(data.triggers)
         wants_facts = any(
             rule.enabled
             and (data.rule is not None or not rule.wait_seconds)
@@ -154,9 +151,12 @@ class AutomationActivities:
         return ObserveResult(rules=self._rules_result(rules, rule_set), snapshot=snapshot)
 
     @activity.defn(name=ACTIVITY_FIRE)
-    async def fire(self, data: FireInput) -> FireResult:
-        """Run a rule's local actions in order, then store its run record. A retry repeats
-        nothing: each action finds its own idempotency record, the run record its key."""
+    async def fire(self, data: FireEventInput) -> FireResult:
+        """Write the event's clocks if given, run a rule's local actions in order, then store
+        its run record. A retry repeats nothing: the clocks are the same values, each action
+        finds its own idempotency record, the run record its key."""
+        if data.clocks is not None:
+            await asyncio.to_thread(self._write_clocks, data.clocks)
         results: list[RunActionResult] = []
         for action in data.actions:
             try:
@@ -176,6 +176,11 @@ class AutomationActivities:
         )
         await self.record_run(record)
         return FireResult(results=results)
+
+    def _write_clocks(self, clocks: ConversationState) -> None:
+        with self.sessions() as session:
+            write_clocks(session, clocks)
+            session.commit()
 
     @activity.defn(name=ACTIVITY_LOAD_RULES)
     async def load_rules(self, data: LoadRulesInput) -> LoadRulesResult:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from inbox.relay import Relay
+from inbox.rules.config import AutomationSettings
 from inbox.settings import Settings
 from inbox.temporal import TemporalConnector
 
@@ -19,3 +20,4 @@ class AppState:
     sessions: sessionmaker[Session]
     temporal: TemporalConnector
     relay: Relay
+    automation: AutomationSettings = field(default_factory=AutomationSettings)

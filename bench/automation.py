@@ -3,14 +3,16 @@
 Starts one Temporal dev server exactly as ``inbox dev`` does (SQLite file, WAL pragmas, the
 custom search attributes) and measures on it, in one run:
 
-1. **floor** — a bare signal → trivial activity round trip: a worker process whose workflow
-   runs one activity (that only reads the clock) per signal; signal-with-start of a new
-   workflow at a steady rate, latency = when the activity ran - when the signal was sent;
+1. **floor** — a bare signal → trivial activity round trip: a worker process (the same
+   workflow runner and event loop as ``inbox worker``) whose workflow runs one activity (that
+   only reads the clock) per signal; signal-with-start of a new workflow, latency = when the
+   activity ran - when the signal was sent;
 2. **reaction latency** — ``inbox migrate``, ``inbox web`` and ``inbox worker`` as separate
    processes (SQLite app database, the simulator as the provider) with a rules folder holding
-   one immediate acknowledgement rule; signed Twilio webhooks from new contacts at the same
-   steady rate; latency = when the simulator's outbox row for the auto-reply was created (the
-   moment the SMS was handed to the provider) - when the webhook was sent;
+   one immediate acknowledgement rule; signed Twilio webhooks from new contacts; latency =
+   when the simulator's outbox row for the auto-reply was created (the moment the SMS was
+   handed to the provider) - when the webhook was sent. The two are measured in alternating
+   blocks of 10 s at the same steady rate, so a busy stretch of the machine weighs on both;
 3. **timer precision** — the rules folder is switched (hot reload, no restart) to one delayed
    rule; N conversations get an inbound message stored at the same instant T, so their rule
    waits all fall due at T + wait; lateness = when each rule's action ran - T - wait.
@@ -74,12 +76,17 @@ DELAYED_RULE = """
 
 
 async def run_floor_worker(address: str) -> None:
+    from inbox.worker import PRODUCTION_RUNNER
+
     client = await Client.connect(address)
+    # The runner ``inbox worker`` uses (and its event loop, see ``_run``): the floor is what the
+    # same SDK set-up does with no work of ours.
     async with Worker(
         client,
         task_queue=FLOOR_QUEUE,
         workflows=[BenchReactionFloor],
         activities=[bench_clock],
+        workflow_runner=PRODUCTION_RUNNER,
     ):
         await asyncio.Event().wait()
 
@@ -114,23 +121,8 @@ async def steady(
     await asyncio.gather(*tasks)
 
 
-async def measure_floor(client: Client, address: str, rate: float, seconds: float) -> list[float]:
-    worker = subprocess.Popen([sys.executable, __file__, "--floor-worker", address], cwd=ROOT)
-    try:
-        run = f"floor-{int(time.time())}"
-        # Warm up (worker connected, caches filled), then measure.
-        for i in range(5):
-            await _floor_one(client, f"{run}-warm-{i}")
-        latencies: list[float] = []
-
-        async def send(i: int) -> None:
-            latencies.append(await _floor_one(client, f"{run}-{i}"))
-
-        await steady(rate, seconds, send)
-        return latencies
-    finally:
-        worker.terminate()
-        worker.wait(10)
+def start_floor_worker(address: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, __file__, "--floor-worker", address], cwd=ROOT)
 
 
 async def _floor_one(client: Client, workflow_id: str) -> float:
@@ -167,36 +159,78 @@ def outbox_times(database_url: str) -> dict[str, float]:
     return {number: _utc(created).timestamp() for number, created in rows}
 
 
-async def measure_reaction(stack: Stack, rate: float, seconds: float) -> list[float]:
-    from twilio.request_validator import RequestValidator
+class Webhooks:
+    """Signed Twilio webhooks from new contacts, and when each was sent."""
 
-    from inbox.settings import DEV_TWILIO_AUTH_TOKEN
+    def __init__(self, stack: Stack, http: httpx.AsyncClient) -> None:
+        from twilio.request_validator import RequestValidator
 
-    validator = RequestValidator(DEV_TWILIO_AUTH_TOKEN)
-    url = f"{stack.base_url}/webhooks/twilio/sms"
-    sent: dict[str, float] = {}
-    async with httpx.AsyncClient(timeout=60) as http:
+        from inbox.settings import DEV_TWILIO_AUTH_TOKEN
 
-        async def post(n: int, number: str) -> None:
-            params = {
-                "MessageSid": f"SMreact{n:028d}",
-                "AccountSid": "AC00000000000000000000000000000000",
-                "From": number,
-                "To": CHANNEL_NUMBER,
-                "Body": "Hello, is anyone there?",
-                "NumMedia": "0",
-            }
-            headers = {"X-Twilio-Signature": validator.compute_signature(url, params)}
-            sent[number] = time.time()
-            response = await http.post(url, data=params, headers=headers)
-            if response.status_code != 200:
-                raise RuntimeError(f"webhook {n}: {response.status_code} {response.text}")
+        self.validator = RequestValidator(DEV_TWILIO_AUTH_TOKEN)
+        self.url = f"{stack.base_url}/webhooks/twilio/sms"
+        self.http = http
+        self.sent: dict[str, float] = {}
 
-        for i in range(5):  # warm up
-            await post(900_000 + i, f"+1303{i:07d}")
-        await asyncio.sleep(2)
-        sent.clear()
-        await steady(rate, seconds, lambda i: post(i, f"+1202{i:07d}"))
+    async def post(self, n: int, number: str) -> None:
+        params = {
+            "MessageSid": f"SMreact{n:028d}",
+            "AccountSid": "AC00000000000000000000000000000000",
+            "From": number,
+            "To": CHANNEL_NUMBER,
+            "Body": "Hello, is anyone there?",
+            "NumMedia": "0",
+        }
+        headers = {"X-Twilio-Signature": self.validator.compute_signature(self.url, params)}
+        self.sent[number] = time.time()
+        response = await self.http.post(self.url, data=params, headers=headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"webhook {n}: {response.status_code} {response.text}")
+
+
+async def measure_side_by_side(
+    stack: Stack, client: Client, rate: float, seconds: float, block: float = 10.0
+) -> tuple[list[float], list[float]]:
+    """(floor latencies, reaction latencies), each measured for ``seconds`` at ``rate`` per
+    second, in alternating blocks of ``block`` seconds (floor, reaction, floor …) with a pause
+    between them: a slow stretch of a shared machine then weighs on both, and neither
+    measurement overlaps the other's work."""
+    address = client.service_client.config.target_host
+    floor_worker = start_floor_worker(address)
+    run = f"floor-{int(time.time())}"
+    floor: list[float] = []
+    try:
+        async with httpx.AsyncClient(timeout=60) as http:
+            webhooks = Webhooks(stack, http)
+            # Warm up (workers connected, caches and connection pools filled), then measure.
+            for i in range(5):
+                await _floor_one(client, f"{run}-warm-{i}")
+                await webhooks.post(900_000 + i, f"+1303{i:07d}")
+            webhooks.sent.clear()
+            offset = 0
+            for _ in range(max(1, round(seconds / block))):
+                await asyncio.sleep(1)
+
+                async def probe(i: int, base: int = offset) -> None:
+                    floor.append(await _floor_one(client, f"{run}-{base + i}"))
+
+                await steady(rate, block, probe)
+                await asyncio.sleep(1)
+
+                async def post(i: int, base: int = offset) -> None:
+                    await webhooks.post(base + i, f"+1202{base + i:07d}")
+
+                await steady(rate, block, post)
+                offset += int(rate * block)
+    finally:
+        floor_worker.terminate()
+        floor_worker.wait(10)
+    return floor, await reaction_latencies(stack, webhooks.sent)
+
+
+async def reaction_latencies(stack: Stack, sent: dict[str, float]) -> list[float]:
+    """Seconds from each webhook to its auto-reply handed to the provider (and where the time
+    went), once every auto-reply has reached the provider."""
     expected = set(sent)
     deadline = time.monotonic() + 120
     while True:
@@ -358,13 +392,14 @@ async def main(args: argparse.Namespace) -> None:
         env = await start_temporal(data_dir)
         address = env.client.service_client.config.target_host
         try:
-            floor = await measure_floor(env.client, address, args.rate, args.seconds)
-            print(f"floor: signal -> trivial activity   {summary(floor)}", flush=True)
             stack = start_stack(
                 address, data_dir, rules_dir, {"INBOX_AUTOMATION_SENDS_PER_HOUR": "100"}
             )
             try:
-                reaction = await measure_reaction(stack, args.rate, args.seconds)
+                floor, reaction = await measure_side_by_side(
+                    stack, env.client, args.rate, args.seconds
+                )
+                print(f"floor: signal -> trivial activity   {summary(floor)}", flush=True)
                 print(f"reaction: webhook -> provider      {summary(reaction)}", flush=True)
                 ratio = statistics.median(reaction) / statistics.median(floor)
                 print(f"p50 ratio (target <= 1.5)          {ratio:8.2f}", flush=True)
@@ -396,7 +431,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _run(arguments: argparse.Namespace) -> Any:
     if arguments.floor_worker:
-        return asyncio.run(run_floor_worker(arguments.floor_worker))
+        import uvloop
+
+        return uvloop.run(run_floor_worker(arguments.floor_worker))
     return asyncio.run(main(arguments))
 
 

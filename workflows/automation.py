@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -42,7 +42,6 @@ with workflow.unsafe.imports_passed_through():
         SKIPPED,
         ActionTaken,
         AutomationState,
-        FireInput,
         FireResult,
         LoadRulesInput,
         LoadRulesResult,
@@ -56,9 +55,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.contracts import (
         ACTIVITY_OBSERVE,
+        EVENT_RULES_FRESH_SECONDS,
         PATCH_FEWER_STEPS,
+        PATCH_RULES_IN_EVENT,
         ConversationEvent,
         ConversationState,
+        FireEventInput,
         ObserveInput,
         ObserveResult,
     )
@@ -105,6 +107,9 @@ class Automation:
         # Called with the id of each message an action queued, and whether the action already
         # handed it to the provider (if not, the workflow delivers it).
         self.on_message = on_message
+        # Clocks an event changed, not written yet: the event's first rule step writes them
+        # (see :meth:`carried`), or :meth:`write_pending_clocks` does when no rule acts.
+        self.pending_clocks: ConversationState | None = None
 
     # -- timers ------------------------------------------------------------------------------
 
@@ -173,6 +178,37 @@ class Automation:
             retry_policy=OBSERVE_RETRY,
         )
         return result
+
+    def carried(
+        self, triggers: list[str], event: ConversationEvent, known: dict[str, object]
+    ) -> ObserveResult | None:
+        """The rules ``event``'s signal carries, in place of :meth:`observe`'s read, or None
+        when they cannot stand in for it: none carried, not covering every trigger, carried
+        too long ago (a rule may have changed since), or a rule to evaluate now that needs the
+        conversation's facts (``observe`` reads them with the rules). Deterministic: it reads
+        only the event and the workflow's clock."""
+        carried = event.rules
+        if carried is None or not set(triggers) <= set(carried.triggers):
+            return None
+        now = workflow.now()
+        at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)
+        if now - at > timedelta(seconds=EVENT_RULES_FRESH_SECONDS):
+            return None
+        if any(
+            not rule.wait_seconds and engine.needs_stored_facts(rule, known, now)
+            for rule in carried.rules.rules
+            if set(rule.triggers).intersection(triggers)
+        ):
+            return None
+        if not workflow.patched(PATCH_RULES_IN_EVENT):
+            return None
+        return ObserveResult(rules=carried.rules)
+
+    async def write_pending_clocks(self) -> None:
+        """Write the clocks no rule step took (one ``observe`` step, reading no rules)."""
+        if self.pending_clocks is not None:
+            clocks, self.pending_clocks = self.pending_clocks, None
+            await self.observe([], clocks, {})
 
     async def on_event(
         self,
@@ -361,6 +397,7 @@ class Automation:
                     skipped,
                 )
         if skipped:
+            await self.write_pending_clocks()
             await self._record(
                 self._run_record(
                     rule.name, rule.version, trigger, trigger_key, triggered_at, now, skipped
@@ -394,6 +431,7 @@ class Automation:
             and await self._fire_at_once(requests, record, rule.name)
         ):
             return True
+        await self.write_pending_clocks()
         taken: list[ActionTaken] = []
         for request in requests:
             kind = request.kind
@@ -419,7 +457,7 @@ class Automation:
         try:
             fired: FireResult = await workflow.execute_local_activity(
                 ACTIVITY_FIRE,
-                FireInput(actions=requests, record=record),
+                FireEventInput(actions=requests, record=record, clocks=self.pending_clocks),
                 result_type=FireResult,
                 start_to_close_timeout=ACTION_TIMEOUT,
                 retry_policy=ACTION_RETRY,
@@ -428,6 +466,7 @@ class Automation:
         except ActivityError as exc:
             workflow.logger.error("rule %s: actions failed, retrying one by one: %s", rule, exc)
             return False
+        self.pending_clocks = None  # written by that step
         if self.on_message is not None:
             for result in fired.results:
                 for message_id in result.message_ids:

@@ -13,7 +13,13 @@ from typing import Any
 
 from temporalio.common import SearchAttributeKey
 
-from inbox.rules.payloads import AutomationState, LoadRulesResult, SnapshotResult
+from inbox.rules.payloads import (
+    AutomationState,
+    EventRules,
+    FireInput,
+    LoadRulesResult,
+    SnapshotResult,
+)
 
 TASK_QUEUE = "inbox"
 WORKFLOW_TYPE = "ConversationWorkflow"
@@ -53,6 +59,14 @@ SIGNAL_NAMES = (
     SIGNAL_MARKED_NOT_SPAM,
 )
 
+# Trigger names (as rules name them) that are not signal names.
+TRIGGER_OPENED = "opened"
+# Every trigger a signal can fire (``workflows.conversation.apply_event``), for code that
+# attaches the rules those triggers select to the signal (``ConversationEvent.rules``).
+SIGNAL_TRIGGERS: dict[str, tuple[str, ...]] = {
+    SIGNAL_MESSAGE_RECEIVED: (TRIGGER_OPENED, SIGNAL_REOPENED, SIGNAL_MESSAGE_RECEIVED),
+}
+
 
 # Activity names, so workflows and tests refer to them without importing their implementations.
 ACTIVITY_LOAD_STATE = "load_conversation_state"
@@ -62,6 +76,12 @@ ACTIVITY_RECORD_CLOCKS = "record_conversation_clocks"
 ACTIVITY_OBSERVE = "observe_conversation"
 # Workflow patch id of the one-step-per-event path (histories recorded before it replay the old).
 PATCH_FEWER_STEPS = "fewer-steps-per-event"
+# Workflow patch id of reacting with the rules a signal carries: the clocks are written with the
+# first rule's actions, so an immediate auto-reply is one step.
+PATCH_RULES_IN_EVENT = "rules-in-event"
+# A signal's rules are used only this soon after its event was stored; a signal the relay
+# delivers later (after a Temporal outage) may carry rules edited since, so they are re-read.
+EVENT_RULES_FRESH_SECONDS = 10
 ACTIVITY_DELIVER_MESSAGE = "deliver_message"
 ACTIVITY_MARK_MESSAGE_FAILED = "mark_message_failed"
 
@@ -100,6 +120,8 @@ class ConversationEvent:
     # True when the cause was an automation action (an automated close, assign …).
     by_automation: bool = False
     body: str = ""
+    # The rules the event's triggers select, when whoever stored the event attached them.
+    rules: EventRules | None = None
 
 
 @dataclass
@@ -188,6 +210,14 @@ class ObserveResult:
     rules: LoadRulesResult = field(default_factory=LoadRulesResult)
     # None when no returned rule needed facts.
     snapshot: SnapshotResult | None = None
+
+
+@dataclass
+class FireEventInput(FireInput):
+    """``FireInput`` for a rule fired by an event whose clocks were not written yet: the
+    activity writes ``clocks`` first (as ``observe_conversation`` would have)."""
+
+    clocks: ConversationState | None = None
 
 
 @dataclass

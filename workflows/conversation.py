@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_MESSAGE_SENT,
         SIGNAL_MOVED,
         SIGNAL_REOPENED,
+        TRIGGER_OPENED,
         WORKFLOW_TYPE,
         ConversationEvent,
         ConversationInput,
@@ -55,7 +56,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.send_message import deliver
 
 # Trigger names, as automation rules name them. Signal names double as triggers where they match.
-TRIGGER_OPENED = "opened"
 TRIGGER_MESSAGE_RECEIVED = SIGNAL_MESSAGE_RECEIVED
 TRIGGER_MESSAGE_SENT = SIGNAL_MESSAGE_SENT
 TRIGGER_CLOSED = SIGNAL_CLOSED
@@ -363,12 +363,18 @@ class ConversationWorkflow:
             # trigger of the event: one step per event instead of one per trigger and store.
             if changed or triggers:
                 known = known_facts(state, event.body, event.automated)
-                observed = await self.automation.observe(
-                    triggers, _for_store(state) if changed else None, known
-                )
+                clocks = _for_store(state) if changed else None
+                # Rules the signal carries save the step that reads them; the clocks then go
+                # with the first rule step (or on their own after the rules, if none acts).
+                observed = self.automation.carried(triggers, event, known)
+                if observed is None:
+                    observed = await self.automation.observe(triggers, clocks, known)
+                else:
+                    self.automation.pending_clocks = clocks
                 if pending.signal == SIGNAL_MESSAGE_SENT:
                     self._start_delivery(event)
                 await self.automation.on_event(triggers, event, state, observed, known)
+                await self.automation.write_pending_clocks()
             elif pending.signal == SIGNAL_MESSAGE_SENT:
                 self._start_delivery(event)
             return

@@ -29,9 +29,14 @@ from inbox.providers.twilio import (
     validate_signature,
 )
 from inbox.relay import Outgoing
+from inbox.rules.registry import event_rules
 from inbox.services.inbound import InboundResult, UnknownChannel, receive_and_commit
 from inbox.services.outbound import apply_status_update
-from workflows.contracts import conversation_workflow_id
+from workflows.contracts import (
+    SIGNAL_MESSAGE_RECEIVED,
+    SIGNAL_TRIGGERS,
+    conversation_workflow_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +148,14 @@ def _store_inbound(state: AppState, **fields: Any) -> InboundResult:
             )
 
     also = on_the_phone if provider == "simulator" else None
-    return receive_and_commit(state.sessions, provider=provider, also=also, **fields)
+    # The rules the signal's triggers select travel with it: the conversation reacts (an
+    # auto-reply, say) without a step of its own to read them.
+    rules = event_rules(
+        state.settings.rules_dir,
+        SIGNAL_TRIGGERS[SIGNAL_MESSAGE_RECEIVED],
+        state.automation.sends_per_hour,
+    )
+    return receive_and_commit(state.sessions, provider=provider, also=also, rules=rules, **fields)
 
 
 async def flush_quietly(

@@ -61,6 +61,19 @@ class LoadRulesResult:
 
 
 @dataclass
+class EventRules:
+    """The rules in force for every trigger an event can fire, read where the event was stored
+    (the inbound webhook) and carried in its signal, so the workflow reacts without a step of
+    its own to read them. History records them with the signal, as it records a read's result.
+    """
+
+    # The triggers these rules were selected for: the workflow uses them only if they cover
+    # every trigger the event fired.
+    triggers: list[str] = field(default_factory=list)
+    rules: LoadRulesResult = field(default_factory=LoadRulesResult)
+
+
+@dataclass
 class SnapshotInput:
     conversation_id: int
     now: datetime

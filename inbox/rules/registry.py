@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from inbox.rules import loader
-from inbox.rules.payloads import RuleSpec
+from inbox.rules.payloads import EventRules, LoadRulesResult, RuleSpec
 from inbox.rules.validate import Problem, check_text, display_name
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,11 @@ class RuleSet:
     def for_trigger(self, trigger: str) -> list[RuleSpec]:
         """Enabled rules that list ``trigger``."""
         return [rule for rule in self.rules if rule.enabled and trigger in rule.triggers]
+
+    def for_triggers(self, triggers: Iterable[str]) -> list[RuleSpec]:
+        """Enabled rules that list any of ``triggers``, in evaluation order."""
+        wanted = set(triggers)
+        return [rule for rule in self.rules if rule.enabled and wanted.intersection(rule.triggers)]
 
     def get(self, name: str) -> RuleSpec | None:
         """The rule called ``name``, if it is in force."""
@@ -130,3 +136,22 @@ def registry_for(directory: Path) -> RuleRegistry:
         if key not in _registries:
             _registries[key] = RuleRegistry(key)
         return _registries[key]
+
+
+def event_rules(directory: Path, triggers: Iterable[str], sends_per_hour: int) -> EventRules | None:
+    """The rules ``triggers`` select, for an event's signal (see :class:`EventRules`).
+
+    None, so that the workflow reads the rules itself, when this process cannot be sure it sees
+    what the worker sees: the folder is missing here, or a file has problems (the worker may
+    still run that file's last good version, which this process may never have loaded).
+    """
+    if not directory.is_dir():
+        return None
+    rule_set = registry_for(directory).current()
+    if rule_set.problems:
+        return None
+    wanted = list(triggers)
+    return EventRules(
+        triggers=wanted,
+        rules=LoadRulesResult(rules=rule_set.for_triggers(wanted), sends_per_hour=sends_per_hour),
+    )

@@ -8,9 +8,10 @@ field renders as an empty string rather than failing a send.
 from __future__ import annotations
 
 import difflib
+import functools
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, meta, nodes
+from jinja2 import Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -119,10 +120,17 @@ def context_from_facts(
     return context
 
 
+# ``from_string`` compiles on every call (about 1 ms); rules are few and change rarely, so keep
+# the compiled templates (an edited rule brings a new source string, hence a new entry).
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    return _env.from_string(source)
+
+
 def render(source: str, context: dict[str, Any]) -> str:
     """Render ``source`` in the sandbox. Raises TemplateProblem on errors or sandbox escapes."""
     try:
-        return _env.from_string(source).render(context).strip()
+        return _compiled(source).render(context).strip()
     except (TemplateSyntaxError, SecurityError) as exc:
         raise TemplateProblem(str(exc)) from exc
     except Exception as exc:  # a template bug must read as one, not as a crash

@@ -30,6 +30,7 @@ from inbox.models import (
 )
 from inbox.phone import normalize_number
 from inbox.relay import Outgoing, take_outgoing
+from inbox.rules.payloads import EventRules
 from inbox.services.admin.blocklist import is_blocked
 from inbox.services.conversations import (
     ConversationActionError,
@@ -73,6 +74,7 @@ def receive_inbound(
     to_number: str,
     body: str,
     media: list[dict[str, Any]],
+    rules: EventRules | None = None,
 ) -> InboundResult:
     """Store an inbound SMS once and route it.
 
@@ -84,7 +86,8 @@ def receive_inbound(
     conversation on the channel takes the message; failing that its latest closed one is
     reopened, and failing that a new one starts. Spam conversations keep taking messages and are
     not reopened. Raises ``InvalidNumber`` for a malformed number and :class:`UnknownChannel`
-    (having written nothing) when no channel owns ``to_number``.
+    (having written nothing) when no channel owns ``to_number``. ``rules`` (the rules the
+    signal's triggers select, ``inbox.rules.registry.event_rules``) travel in the signal.
 
     Two requests racing for the same new contact, conversation or provider message id meet on a
     unique index: the loser gets ``IntegrityError`` (or ``ConversationActionError`` from starting
@@ -133,6 +136,7 @@ def receive_inbound(
         message=message,
         signal=None if hidden else SIGNAL_MESSAGE_RECEIVED,
         live_data={"contact_id": contact.id, "hidden": hidden},
+        rules=rules,
     )
     return InboundResult(message=message, conversation=conversation, created=True)
 
@@ -245,6 +249,7 @@ def receive_and_commit(
     body: str,
     media: list[dict[str, Any]],
     also: Callable[[Session, InboundResult], None] | None = None,
+    rules: EventRules | None = None,
 ) -> InboundResult:
     """:func:`receive_inbound` in its own committed transaction, retried when a concurrent
     request for the same contact won a unique index. Returns objects readable after commit.
@@ -263,6 +268,7 @@ def receive_and_commit(
                     to_number=to_number,
                     body=body,
                     media=media,
+                    rules=rules,
                 )
                 if also is not None:
                     also(session, result)

@@ -201,6 +201,36 @@ def test_a_new_conversation_hands_its_workflow_the_first_state(client, settings,
     assert second.start_input["state"] is None  # an existing conversation: the workflow loads it
 
 
+ACKNOWLEDGE = "- name: ack\n  trigger: message_received\n  then:\n    - send_sms: Thanks\n"
+CLOSING = "- name: bye\n  trigger: closed\n  then:\n    - send_sms: Bye\n"
+
+
+def test_the_signal_carries_the_rules_its_triggers_select(
+    database_url, sessions, factory, session, tmp_path
+):
+    # So the workflow reacts (an auto-reply) without a step of its own to read them.
+    (tmp_path / "a.yaml").write_text(ACKNOWLEDGE)
+    (tmp_path / "b.yaml").write_text(CLOSING)
+    settings = make_settings(database_url, rules_dir=tmp_path)
+    channel = factory.channel()
+    post_sms(TestClient(create_app(settings)), settings, to_number=channel.number)
+    carried = session.scalars(select(PendingSignal)).one().payload["rules"]
+    assert carried["triggers"] == ["opened", "reopened", "message_received"]
+    assert [rule["name"] for rule in carried["rules"]["rules"]] == ["ack"]  # not "bye"
+
+
+def test_no_rules_are_carried_when_a_rule_file_is_broken(
+    database_url, sessions, factory, session, tmp_path
+):
+    # The worker may still run the broken file's last good version: it reads the rules itself.
+    (tmp_path / "a.yaml").write_text(ACKNOWLEDGE.replace("trigger", "triger"))
+    settings = make_settings(database_url, rules_dir=tmp_path)
+    channel = factory.channel()
+    response, _ = post_sms(TestClient(create_app(settings)), settings, to_number=channel.number)
+    assert response.status_code == 200
+    assert session.scalars(select(PendingSignal)).one().payload["rules"] is None
+
+
 def test_same_webhook_twice_stores_one_message(client, settings, factory, session):
     channel = factory.channel()
     first, params = post_sms(client, settings, to_number=channel.number)

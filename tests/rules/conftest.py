@@ -1,7 +1,8 @@
 """Fixtures for automation tests: a rule folder, a fresh time-skipping Temporal server per test,
 and :class:`Rig`, which runs the real ``ConversationWorkflow`` in the real worker
 (``inbox.worker.build_worker``: store, SMS and automation activities on the test database, the
-simulator as the provider) and feeds it events the way the inbound path and the composer do.
+simulator as the provider) and feeds it events the way the inbound path and the composer do
+(an inbound message's signal carries the rules its triggers select, as the webhook's does).
 
 Events are stored with the test server's clock (which jumps forward as ``env.sleep`` skips
 time), not the wall clock, so a message "sent three days later" says so in its row and signal.
@@ -32,6 +33,7 @@ from inbox.models import Conversation, Message, PendingSignal
 from inbox.providers import SimulatorProvider
 from inbox.relay import Relay, enqueue_conversation_signal
 from inbox.rules.config import AutomationSettings
+from inbox.rules.registry import event_rules
 from inbox.settings import Settings
 from inbox.temporal import TemporalConnector
 from inbox.worker import MAX_ACTIVITY_THREADS, build_worker
@@ -39,6 +41,7 @@ from tests.workflows.fakes import register_search_attributes
 from workflows.contracts import (
     SIGNAL_MESSAGE_RECEIVED,
     SIGNAL_MESSAGE_SENT,
+    SIGNAL_TRIGGERS,
     ConversationEvent,
     ConversationState,
     conversation_workflow_id,
@@ -165,8 +168,14 @@ class Rig:
             session.add(message)
             session.flush()
             key = f"msg-{message.id}"
+            # The webhook attaches the rules an inbound message's triggers select.
+            rules = (
+                event_rules(self.settings.rules_dir, SIGNAL_TRIGGERS[signal], self.sends_per_hour)
+                if inbound
+                else None
+            )
             event = ConversationEvent(
-                key=key, at=at, message_id=message.id, author_id=author_id, body=body
+                key=key, at=at, message_id=message.id, author_id=author_id, body=body, rules=rules
             )
             enqueue_conversation_signal(session, conversation.id, signal, event)
             session.commit()

@@ -24,14 +24,13 @@ from inbox.models import (
 )
 from inbox.rules.payloads import (
     ActionTaken,
-    FireInput,
     LoadRulesInput,
     RecordRunInput,
     RunActionInput,
     SnapshotInput,
 )
 from inbox.settings import Settings
-from workflows.contracts import ConversationState, ObserveInput
+from workflows.contracts import ConversationState, FireEventInput, ObserveInput
 
 NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)
 
@@ -286,7 +285,7 @@ async def test_fire_runs_actions_then_records_the_run_and_a_retry_repeats_nothin
     close.key = send.key[:-1] + "1"
     bad = _action(conversation.id, "no_such_action", {})
     bad.key = send.key[:-1] + "2"
-    data = FireInput(
+    data = FireEventInput(
         actions=[send, close, bad],
         record=RecordRunInput(
             conversation_id=conversation.id,
@@ -313,3 +312,29 @@ async def test_fire_runs_actions_then_records_the_run_and_a_retry_repeats_nothin
     assert [a["kind"] for a in run.actions] == ["send_sms", "close", "no_such_action"]
     assert [a["status"] for a in run.actions] == ["done", "done", "failed"]
     assert _count(sessions, RuleAction) == 2
+
+
+async def test_fire_writes_the_event_clocks_it_is_handed_before_acting(
+    sessions, database_url, rules_dir, factory
+) -> None:
+    # Rules carried in the signal: the event's clocks go with its first rule's step.
+    conversation = factory.conversation()
+    acts = _acts(sessions, database_url, rules_dir)
+    clocks = ConversationState(
+        conversation_id=conversation.id, first_inbound_at=NOW, last_inbound_at=NOW
+    )
+    record = RecordRunInput(
+        conversation_id=conversation.id,
+        rule="rule",
+        version="v1",
+        trigger="message_received",
+        trigger_key="k",
+        outcome="fired",
+    )
+    tag = _action(conversation.id, "add_tag", {"tag": "new"})
+    await acts.fire(FireEventInput(actions=[tag], record=record, clocks=clocks))
+    with sessions() as session:
+        row = session.get_one(Conversation, conversation.id)
+        stored = (row.first_inbound_at, row.last_inbound_at)
+        assert [at.replace(tzinfo=UTC) if at.tzinfo is None else at for at in stored] == [NOW, NOW]
+        assert row.tags == ["new"]

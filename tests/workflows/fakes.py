@@ -25,7 +25,7 @@ from inbox.rules.payloads import (
     ACTIVITY_RUN_ACTION,
     ACTIVITY_SNAPSHOT,
     ActionTaken,
-    FireInput,
+    EventRules,
     FireResult,
     LoadRulesInput,
     LoadRulesResult,
@@ -44,11 +44,14 @@ from workflows.contracts import (
     ACTIVITY_OBSERVE,
     ACTIVITY_RECORD_CLOCKS,
     SEARCH_ATTRIBUTES,
+    SIGNAL_MESSAGE_RECEIVED,
+    SIGNAL_TRIGGERS,
     ConversationEvent,
     ConversationInput,
     ConversationState,
     DeliverMessageInput,
     DeliverMessageResult,
+    FireEventInput,
     LoadStateInput,
     MarkFailedInput,
     ObserveInput,
@@ -153,6 +156,9 @@ class FakeAutomation:
         self.facts: dict[str, Any] = facts or {}
         self.actions: list[RunActionInput] = []
         self.runs: list[RecordRunInput] = []
+        # Where ``fire`` writes the clocks an event hands it (``fake_worker`` sets the store).
+        self.store: FakeStore | None = None
+        self.fired: list[FireEventInput] = []
         if rules_yaml:
             self.set_rules(rules_yaml)
 
@@ -185,7 +191,10 @@ class FakeAutomation:
         self.runs.append(request)
 
     @activity.defn(name=ACTIVITY_FIRE)
-    async def fire(self, request: FireInput) -> FireResult:
+    async def fire(self, request: FireEventInput) -> FireResult:
+        self.fired.append(request)
+        if request.clocks is not None and self.store is not None:
+            await self.store.record(RecordClocksInput(state=request.clocks))
         results = [await self.run_action(action) for action in request.actions]
         taken = [
             ActionTaken(action.kind, result.status, result.detail)
@@ -230,8 +239,11 @@ def fake_worker(
     sms: FakeSms,
     task_queue: str,
     automation: FakeAutomation | None = None,
+    observer: FakeObserver | None = None,
 ) -> Worker:
     automation = automation or FakeAutomation()
+    automation.store = store
+    observer = observer or FakeObserver(store, automation)
     return Worker(
         client,
         task_queue=task_queue,
@@ -241,10 +253,21 @@ def fake_worker(
             store.record,
             sms.deliver,
             sms.mark_failed,
-            FakeObserver(store, automation).observe,
+            observer.observe,
             *automation.all(),
         ],
     )
+
+
+def carried(automation: FakeAutomation, signal: str = SIGNAL_MESSAGE_RECEIVED) -> EventRules:
+    """The rules a signal carries, as the webhook attaches them (``event_rules``)."""
+    triggers = list(SIGNAL_TRIGGERS[signal])
+    rules = [
+        rule
+        for rule in automation.rules
+        if rule.enabled and set(rule.triggers).intersection(triggers)
+    ]
+    return EventRules(triggers=triggers, rules=LoadRulesResult(rules))
 
 
 def event(key: str, minutes: float = 0, **fields: Any) -> ConversationEvent:

@@ -30,6 +30,7 @@ from tests.workflows.fakes import (
     FakeAutomation,
     FakeSms,
     FakeStore,
+    carried,
     event,
     fake_worker,
     register_search_attributes,
@@ -173,6 +174,32 @@ async def rules_fire(
     return [handle]
 
 
+async def rules_carried(
+    client: Client, store: FakeStore, sms: FakeSms
+) -> list[WorkflowHandle[Any, Any]]:
+    """Inbound signals carrying their rules (as the webhook sends them): the immediate rule
+    fires in one step with the clocks; the next message only re-arms the delayed rule (its
+    clocks written alone); the delayed rule fires after the close."""
+    store.add(106, assignee_id=3)
+    rules = carried(FakeAutomation(RULES))
+    now = datetime.now(UTC)
+    handle = await signal_with_start(
+        client,
+        QUEUE,
+        106,
+        "message_received",
+        _at("msg-70", now, message_id=70, body="hi", rules=rules),
+    )
+    later = now + timedelta(seconds=1)
+    await handle.signal(
+        "message_received", _at("msg-71", later, message_id=71, body="hello?", rules=rules)
+    )
+    await wait_for_state(handle, lambda s: s.messages_received == 2)
+    await handle.signal("closed", _at("closed-72", later + timedelta(seconds=1)))
+    await handle.result()
+    return [handle]
+
+
 async def rule_wait_pending(
     client: Client, store: FakeStore, sms: FakeSms
 ) -> list[WorkflowHandle[Any, Any]]:
@@ -219,18 +246,22 @@ SCENARIOS: dict[str, Scenario] = {
     "conversation_spam": spam_and_back,
     "conversation_rules_fire": rules_fire,
     "conversation_rule_wait_pending": rule_wait_pending,
+    "conversation_rules_carried": rules_carried,
     "send_message": one_off_messages,
 }
 
 
-async def record(suffix: str) -> list[Path]:
-    """Run every scenario on a fresh time-skipping server; write one JSON file per run."""
+async def record(suffix: str, only: list[str] | None = None) -> list[Path]:
+    """Run every scenario (or those named in ``only``) on a fresh time-skipping server; write
+    one JSON file per run."""
     server = shutil.which("temporal-test-server") or str(
         Path(sys.executable).parent / "temporal-test-server"
     )
     written: list[Path] = []
     HISTORIES.mkdir(exist_ok=True)
     for name, scenario in SCENARIOS.items():
+        if only and name not in only:
+            continue
         async with await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=server
         ) as env:
@@ -249,8 +280,11 @@ async def record(suffix: str) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--suffix", default="", help="appended to each file name")
+    parser.add_argument(
+        "--only", action="append", choices=sorted(SCENARIOS), help="record just this scenario"
+    )
     args = parser.parse_args()
-    for path in asyncio.run(record(args.suffix)):
+    for path in asyncio.run(record(args.suffix, args.only)):
         sys.stdout.write(f"wrote {path}\n")
 
 
