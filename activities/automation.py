@@ -13,7 +13,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -23,7 +23,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.store import write_clocks
-from inbox.models import Conversation, RuleAction, RuleRun
+from inbox.models import Conversation, Message, RuleAction, RuleRun
+from inbox.providers import OutboundSms
 from inbox.rules import actions, engine
 from inbox.rules.config import AutomationSettings
 from inbox.rules.payloads import (
@@ -49,7 +50,6 @@ from inbox.settings import Settings
 from workflows.contracts import (
     ACTIVITY_OBSERVE,
     ConversationState,
-    DeliverMessageInput,
     DeliverMessageResult,
     FireEventInput,
     ObserveInput,
@@ -58,6 +58,14 @@ from workflows.contracts import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class FirstAttempt(Protocol):
+    """The first delivery attempt of a message an action queued (``SmsActivities``)."""
+
+    def claim(self, message: Message) -> OutboundSms: ...
+
+    def send_claimed(self, sms: OutboundSms, message_id: int) -> DeliverMessageResult: ...
 
 
 class AutomationActivities:
@@ -70,7 +78,7 @@ class AutomationActivities:
         automation: AutomationSettings | None = None,
         *,
         flush_signals: bool = True,
-        deliver: Callable[[DeliverMessageInput], DeliverMessageResult] | None = None,
+        delivery: FirstAttempt | None = None,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
@@ -79,11 +87,12 @@ class AutomationActivities:
         # once instead of waiting for the relay's next pass.
         self.flush_signals = flush_signals
         self._flushing: set[asyncio.Task[None]] = set()
-        # The SMS activity's idempotent delivery (``SmsActivities.deliver_message``): a message
-        # an action queued gets one attempt right here, so an auto-reply reaches the provider
-        # without another workflow task; if that attempt fails, the workflow's delivery (with
-        # its retries and "failed" marking) takes over, and reconciles instead of re-sending.
-        self.deliver = deliver
+        # The SMS activities (``SmsActivities``): a message an action queues gets its first
+        # attempt right here, counted in the action's own transaction, so an auto-reply reaches
+        # the provider without another workflow task or transaction; if that attempt fails, the
+        # workflow's delivery (with its retries and "failed" marking) takes over, and
+        # reconciles with the provider instead of re-sending.
+        self.delivery = delivery
 
     def all(self) -> Sequence[Callable[..., Any]]:
         """Every activity (``inbox.worker.build_worker`` registers them)."""
@@ -155,18 +164,21 @@ class AutomationActivities:
         """Write the event's clocks if given, run a rule's local actions in order, then store
         its run record. A retry repeats nothing: the clocks are the same values, each action
         finds its own idempotency record, the run record its key."""
-        if data.clocks is not None:
-            await asyncio.to_thread(self._write_clocks, data.clocks)
+        # The clocks go in the first action's transaction (one commit, not two).
+        clocks = data.clocks
         results: list[RunActionResult] = []
         for action in data.actions:
             try:
-                result = await self.run_action(action)
+                result = await self._act(action, clocks)
+                clocks = None
             except ApplicationError as exc:
                 if not exc.non_retryable:
                     raise
                 # What the workflow records for an action that fails for good.
                 result = RunActionResult("failed", str(exc))
             results.append(result)
+        if clocks is not None:  # no action got as far as its transaction
+            await asyncio.to_thread(self._write_clocks, clocks)
         record = dataclasses.replace(
             data.record,
             actions=[
@@ -212,9 +224,13 @@ class AutomationActivities:
     @activity.defn(name=ACTIVITY_RUN_ACTION)
     async def run_action(self, data: RunActionInput) -> RunActionResult:
         """Execute one action exactly once (per key); a retry returns the first outcome."""
-        result, changed = await asyncio.to_thread(self._run_action, data)
-        if result.message_ids and self.deliver is not None:
-            result.delivered_ids = await asyncio.to_thread(self._deliver_now, result.message_ids)
+        return await self._act(data)
+
+    async def _act(
+        self, data: RunActionInput, clocks: ConversationState | None = None
+    ) -> RunActionResult:
+        """:meth:`run_action`, writing ``clocks`` in the action's transaction if given."""
+        result, changed = await asyncio.to_thread(self._run_action, data, clocks)
         if changed and self.flush_signals:
             # In the background: the workflow does not wait for its own signal (it delivers a
             # queued message at once), and the relay retries whatever this misses.
@@ -223,7 +239,9 @@ class AutomationActivities:
             task.add_done_callback(self._flushing.discard)
         return result
 
-    def _run_action(self, data: RunActionInput) -> tuple[RunActionResult, bool]:
+    def _run_action(
+        self, data: RunActionInput, clocks: ConversationState | None = None
+    ) -> tuple[RunActionResult, bool]:
         kind = actions.ACTIONS.get(data.kind)
         if kind is None:
             raise ApplicationError(f"unknown action {data.kind!r}", non_retryable=True)
@@ -233,9 +251,13 @@ class AutomationActivities:
             raise ApplicationError(
                 f"bad parameters for {data.kind}: {exc}", non_retryable=True
             ) from exc
+        claimed: list[tuple[int, OutboundSms]] = []
         with self.sessions() as session:
+            if clocks is not None:
+                write_clocks(session, clocks)
             done = session.scalar(select(RuleAction).where(RuleAction.key == data.key))
             if done is not None:
+                session.commit()  # the clocks, if any
                 log.info("action %s already ran (%s); not repeating it", data.key, done.status)
                 return RunActionResult(done.status, done.detail), False
             conversation = session.get(Conversation, data.conversation_id)
@@ -247,8 +269,8 @@ class AutomationActivities:
                 rule=data.rule,
                 key=data.key,
                 now=data.now,
-                load_facts=lambda: build_facts(
-                    session, conversation, data.now, self.settings.public_url
+                load_facts=lambda only: build_facts(
+                    session, conversation, data.now, self.settings.public_url, only
                 ),
                 secret_key=self.settings.secret_key,
                 extra={"message.body": data.message_body},
@@ -258,7 +280,13 @@ class AutomationActivities:
                 status = "done"
             except actions.ActionSkipped as exc:
                 session.rollback()
+                if clocks is not None:
+                    write_clocks(session, clocks)
                 status, detail = "skipped", str(exc)
+            if status == "done" and self.delivery is not None:
+                for message_id in ctx.queued_message_ids:
+                    message = session.get_one(Message, message_id)
+                    claimed.append((message_id, self.delivery.claim(message)))
             session.add(
                 RuleAction(
                     key=data.key,
@@ -279,15 +307,17 @@ class AutomationActivities:
                 if done is None:
                     raise
                 return RunActionResult(done.status, done.detail), False
-        return RunActionResult(status, detail, ctx.queued_message_ids), status == "done"
+        result = RunActionResult(status, detail, ctx.queued_message_ids)
+        result.delivered_ids = self._deliver_now(claimed)
+        return result, status == "done"
 
-    def _deliver_now(self, message_ids: list[int]) -> list[int]:
-        """Try each message once; return those handed to the provider."""
-        assert self.deliver is not None
+    def _deliver_now(self, claimed: list[tuple[int, OutboundSms]]) -> list[int]:
+        """Hand each claimed message to the provider once; return those it took."""
         delivered = []
-        for message_id in message_ids:
+        for message_id, sms in claimed:
+            assert self.delivery is not None
             try:
-                self.deliver(DeliverMessageInput(message_id=message_id))
+                self.delivery.send_claimed(sms, message_id)
             except Exception as exc:  # the workflow's delivery retries (or marks it failed)
                 log.info("first delivery attempt of message %s failed: %s", message_id, exc)
             else:

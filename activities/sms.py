@@ -55,6 +55,8 @@ def _provider_errors() -> Iterator[None]:
 
 
 def _outbound_sms(session: Session, message: Message) -> OutboundSms:
+    """``message`` as the provider takes it, with the provider ids our other recent messages
+    to the same number hold (reconciliation must not claim those)."""
     claimed = session.scalars(
         select(Message.provider_message_id).where(
             Message.to_number == message.to_number,
@@ -64,6 +66,10 @@ def _outbound_sms(session: Session, message: Message) -> OutboundSms:
             Message.created_at >= message.created_at - _RECONCILE_WINDOW,
         )
     )
+    return _sms(message, frozenset(pid for pid in claimed if pid))
+
+
+def _sms(message: Message, claimed_ids: frozenset[str] = frozenset()) -> OutboundSms:
     return OutboundSms(
         client_ref=str(message.id),
         from_number=message.from_number,
@@ -71,7 +77,7 @@ def _outbound_sms(session: Session, message: Message) -> OutboundSms:
         body=message.body,
         created_at=message.created_at,
         media_urls=tuple(str(m["url"]) for m in message.media if m.get("url")),
-        claimed_ids=frozenset(pid for pid in claimed if pid),
+        claimed_ids=claimed_ids,
     )
 
 
@@ -106,13 +112,29 @@ class SmsActivities:
                     return self._store(found, data.message_id)
             # Counted and committed before the call: if we die mid-call, the next attempt knows
             # to reconcile.
-            message.send_attempts += 1
-            message.provider = self._provider.name
-            advance_status(message, MessageStatus.SENDING)
+            self._count_attempt(message)
             session.commit()
+        return self.send_claimed(sms, data.message_id)
+
+    def claim(self, message: Message) -> OutboundSms:
+        """Count the first attempt on a message just queued, in the caller's transaction, which
+        must commit before :meth:`send_claimed` (so an automation action that queues an SMS
+        hands it over without a transaction of its own for this). If the call never happens
+        (a crash), the conversation's delivery finds the attempt counted and reconciles with
+        the provider before sending, as after any interrupted attempt."""
+        self._count_attempt(message)
+        return _sms(message)
+
+    def send_claimed(self, sms: OutboundSms, message_id: int) -> DeliverMessageResult:
+        """Hand a claimed message to the provider and store what it says."""
         with _provider_errors():
             result = self._provider.send(sms)
-        return self._store(result, data.message_id)
+        return self._store(result, message_id)
+
+    def _count_attempt(self, message: Message) -> None:
+        message.send_attempts += 1
+        message.provider = self._provider.name
+        advance_status(message, MessageStatus.SENDING)
 
     def _store(self, result: SendResult, message_id: int) -> DeliverMessageResult:
         with self._sessions() as session:

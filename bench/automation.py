@@ -199,6 +199,11 @@ async def measure_side_by_side(
     floor_worker = start_floor_worker(address)
     run = f"floor-{int(time.time())}"
     floor: list[float] = []
+    # CPU of our processes per auto-reply (they are idle during the floor's blocks): a figure
+    # a busy machine disturbs far less than latency.
+    meter = CpuMeter(
+        {"web": psutil.Process(stack.web.pid), "worker": psutil.Process(stack.worker.pid)}
+    )
     try:
         async with httpx.AsyncClient(timeout=60) as http:
             webhooks = Webhooks(stack, http)
@@ -207,6 +212,7 @@ async def measure_side_by_side(
                 await _floor_one(client, f"{run}-warm-{i}")
                 await webhooks.post(900_000 + i, f"+1303{i:07d}")
             webhooks.sent.clear()
+            meter.start()
             offset = 0
             for _ in range(max(1, round(seconds / block))):
                 await asyncio.sleep(1)
@@ -225,7 +231,9 @@ async def measure_side_by_side(
     finally:
         floor_worker.terminate()
         floor_worker.wait(10)
-    return floor, await reaction_latencies(stack, webhooks.sent)
+    latencies = await reaction_latencies(stack, webhooks.sent)
+    print(meter.report(len(latencies)).replace("ms/msg", "ms/reply"), flush=True)
+    return floor, latencies
 
 
 async def reaction_latencies(stack: Stack, sent: dict[str, float]) -> list[float]:

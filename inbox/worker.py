@@ -73,7 +73,7 @@ def build_worker(
     """
     store = StoreActivities(sessions)
     sms = SmsActivities(sessions, provider or get_provider(settings, sessions))
-    automation = automation or AutomationActivities(sessions, settings, deliver=sms.deliver_message)
+    automation = automation or AutomationActivities(sessions, settings, delivery=sms)
     return Worker(
         client,
         task_queue=TASK_QUEUE,

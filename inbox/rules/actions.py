@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -43,7 +43,8 @@ class ActionContext:
     rule: str
     key: str
     now: datetime
-    load_facts: Callable[[], dict[str, Any]]
+    # Reads the facts: all (None), or only those named (a template's merge fields).
+    load_facts: Callable[[Collection[str] | None], dict[str, Any]]
     secret_key: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     # Messages the action queued (the workflow starts their delivery without waiting for the
@@ -52,11 +53,14 @@ class ActionContext:
 
     @cached_property
     def facts(self) -> dict[str, Any]:
-        return self.load_facts()
+        return self.load_facts(None)
 
     def render(self, source: str) -> str:
-        """Render a template of this rule against the conversation as it is now."""
-        context = templates.context_from_facts(self.facts, {"rule.name": self.rule, **self.extra})
+        """Render a template of this rule against the conversation as it is now (reading only
+        the facts its merge fields name, unless all were read already)."""
+        used = templates.fields_used(source)
+        facts = self.facts if used is None or "facts" in self.__dict__ else self.load_facts(used)
+        context = templates.context_from_facts(facts, {"rule.name": self.rule, **self.extra})
         return templates.render(source, context)
 
 

@@ -6,6 +6,7 @@ travel through Temporal as an activity result.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -35,24 +36,34 @@ def last_direction(session: Session, conversation_id: int) -> str | None:
     )
 
 
+# Facts that cost a query each group (a relation to load, or an aggregate); the rest come
+# from the conversation row itself.
+_INBOX = ("conversation.inbox", "inbox.name", "inbox.within_business_hours", "inbox.next_open")
+_ASSIGNEE = ("conversation.assignee", "assignee.name", "assignee.first_name", "assignee.email")
+_CONTACT = ("contact.name", "contact.first_name", "contact.email", "contact.opted_out")
+_COUNTS = ("conversation.messages_received", "conversation.messages_sent")
+
+
 def build_facts(
-    session: Session, conversation: Conversation, now: datetime, public_url: str = ""
+    session: Session,
+    conversation: Conversation,
+    now: datetime,
+    public_url: str = "",
+    only: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Every fact about ``conversation`` that conditions and templates read, as of ``now``."""
-    contact, inbox, assignee = conversation.contact, conversation.inbox, conversation.assignee
-    counts = dict(
-        session.execute(
-            select(Message.direction, func.count())
-            .where(Message.conversation_id == conversation.id)
-            .group_by(Message.direction)
-        ).all()
-    )
+    """Every fact about ``conversation`` that conditions and templates read, as of ``now``.
+
+    ``only``: the facts wanted (keys, or ``contact.fields`` / ``conversation.fields`` for the
+    custom fields), when the caller knows them (a template names its merge fields): facts that
+    would cost a query and are not wanted are left out. None: all of them.
+    """
+
+    def wanted(*keys: str) -> bool:
+        return only is None or any(key in only for key in keys)
+
     facts: dict[str, Any] = {
         "conversation.id": conversation.id,
         "conversation.status": conversation.status,
-        "conversation.inbox": inbox.name,
-        "conversation.channel": conversation.channel.name,
-        "conversation.assignee": assignee.email if assignee else None,
         "conversation.tags": list(conversation.tags or []),
         "conversation.url": f"{public_url.rstrip('/')}/conversations/{conversation.id}",
         "conversation.opened_at": _iso(conversation.created_at),
@@ -60,23 +71,46 @@ def build_facts(
         "conversation.last_outbound_at": _iso(conversation.last_outbound_at),
         "conversation.time_to_first_response_seconds": conversation.time_to_first_response_seconds,
         "conversation.time_to_close_seconds": conversation.time_to_close_seconds,
-        "conversation.last_direction": last_direction(session, conversation.id),
-        "conversation.messages_received": int(counts.get("inbound", 0)),
-        "conversation.messages_sent": int(counts.get("outbound", 0)),
-        "contact.name": contact.name,
-        "contact.first_name": _first(contact.name),
         "contact.phone": conversation.contact_number,
-        "contact.email": contact.email,
-        "contact.opted_out": bool(contact.opted_out),
-        "inbox.name": inbox.name,
-        "inbox.within_business_hours": hours.is_open(inbox.business_hours, inbox.timezone, now),
-        "inbox.next_open": hours.describe_next_open(inbox.business_hours, inbox.timezone, now),
-        "assignee.name": assignee.name if assignee else None,
-        "assignee.first_name": _first(assignee.name) if assignee else None,
-        "assignee.email": assignee.email if assignee else None,
     }
-    for key, value in (contact.fields or {}).items():
-        facts[f"contact.fields.{key}"] = value
     for key, value in (conversation.fields or {}).items():
         facts[f"conversation.fields.{key}"] = value
+    if wanted(*_INBOX):
+        inbox = conversation.inbox
+        facts["conversation.inbox"] = inbox.name
+        facts["inbox.name"] = inbox.name
+        facts["inbox.within_business_hours"] = hours.is_open(
+            inbox.business_hours, inbox.timezone, now
+        )
+        facts["inbox.next_open"] = hours.describe_next_open(
+            inbox.business_hours, inbox.timezone, now
+        )
+    if wanted("conversation.channel"):
+        facts["conversation.channel"] = conversation.channel.name
+    if wanted(*_ASSIGNEE):
+        assignee = conversation.assignee
+        facts["conversation.assignee"] = assignee.email if assignee else None
+        facts["assignee.name"] = assignee.name if assignee else None
+        facts["assignee.first_name"] = _first(assignee.name) if assignee else None
+        facts["assignee.email"] = assignee.email if assignee else None
+    if wanted("conversation.last_direction"):
+        facts["conversation.last_direction"] = last_direction(session, conversation.id)
+    if wanted(*_COUNTS):
+        counts = dict(
+            session.execute(
+                select(Message.direction, func.count())
+                .where(Message.conversation_id == conversation.id)
+                .group_by(Message.direction)
+            ).all()
+        )
+        facts["conversation.messages_received"] = int(counts.get("inbound", 0))
+        facts["conversation.messages_sent"] = int(counts.get("outbound", 0))
+    if wanted(*_CONTACT, "contact.fields"):
+        contact = conversation.contact
+        facts["contact.name"] = contact.name
+        facts["contact.first_name"] = _first(contact.name)
+        facts["contact.email"] = contact.email
+        facts["contact.opted_out"] = bool(contact.opted_out)
+        for key, value in (contact.fields or {}).items():
+            facts[f"contact.fields.{key}"] = value
     return facts

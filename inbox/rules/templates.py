@@ -69,6 +69,26 @@ def _paths(node: nodes.Node) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=512)
+def fields_used(source: str) -> frozenset[str] | None:
+    """The merge fields a template reads, to two levels (``contact.first_name``,
+    ``contact.fields``), so its facts can be read alone; None when that cannot be told (a root
+    used whole, such as ``{% set c = contact %}``, or a template that does not parse)."""
+    try:
+        parsed = _env.parse(source)
+    except TemplateSyntaxError:
+        return None
+    chains: set[int] = set()
+    for item in parsed.find_all((nodes.Getattr, nodes.Getitem)):
+        current: nodes.Node = item
+        while isinstance(current, (nodes.Getattr, nodes.Getitem)):
+            current = current.node
+        chains.add(id(current))
+    if any(name.name in ROOTS and id(name) not in chains for name in parsed.find_all(nodes.Name)):
+        return None
+    return frozenset(".".join(path.split(".")[:2]) for path in _paths(parsed))
+
+
 def check(source: str) -> list[str]:
     """Problems with a template: syntax errors and unknown merge fields (empty when fine)."""
     try:

@@ -114,7 +114,7 @@ class Rig:
             self.sessions,
             self.settings,
             AutomationSettings(sends_per_hour=self.sends_per_hour),
-            deliver=SmsActivities(self.sessions, self.provider).deliver_message,
+            delivery=SmsActivities(self.sessions, self.provider),
         )
 
     def worker(self, automation: AutomationActivities | None = None) -> Worker:

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from activities.automation import AutomationActivities
+from activities.sms import SmsActivities
 from inbox.models import (
     Conversation,
     LiveEvent,
@@ -21,7 +22,9 @@ from inbox.models import (
     Notification,
     RuleAction,
     RuleRun,
+    SimulatorMessage,
 )
+from inbox.providers import SimulatorProvider
 from inbox.rules.payloads import (
     ActionTaken,
     LoadRulesInput,
@@ -29,8 +32,14 @@ from inbox.rules.payloads import (
     RunActionInput,
     SnapshotInput,
 )
+from inbox.rules.snapshot import build_facts
 from inbox.settings import Settings
-from workflows.contracts import ConversationState, FireEventInput, ObserveInput
+from workflows.contracts import (
+    ConversationState,
+    DeliverMessageInput,
+    FireEventInput,
+    ObserveInput,
+)
 
 NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)
 
@@ -338,3 +347,80 @@ async def test_fire_writes_the_event_clocks_it_is_handed_before_acting(
         stored = (row.first_inbound_at, row.last_inbound_at)
         assert [at.replace(tzinfo=UTC) if at.tzinfo is None else at for at in stored] == [NOW, NOW]
         assert row.tags == ["new"]
+
+
+async def test_an_sms_an_action_queues_is_handed_over_in_the_same_step(
+    sessions, database_url, rules_dir, factory
+) -> None:
+    # Its first attempt is counted in the action's own transaction, then the provider is called.
+    conversation = factory.conversation(contact=factory.contact(name="Ada Lovelace"))
+    provider = SimulatorProvider(sessions)
+    acts = AutomationActivities(
+        sessions,
+        Settings(database_url=database_url, rules_dir=rules_dir),
+        flush_signals=False,
+        delivery=SmsActivities(sessions, provider),
+    )
+    send = _action(conversation.id, "send_sms", {"text": "Hi {{ contact.first_name }}"})
+    result = await acts.run_action(send)
+    with sessions() as session:
+        message = session.get_one(Message, result.message_ids[0])
+        phone = session.scalars(select(SimulatorMessage)).one()
+    assert result.delivered_ids == result.message_ids
+    attempt = (message.send_attempts, message.provider, message.status)
+    assert attempt == (1, "simulator", "delivered")
+    assert (phone.body, phone.client_ref) == ("Hi Ada", str(message.id))
+
+
+async def test_a_failed_first_attempt_leaves_the_message_to_the_workflow_delivery(
+    sessions, database_url, rules_dir, factory
+) -> None:
+    # The provider is down: the attempt stays counted, the workflow's delivery takes over and
+    # reconciles (nothing was sent) before sending it once.
+    conversation = factory.conversation()
+    provider = SimulatorProvider(sessions)
+    sms = SmsActivities(sessions, provider)
+    acts = AutomationActivities(
+        sessions,
+        Settings(database_url=database_url, rules_dir=rules_dir),
+        flush_signals=False,
+        delivery=sms,
+    )
+    provider.outage = True
+    result = await acts.run_action(_action(conversation.id, "send_sms", {"text": "Hello"}))
+    (message_id,) = result.message_ids
+    assert result.delivered_ids == []
+    with sessions() as session:
+        message = session.get_one(Message, message_id)
+        assert (message.send_attempts, message.status) == (1, "sending")
+    provider.outage = False
+    delivered = sms.deliver_message(DeliverMessageInput(message_id=message_id))
+    assert delivered.status == "delivered"
+    assert _count(sessions, SimulatorMessage) == 1
+    with sessions() as session:
+        assert session.get_one(Message, message_id).send_attempts == 2
+
+
+def test_facts_a_template_names_are_read_alone(sessions, engine, factory) -> None:
+    # An auto-reply that greets the contact by name reads the contact, not the inbox's hours,
+    # the assignee or the message counts (a query each).
+    conversation = factory.conversation(contact=factory.contact(name="Ada Lovelace"))
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    with sessions() as session:
+        row = session.get_one(Conversation, conversation.id)
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            some = build_facts(session, row, NOW, only={"contact.first_name"})
+            alone = len(statements)
+            every = build_facts(session, row, NOW)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert some["contact.first_name"] == "Ada"
+    assert "inbox.next_open" not in some and "conversation.messages_sent" not in some
+    assert alone == 1  # the contact
+    assert {key: every[key] for key in some} == some  # the same values as a full read
+    assert len(statements) > alone + 2

@@ -53,3 +53,15 @@ def test_sandbox_blocks_escapes_and_mutation(source: str) -> None:
         return
     assert "class" not in rendered and "subclasses" not in rendered
     assert context["inbox"] == {"name": "Support"}
+
+
+def test_fields_used_names_what_a_template_reads() -> None:
+    used = templates.fields_used(
+        "Hi {{ contact.first_name }} ({{ contact.fields.company }}), {{ inbox['next_open'] }}"
+    )
+    assert used == {"contact.first_name", "contact.fields", "inbox.next_open"}
+    assert templates.fields_used("No merge fields") == frozenset()
+    # A root used whole (or a template that does not parse) could read anything: all facts.
+    assert templates.fields_used("{% set c = contact %}{{ c.name }}") is None
+    assert templates.fields_used("{{ contact }}") is None
+    assert templates.fields_used("{% if %}") is None

@@ -27,10 +27,21 @@ from inbox.models import (
     RuleRun,
     SimulatorMessage,
 )
-from inbox.rules.payloads import ACTIVITY_RUN_ACTION, RunActionInput, RunActionResult
+from inbox.rules.payloads import (
+    ACTIVITY_FIRE,
+    ACTIVITY_RUN_ACTION,
+    FireResult,
+    RunActionInput,
+    RunActionResult,
+)
 from inbox.rules.registry import registry_for
 from tests.rules.conftest import REPO, Rig, eventually, until
-from workflows.contracts import TASK_QUEUE, ConversationInput, conversation_workflow_id
+from workflows.contracts import (
+    TASK_QUEUE,
+    ConversationInput,
+    FireEventInput,
+    conversation_workflow_id,
+)
 from workflows.conversation import ConversationWorkflow
 
 SLOW = "alert-manager-on-slow-reply"
@@ -409,18 +420,27 @@ def _version(rig: Rig, rule: str) -> str:
 
 
 class CrashAfterActing(AutomationActivities):
-    """The first attempt of each action acts and commits, then the worker "dies" before
-    reporting back; Temporal retries the action."""
+    """The first attempt of each action step (a rule's ``automation_fire``, or one action)
+    acts and commits, then the worker "dies" before reporting back; Temporal retries it."""
 
     attempts: list[int]
 
     @activity.defn(name=ACTIVITY_RUN_ACTION)
     async def run_action(self, data: RunActionInput) -> RunActionResult:
         result = await super().run_action(data)
+        self._crash_on_first_attempt()
+        return result
+
+    @activity.defn(name=ACTIVITY_FIRE)
+    async def fire(self, data: FireEventInput) -> FireResult:
+        result = await super().fire(data)
+        self._crash_on_first_attempt()
+        return result
+
+    def _crash_on_first_attempt(self) -> None:
         self.attempts.append(activity.info().attempt)
         if activity.info().attempt == 1:
             raise RuntimeError("worker crashed after acting")
-        return result
 
 
 async def test_crash_between_deciding_and_acting_never_sends_twice(
