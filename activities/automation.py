@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 from activities.store import write_clocks
 from inbox.models import Conversation, Message, RuleAction, RuleRun
 from inbox.providers import OutboundSms
+from inbox.relay import Outgoing, Relay, take_outgoing
 from inbox.rules import actions, engine
 from inbox.rules.config import AutomationSettings
 from inbox.rules.payloads import (
@@ -87,6 +88,7 @@ class AutomationActivities:
         # once instead of waiting for the relay's next pass.
         self.flush_signals = flush_signals
         self._flushing: set[asyncio.Task[None]] = set()
+        self._relay: Relay | None = None  # made on first use, with the activity's client
         # The SMS activities (``SmsActivities``): a message an action queues gets its first
         # attempt right here, counted in the action's own transaction, so an auto-reply reaches
         # the provider without another workflow task or transaction; if that attempt fails, the
@@ -230,18 +232,20 @@ class AutomationActivities:
         self, data: RunActionInput, clocks: ConversationState | None = None
     ) -> RunActionResult:
         """:meth:`run_action`, writing ``clocks`` in the action's transaction if given."""
-        result, changed = await asyncio.to_thread(self._run_action, data, clocks)
-        if changed and self.flush_signals:
+        result, outgoing = await asyncio.to_thread(self._run_action, data, clocks)
+        if outgoing is not None and outgoing.rows and self.flush_signals:
             # In the background: the workflow does not wait for its own signal (it delivers a
             # queued message at once), and the relay retries whatever this misses.
-            task = asyncio.create_task(self._flush(data.conversation_id))
+            task = asyncio.create_task(self._send(outgoing))
             self._flushing.add(task)
             task.add_done_callback(self._flushing.discard)
         return result
 
     def _run_action(
         self, data: RunActionInput, clocks: ConversationState | None = None
-    ) -> tuple[RunActionResult, bool]:
+    ) -> tuple[RunActionResult, Outgoing | None]:
+        """The action in one transaction with its record (and ``clocks``), then the first
+        attempt of any SMS it queued; with the signals it stored, to send after commit."""
         kind = actions.ACTIONS.get(data.kind)
         if kind is None:
             raise ApplicationError(f"unknown action {data.kind!r}", non_retryable=True)
@@ -259,10 +263,10 @@ class AutomationActivities:
             if done is not None:
                 session.commit()  # the clocks, if any
                 log.info("action %s already ran (%s); not repeating it", data.key, done.status)
-                return RunActionResult(done.status, done.detail), False
+                return RunActionResult(done.status, done.detail), None
             conversation = session.get(Conversation, data.conversation_id)
             if conversation is None:
-                return RunActionResult("skipped", "the conversation no longer exists"), False
+                return RunActionResult("skipped", "the conversation no longer exists"), None
             ctx = actions.ActionContext(
                 session=session,
                 conversation=conversation,
@@ -287,6 +291,7 @@ class AutomationActivities:
                 for message_id in ctx.queued_message_ids:
                     message = session.get_one(Message, message_id)
                     claimed.append((message_id, self.delivery.claim(message)))
+            outgoing = take_outgoing(session, conversation_workflow_id(data.conversation_id))
             session.add(
                 RuleAction(
                     key=data.key,
@@ -306,10 +311,10 @@ class AutomationActivities:
                 done = session.scalar(select(RuleAction).where(RuleAction.key == data.key))
                 if done is None:
                     raise
-                return RunActionResult(done.status, done.detail), False
+                return RunActionResult(done.status, done.detail), None
         result = RunActionResult(status, detail, ctx.queued_message_ids)
         result.delivered_ids = self._deliver_now(claimed)
-        return result, status == "done"
+        return result, outgoing
 
     def _deliver_now(self, claimed: list[tuple[int, OutboundSms]]) -> list[int]:
         """Hand each claimed message to the provider once; return those it took."""
@@ -324,16 +329,18 @@ class AutomationActivities:
                 delivered.append(message_id)
         return delivered
 
-    async def _flush(self, conversation_id: int) -> None:
-        from inbox.relay import Relay
+    async def _send(self, outgoing: Outgoing) -> None:
+        """Hand the signals an action stored to the workflow (in hand, or by flushing its
+        outbox in order when an older one waits); the relay retries what this misses."""
         from inbox.temporal import TemporalConnector
 
-        try:
-            client = activity.client()
-        except RuntimeError:
-            return
-        relay = Relay(self.sessions, TemporalConnector(self.settings, client))
-        await relay.flush(conversation_workflow_id(conversation_id))
+        if self._relay is None:
+            try:
+                client = activity.client()
+            except RuntimeError:
+                return
+            self._relay = Relay(self.sessions, TemporalConnector(self.settings, client))
+        await self._relay.send(outgoing)
 
     @activity.defn(name=ACTIVITY_RECORD_RUN)
     async def record_run(self, data: RecordRunInput) -> None:

@@ -5,8 +5,9 @@ one out for every workflow, signal, query and activity, so fields can be added w
 recorded histories (give every new field a default).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: Temporal's converter reads these classes'
+# type hints on every payload it decodes, and string annotations make it compile each one
+# (measured: decoding a ConversationState took 424 us with them, 218 us without).
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
