@@ -166,12 +166,17 @@ class AutomationActivities:
         """Write the event's clocks if given, run a rule's local actions in order, then store
         its run record. A retry repeats nothing: the clocks are the same values, each action
         finds its own idempotency record, the run record its key."""
-        # The clocks go in the first action's transaction (one commit, not two).
+        # The clocks go in the first action's transaction and the run record in the last's
+        # (one commit per action, none of their own).
         clocks = data.clocks
         results: list[RunActionResult] = []
-        for action in data.actions:
+        recorded = False
+        for index, action in enumerate(data.actions):
+            last = index == len(data.actions) - 1
+            record = _with_actions(data.record, data.actions, results) if last else None
             try:
-                result = await self._act(action, clocks)
+                acted = await self._act(action, clocks, record)
+                result, recorded = acted.result, acted.recorded
                 clocks = None
             except ApplicationError as exc:
                 if not exc.non_retryable:
@@ -181,14 +186,8 @@ class AutomationActivities:
             results.append(result)
         if clocks is not None:  # no action got as far as its transaction
             await asyncio.to_thread(self._write_clocks, clocks)
-        record = dataclasses.replace(
-            data.record,
-            actions=[
-                ActionTaken(action.kind, result.status, result.detail)
-                for action, result in zip(data.actions, results, strict=True)
-            ],
-        )
-        await self.record_run(record)
+        if not recorded:
+            await self.record_run(_with_actions(data.record, data.actions, results))
         return FireResult(results=results)
 
     def _write_clocks(self, clocks: ConversationState) -> None:
@@ -226,26 +225,34 @@ class AutomationActivities:
     @activity.defn(name=ACTIVITY_RUN_ACTION)
     async def run_action(self, data: RunActionInput) -> RunActionResult:
         """Execute one action exactly once (per key); a retry returns the first outcome."""
-        return await self._act(data)
+        return (await self._act(data)).result
 
     async def _act(
-        self, data: RunActionInput, clocks: ConversationState | None = None
-    ) -> RunActionResult:
-        """:meth:`run_action`, writing ``clocks`` in the action's transaction if given."""
-        result, outgoing = await asyncio.to_thread(self._run_action, data, clocks)
-        if outgoing is not None and outgoing.rows and self.flush_signals:
+        self,
+        data: RunActionInput,
+        clocks: ConversationState | None = None,
+        record: RecordRunInput | None = None,
+    ) -> _Acted:
+        """:meth:`run_action`, writing ``clocks`` and the run ``record`` (to which this action
+        is added) in the action's transaction if given."""
+        acted = await asyncio.to_thread(self._run_action, data, clocks, record)
+        if acted.outgoing is not None and acted.outgoing.rows and self.flush_signals:
             # In the background: the workflow does not wait for its own signal (it delivers a
             # queued message at once), and the relay retries whatever this misses.
-            task = asyncio.create_task(self._send(outgoing))
+            task = asyncio.create_task(self._send(acted.outgoing))
             self._flushing.add(task)
             task.add_done_callback(self._flushing.discard)
-        return result
+        return acted
 
     def _run_action(
-        self, data: RunActionInput, clocks: ConversationState | None = None
-    ) -> tuple[RunActionResult, Outgoing | None]:
-        """The action in one transaction with its record (and ``clocks``), then the first
-        attempt of any SMS it queued; with the signals it stored, to send after commit."""
+        self,
+        data: RunActionInput,
+        clocks: ConversationState | None = None,
+        record: RecordRunInput | None = None,
+    ) -> _Acted:
+        """The action in one transaction with its idempotency record (and ``clocks``, and the
+        run ``record``), then the first attempt of any SMS it queued; with the signals it
+        stored, to send after commit."""
         kind = actions.ACTIONS.get(data.kind)
         if kind is None:
             raise ApplicationError(f"unknown action {data.kind!r}", non_retryable=True)
@@ -263,10 +270,10 @@ class AutomationActivities:
             if done is not None:
                 session.commit()  # the clocks, if any
                 log.info("action %s already ran (%s); not repeating it", data.key, done.status)
-                return RunActionResult(done.status, done.detail), None
+                return _Acted(RunActionResult(done.status, done.detail))
             conversation = session.get(Conversation, data.conversation_id)
             if conversation is None:
-                return RunActionResult("skipped", "the conversation no longer exists"), None
+                return _Acted(RunActionResult("skipped", "the conversation no longer exists"))
             ctx = actions.ActionContext(
                 session=session,
                 conversation=conversation,
@@ -303,6 +310,12 @@ class AutomationActivities:
                     detail=detail,
                 )
             )
+            recorded = False
+            if record is not None:
+                taken = ActionTaken(data.kind, status, detail)
+                recorded = _add_run(
+                    session, dataclasses.replace(record, actions=[*record.actions, taken])
+                )
             try:
                 session.commit()
             except IntegrityError:
@@ -311,10 +324,10 @@ class AutomationActivities:
                 done = session.scalar(select(RuleAction).where(RuleAction.key == data.key))
                 if done is None:
                     raise
-                return RunActionResult(done.status, done.detail), None
+                return _Acted(RunActionResult(done.status, done.detail))
         result = RunActionResult(status, detail, ctx.queued_message_ids)
         result.delivered_ids = self._deliver_now(claimed)
-        return result, outgoing
+        return _Acted(result, outgoing, recorded)
 
     def _deliver_now(self, claimed: list[tuple[int, OutboundSms]]) -> list[int]:
         """Hand each claimed message to the provider once; return those it took."""
@@ -347,28 +360,57 @@ class AutomationActivities:
         """Store one rule run (once per conversation, rule and trigger key)."""
 
         def write() -> None:
-            key = f"{data.conversation_id}:{data.rule}:{data.trigger_key}"
             with self.sessions() as session:
-                if session.scalar(select(RuleRun.id).where(RuleRun.run_key == key)) is not None:
+                if not _add_run(session, data):
                     return
-                session.add(
-                    RuleRun(
-                        run_key=key,
-                        rule=data.rule,
-                        version=data.version,
-                        conversation_id=data.conversation_id,
-                        trigger=data.trigger,
-                        trigger_key=data.trigger_key,
-                        outcome=data.outcome,
-                        reason=data.reason,
-                        actions=[asdict(taken) for taken in data.actions],
-                        triggered_at=data.triggered_at,
-                        evaluated_at=data.evaluated_at,
-                    )
-                )
                 try:
                     session.commit()
                 except IntegrityError:
                     session.rollback()  # recorded by a concurrent attempt
 
         await asyncio.to_thread(write)
+
+
+@dataclasses.dataclass
+class _Acted:
+    """What one action's step did: its result, the signals it stored (to send after commit),
+    and whether it also stored the rule's run record."""
+
+    result: RunActionResult
+    outgoing: Outgoing | None = None
+    recorded: bool = False
+
+
+def _with_actions(
+    record: RecordRunInput, requests: list[RunActionInput], results: list[RunActionResult]
+) -> RecordRunInput:
+    """``record`` with the actions taken so far (``results`` of the first ``requests``)."""
+    taken = [
+        ActionTaken(request.kind, result.status, result.detail)
+        for request, result in zip(requests, results, strict=False)
+    ]
+    return dataclasses.replace(record, actions=taken)
+
+
+def _add_run(session: Session, data: RecordRunInput) -> bool:
+    """Add the run record to ``session`` unless it is stored already (one per conversation,
+    rule and trigger key); True if added."""
+    key = f"{data.conversation_id}:{data.rule}:{data.trigger_key}"
+    if session.scalar(select(RuleRun.id).where(RuleRun.run_key == key)) is not None:
+        return False
+    session.add(
+        RuleRun(
+            run_key=key,
+            rule=data.rule,
+            version=data.version,
+            conversation_id=data.conversation_id,
+            trigger=data.trigger,
+            trigger_key=data.trigger_key,
+            outcome=data.outcome,
+            reason=data.reason,
+            actions=[asdict(taken) for taken in data.actions],
+            triggered_at=data.triggered_at,
+            evaluated_at=data.evaluated_at,
+        )
+    )
+    return True

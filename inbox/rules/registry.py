@@ -131,10 +131,14 @@ _registries_lock = threading.Lock()
 
 def registry_for(directory: Path) -> RuleRegistry:
     """The process-wide registry of a folder (so last good versions survive between calls)."""
+    found = _registries.get(directory)  # as given: resolving costs system calls every event
+    if found is not None:
+        return found
     key = directory.resolve()
     with _registries_lock:
         if key not in _registries:
             _registries[key] = RuleRegistry(key)
+        _registries[directory] = _registries[key]
         return _registries[key]
 
 
