@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from inbox import live
 from inbox.models import Conversation, Message
-from inbox.rules.snapshot import last_direction
+from inbox.rules.snapshot import last_direction, message_counts
 from inbox.services.conversations import row_state
 from workflows.contracts import (
     ACTIVITY_LOAD_STATE,
@@ -64,13 +64,7 @@ class StoreActivities:
         """The stored conversation as workflow state: a (re)started workflow begins from it."""
         with self._sessions() as session:
             conversation = _conversation(session, request.conversation_id)
-            counts = dict(
-                session.execute(
-                    select(Message.direction, func.count())
-                    .where(Message.conversation_id == conversation.id)
-                    .group_by(Message.direction)
-                ).all()
-            )
+            counts = message_counts(session, conversation.id)
             return dataclasses.replace(
                 row_state(conversation),
                 last_direction=last_direction(session, conversation.id),

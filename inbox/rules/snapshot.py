@@ -44,6 +44,16 @@ _CONTACT = ("contact.name", "contact.first_name", "contact.email", "contact.opte
 _COUNTS = ("conversation.messages_received", "conversation.messages_sent")
 
 
+def message_counts(session: Session, conversation_id: int) -> dict[str, int]:
+    """How many messages the conversation holds, by direction (``inbound``, ``outbound``)."""
+    rows = session.execute(
+        select(Message.direction, func.count())
+        .where(Message.conversation_id == conversation_id)
+        .group_by(Message.direction)
+    ).all()
+    return {str(direction): int(count) for direction, count in rows}
+
+
 def build_facts(
     session: Session,
     conversation: Conversation,
@@ -96,15 +106,9 @@ def build_facts(
     if wanted("conversation.last_direction"):
         facts["conversation.last_direction"] = last_direction(session, conversation.id)
     if wanted(*_COUNTS):
-        counts = dict(
-            session.execute(
-                select(Message.direction, func.count())
-                .where(Message.conversation_id == conversation.id)
-                .group_by(Message.direction)
-            ).all()
-        )
-        facts["conversation.messages_received"] = int(counts.get("inbound", 0))
-        facts["conversation.messages_sent"] = int(counts.get("outbound", 0))
+        counts = message_counts(session, conversation.id)
+        facts["conversation.messages_received"] = counts.get("inbound", 0)
+        facts["conversation.messages_sent"] = counts.get("outbound", 0)
     if wanted(*_CONTACT, "contact.fields"):
         contact = conversation.contact
         facts["contact.name"] = contact.name

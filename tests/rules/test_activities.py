@@ -63,6 +63,20 @@ def _action(conversation_id: int, kind: str, params: dict, key: str = "k") -> Ru
     )
 
 
+def _fired(conversation_id: int) -> RecordRunInput:
+    """The run record of rule "rule" firing on ``conversation_id`` (its actions added later)."""
+    return RecordRunInput(
+        conversation_id=conversation_id,
+        rule="rule",
+        version="v1",
+        trigger="message_received",
+        trigger_key="k",
+        outcome="fired",
+        triggered_at=NOW,
+        evaluated_at=NOW,
+    )
+
+
 def _count(sessions, model) -> int:
     with sessions() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
@@ -296,16 +310,7 @@ async def test_fire_runs_actions_then_records_the_run_and_a_retry_repeats_nothin
     bad.key = send.key[:-1] + "2"
     data = FireEventInput(
         actions=[send, close, bad],
-        record=RecordRunInput(
-            conversation_id=conversation.id,
-            rule="rule",
-            version="v1",
-            trigger="message_received",
-            trigger_key="k",
-            outcome="fired",
-            triggered_at=NOW,
-            evaluated_at=NOW,
-        ),
+        record=_fired(conversation.id),
     )
     first = await acts.fire(data)
     again = await acts.fire(data)  # a retry after a crash
@@ -332,16 +337,8 @@ async def test_fire_writes_the_event_clocks_it_is_handed_before_acting(
     clocks = ConversationState(
         conversation_id=conversation.id, first_inbound_at=NOW, last_inbound_at=NOW
     )
-    record = RecordRunInput(
-        conversation_id=conversation.id,
-        rule="rule",
-        version="v1",
-        trigger="message_received",
-        trigger_key="k",
-        outcome="fired",
-    )
     tag = _action(conversation.id, "add_tag", {"tag": "new"})
-    await acts.fire(FireEventInput(actions=[tag], record=record, clocks=clocks))
+    await acts.fire(FireEventInput(actions=[tag], record=_fired(conversation.id), clocks=clocks))
     with sessions() as session:
         row = session.get_one(Conversation, conversation.id)
         stored = (row.first_inbound_at, row.last_inbound_at)
