@@ -12,7 +12,7 @@ from starlette.datastructures import URL
 from api.state import AppState
 from web.auth import LoginRequired, add_session_middleware
 from web.live import LiveFollower
-from web.router import router
+from web.router import routers
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -30,7 +30,8 @@ def mount_web(app: FastAPI, state: AppState) -> None:
     """Add the web inbox to ``app``: session cookie, static files, pages, live updates."""
     add_session_middleware(app, state.settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(router)
+    for screen in routers:
+        app.include_router(screen, include_in_schema=False)
     app.add_exception_handler(LoginRequired, _login_redirect)
     app.state.web_live = LiveFollower(state.sessions, state.settings.database_url)
 

@@ -110,8 +110,9 @@ CurrentUser = Annotated[User, Depends(current_user)]
 CsrfProtected = Depends(csrf_protect)
 
 
-def require_admin(user: CurrentUser) -> User:
-    """The signed-in user if an admin; 403 for managers and agents."""
+async def require_admin(user: CurrentUser) -> User:
+    """The signed-in user if an admin; 403 for managers and agents (async: no worker thread
+    for a comparison)."""
     if user.role != Role.ADMIN:
         raise HTTPException(status_code=403, detail="Only admins can do this")
     return user

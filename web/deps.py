@@ -37,18 +37,22 @@ def live_position(session: Session) -> int:
     return int(session.scalar(select(func.max(LiveEvent.id))) or 0)
 
 
-def page_context(request: Request, session: Session, user: User, **extra: Any) -> dict[str, Any]:
+def page_context(
+    request: Request, session: Session, user: User, *, live: bool = True, **extra: Any
+) -> dict[str, Any]:
     """What the layout needs: the user, the CSRF token, the live feed position (``live_after``
-    in ``extra`` if the caller read it before its data, see ``conversation_context``)."""
-    live_after = extra.pop("live_after", None)
-    if live_after is None:
-        live_after = live_position(session)
-    return {
+    in ``extra`` if the caller read it before its data, see ``conversation_context``).
+
+    ``live=False`` for a response that shows neither the layout nor a conversation, the only
+    places the position appears: it is not read (one query less)."""
+    context = {
         "request": request,
         "user": user,
         "csrf_token": csrf_token(request),
         "is_admin": user.role == Role.ADMIN,
-        "live_after": live_after,
         "details_hidden": bool((user.preferences or {}).get("details_hidden")),
         **extra,
     }
+    if live and context.get("live_after") is None:
+        context["live_after"] = live_position(session)
+    return context

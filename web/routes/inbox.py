@@ -119,8 +119,10 @@ def conversation_list(
 ) -> Response:
     """Just the list items and the unread badge (search, filters, live refresh); the whole
     page, filters included, for a request that is not htmx's."""
-    panel = list_context if is_htmx(request) else panel_context
-    context = page_context(request, session, user, **panel(session, user, query))
+    partial = is_htmx(request)
+    panel = list_context if partial else panel_context
+    # The two blocks htmx gets show no live feed position: it is read for the whole page only.
+    context = page_context(request, session, user, live=not partial, **panel(session, user, query))
     return render(
         request,
         "inbox.html",

@@ -38,6 +38,5 @@ ADMIN_PAGES = (
     audit,
 )
 
-router = APIRouter(include_in_schema=False)
-for module in (*ADMIN_PAGES, password):
-    router.include_router(module.router)
+# Included into the app one by one (see ``web.router``).
+routers: tuple[APIRouter, ...] = tuple(module.router for module in (*ADMIN_PAGES, password))
