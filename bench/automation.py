@@ -13,7 +13,10 @@ custom search attributes) and measures on it, in one run:
    when the simulator's outbox row for the auto-reply was created (the moment the SMS was
    handed to the provider) - when the webhook was sent. The two are measured in alternating
    blocks of 10 s at the same steady rate, so a busy stretch of the machine weighs on both;
-3. **timer precision** — the rules folder is switched (hot reload, no restart) to one delayed
+3. **timer floor** — N bare workflows (the floor's worker) whose timers all fall due at the
+   same instant, each then running one trivial local activity: how late the last one runs is
+   what this server and the SDK's worker do with such a herd when the work is nothing;
+4. **timer precision** — the rules folder is switched (hot reload, no restart) to one delayed
    rule; N conversations get an inbound message stored at the same instant T, so their rule
    waits all fall due at T + wait; lateness = when each rule's action ran - T - wait.
 
@@ -52,7 +55,12 @@ from bench.inbound import (  # noqa: E402
     start_temporal,
     temporal_server,
 )
-from bench.reaction_floor import BenchReactionFloor, bench_clock  # noqa: E402
+from bench.reaction_floor import (  # noqa: E402
+    BenchReactionFloor,
+    BenchTimerFloor,
+    bench_clock,
+    bench_now,
+)
 
 FLOOR_QUEUE = "bench-automation-floor"
 TIMER_PREFIX = "+1404"
@@ -84,8 +92,8 @@ async def run_floor_worker(address: str) -> None:
     async with Worker(
         client,
         task_queue=FLOOR_QUEUE,
-        workflows=[BenchReactionFloor],
-        activities=[bench_clock],
+        workflows=[BenchReactionFloor, BenchTimerFloor],
+        activities=[bench_clock, bench_now],
         workflow_runner=PRODUCTION_RUNNER,
     ):
         await asyncio.Event().wait()
@@ -366,6 +374,44 @@ async def measure_timers(
     return [t - due for t in fired], armed_after
 
 
+async def measure_timer_floor(
+    client: Client, server: psutil.Process, count: int, wait: int
+) -> list[float]:
+    """Lateness (s) of ``count`` bare workflows whose timers fall due at the same instant, each
+    then running one trivial local activity: what this server and the SDK's worker do with the
+    herd when the work is nothing (the floor of the timer measurement)."""
+    worker = start_floor_worker(client.service_client.config.target_host)
+    run = f"timer-floor-{int(time.time())}"
+    try:
+        await asyncio.sleep(3)  # the worker connects
+        due = time.time() + wait
+        gate = asyncio.Semaphore(32)
+
+        async def start(i: int) -> Any:
+            async with gate:
+                return await client.start_workflow(
+                    "BenchTimerFloor",
+                    id=f"{run}-{i}",
+                    task_queue=FLOOR_QUEUE,
+                    start_signal="due",
+                    start_signal_args=[due],
+                    result_type=float,
+                )
+
+        handles = await asyncio.gather(*(start(i) for i in range(count)))
+        if time.time() >= due:
+            raise RuntimeError(f"starting {count} floor timers took past the {wait} s wait")
+        await asyncio.sleep(max(0.0, due - time.time() - 1))
+        meter = CpuMeter({"temporal": server, "floor worker": psutil.Process(worker.pid)})
+        meter.start()
+        ran = await asyncio.gather(*(handle.result() for handle in handles))
+        print(meter.report(count).replace("ms/msg", "ms/firing"), flush=True)
+        return [at - due for at in ran]
+    finally:
+        worker.terminate()
+        worker.wait(10)
+
+
 async def _all_clocks_recorded(database_url: str, count: int) -> float:
     """Seconds until every conversation's workflow recorded the message (and so armed its
     wait, which follows in the same workflow task)."""
@@ -412,6 +458,15 @@ async def main(args: argparse.Namespace) -> None:
                 ratio = statistics.median(reaction) / statistics.median(floor)
                 print(f"p50 ratio (target <= 1.5)          {ratio:8.2f}", flush=True)
                 if args.timers:
+                    floor_late = await measure_timer_floor(
+                        env.client, temporal_server(env), args.timers, args.wait
+                    )
+                    print(
+                        f"timer floor: {args.timers} bare timers due at once; lateness "
+                        f"p50 {percentile(floor_late, 50):.2f} s, "
+                        f"p99 {percentile(floor_late, 99):.2f} s, last {max(floor_late):.2f} s",
+                        flush=True,
+                    )
                     late, armed = await measure_timers(
                         stack, env.client, temporal_server(env), rules_dir, args.timers, args.wait
                     )
