@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.store import write_clocks
+from activities.store import commit_clocks, write_clocks
 from inbox.models import Conversation, Message, RuleAction, RuleRun
 from inbox.providers import OutboundSms
 from inbox.relay import Outgoing, Relay, take_outgoing
@@ -122,7 +122,8 @@ class AutomationActivities:
     async def observe(self, data: ObserveInput) -> ObserveResult:
         """One event's step: write the clocks, read the rules its triggers (or the named rule)
         select, and the conversation's facts if one of those rules is evaluated now."""
-        rule_set = await self._rule_set()
+        # Clocks alone (the rules came with the event) ask for no rules: none are read.
+        rule_set = await self._rule_set() if data.rule or data.triggers else RuleSet()
         if data.rule is not None:
             found = rule_set.get(data.rule)
             rules = [found] if found is not None else []
@@ -185,15 +186,10 @@ class AutomationActivities:
                 result = RunActionResult("failed", str(exc))
             results.append(result)
         if clocks is not None:  # no action got as far as its transaction
-            await asyncio.to_thread(self._write_clocks, clocks)
+            await asyncio.to_thread(commit_clocks, self.sessions, clocks)
         if not recorded:
             await self.record_run(_with_actions(data.record, data.actions, results))
         return FireResult(results=results)
-
-    def _write_clocks(self, clocks: ConversationState) -> None:
-        with self.sessions() as session:
-            write_clocks(session, clocks)
-            session.commit()
 
     @activity.defn(name=ACTIVITY_LOAD_RULES)
     async def load_rules(self, data: LoadRulesInput) -> LoadRulesResult:
@@ -331,9 +327,11 @@ class AutomationActivities:
 
     def _deliver_now(self, claimed: list[tuple[int, OutboundSms]]) -> list[int]:
         """Hand each claimed message to the provider once; return those it took."""
-        delivered = []
+        delivered: list[int] = []
+        if not claimed:
+            return delivered
+        assert self.delivery is not None  # only set when there is a delivery to claim with
         for message_id, sms in claimed:
-            assert self.delivery is not None
             try:
                 self.delivery.send_claimed(sms, message_id)
             except Exception as exc:  # the workflow's delivery retries (or marks it failed)

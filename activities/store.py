@@ -76,9 +76,14 @@ class StoreActivities:
     @activity.defn(name=ACTIVITY_RECORD_CLOCKS)
     def record_conversation_clocks(self, request: RecordClocksInput) -> None:
         """Write the workflow's clocks to the conversation row and tell live pages."""
-        with self._sessions() as session:
-            write_clocks(session, request.state)
-            session.commit()
+        commit_clocks(self._sessions, request.state)
+
+
+def commit_clocks(sessions: sessionmaker[Session], state: ConversationState) -> None:
+    """:func:`write_clocks` in a transaction of its own."""
+    with sessions() as session:
+        write_clocks(session, state)
+        session.commit()
 
 
 def write_clocks(session: Session, state: ConversationState) -> Conversation:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -63,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         FireEventInput,
         ObserveInput,
         ObserveResult,
+        as_utc,
     )
 
 READ_TIMEOUT = timedelta(seconds=30)
@@ -191,8 +192,7 @@ class Automation:
         if carried is None or not set(triggers) <= set(carried.triggers):
             return None
         now = workflow.now()
-        at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)
-        if now - at > timedelta(seconds=EVENT_RULES_FRESH_SECONDS):
+        if now - as_utc(event.at) > timedelta(seconds=EVENT_RULES_FRESH_SECONDS):
             return None
         if any(
             not rule.wait_seconds and engine.needs_stored_facts(rule, known, now)

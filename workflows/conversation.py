@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from temporalio import workflow
@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         LoadStateInput,
         PendingEvent,
         RecordClocksInput,
+        as_utc,
     )
     from workflows.send_message import deliver
 
@@ -73,11 +74,6 @@ OUTBOUND = "outbound"
 # the last few hundred keys are plenty, and the list stays small in every continue-as-new input.
 SEEN_KEYS_LIMIT = 500
 STORE_ACTIVITY_TIMEOUT = timedelta(seconds=30)
-
-
-def _aware(at: datetime) -> datetime:
-    """Event times are UTC; a naive one (from a caller that forgot the zone) is read as UTC."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _seconds(start: datetime, end: datetime) -> int:
@@ -110,7 +106,7 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
     An event that changes nothing (closing a closed conversation, assigning the same user)
     fires nothing.
     """
-    at = _aware(event.at)
+    at = as_utc(event.at)
     if state.opened_at is None:
         state.opened_at = at
     triggers: list[str] = []

@@ -30,7 +30,7 @@ class RuleSet:
 
     def for_trigger(self, trigger: str) -> list[RuleSpec]:
         """Enabled rules that list ``trigger``."""
-        return [rule for rule in self.rules if rule.enabled and trigger in rule.triggers]
+        return self.for_triggers([trigger])
 
     def for_triggers(self, triggers: Iterable[str]) -> list[RuleSpec]:
         """Enabled rules that list any of ``triggers``, in evaluation order."""

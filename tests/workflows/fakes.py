@@ -36,6 +36,7 @@ from inbox.rules.payloads import (
     SnapshotInput,
     SnapshotResult,
 )
+from inbox.rules.registry import RuleSet
 from inbox.rules.validate import check_text
 from workflows.contracts import (
     ACTIVITY_DELIVER_MESSAGE,
@@ -262,11 +263,7 @@ def fake_worker(
 def carried(automation: FakeAutomation, signal: str = SIGNAL_MESSAGE_RECEIVED) -> EventRules:
     """The rules a signal carries, as the webhook attaches them (``event_rules``)."""
     triggers = list(SIGNAL_TRIGGERS[signal])
-    rules = [
-        rule
-        for rule in automation.rules
-        if rule.enabled and set(rule.triggers).intersection(triggers)
-    ]
+    rules = RuleSet(rules=automation.rules).for_triggers(triggers)
     return EventRules(triggers=triggers, rules=LoadRulesResult(rules))
 
 
