@@ -23,40 +23,37 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.store import commit_clocks, write_clocks
-from inbox.models import Conversation, Message, RuleAction, RuleRun
-from inbox.providers import OutboundSms
-from inbox.relay import Outgoing, Relay, take_outgoing
-from inbox.rules import actions, engine
-from inbox.rules.config import AutomationSettings
-from inbox.rules.payloads import (
+from inbox.contracts import (
     ACTIVITY_FIRE,
     ACTIVITY_LOAD_RULES,
+    ACTIVITY_OBSERVE,
     ACTIVITY_RECORD_RUN,
     ACTIVITY_RUN_ACTION,
     ACTIVITY_SNAPSHOT,
     ActionTaken,
+    ConversationState,
+    DeliverMessageResult,
+    FireEventInput,
     FireResult,
     LoadRulesInput,
     LoadRulesResult,
+    ObserveInput,
+    ObserveResult,
     RecordRunInput,
     RuleSpec,
     RunActionInput,
     RunActionResult,
     SnapshotInput,
     SnapshotResult,
+    conversation_workflow_id,
 )
+from inbox.models import Conversation, Message, RuleAction, RuleRun
+from inbox.providers import OutboundSms
+from inbox.relay import Outgoing, Relay, take_outgoing
+from inbox.rules import actions, engine
 from inbox.rules.registry import RuleSet, registry_for
 from inbox.rules.snapshot import build_facts
 from inbox.settings import Settings
-from workflows.contracts import (
-    ACTIVITY_OBSERVE,
-    ConversationState,
-    DeliverMessageResult,
-    FireEventInput,
-    ObserveInput,
-    ObserveResult,
-    conversation_workflow_id,
-)
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +73,12 @@ class AutomationActivities:
         self,
         sessions: sessionmaker[Session],
         settings: Settings,
-        automation: AutomationSettings | None = None,
         *,
         flush_signals: bool = True,
         delivery: FirstAttempt | None = None,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
-        self.automation = automation or AutomationSettings()
         # After an action commits, hand its signal (closed, message_sent …) to the workflow at
         # once instead of waiting for the relay's next pass.
         self.flush_signals = flush_signals
@@ -97,7 +92,7 @@ class AutomationActivities:
         self.delivery = delivery
 
     def all(self) -> Sequence[Callable[..., Any]]:
-        """Every activity (``inbox.worker.build_worker`` registers them)."""
+        """Every activity (``inbox.cli.worker.build_worker`` registers them)."""
         return [
             self.observe,
             self.fire,
@@ -114,7 +109,7 @@ class AutomationActivities:
     def _rules_result(self, rules: list[RuleSpec], rule_set: RuleSet) -> LoadRulesResult:
         return LoadRulesResult(
             rules=rules,
-            sends_per_hour=self.automation.sends_per_hour,
+            sends_per_hour=self.settings.automation_sends_per_hour,
             problems=[str(problem) for problem in rule_set.problems],
         )
 

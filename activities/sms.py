@@ -17,6 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from inbox.contracts import (
+    ACTIVITY_DELIVER_MESSAGE,
+    ACTIVITY_MARK_MESSAGE_FAILED,
+    DeliverMessageInput,
+    DeliverMessageResult,
+    MarkFailedInput,
+)
 from inbox.models import Message, MessageStatus
 from inbox.providers import (
     OutboundSms,
@@ -26,13 +33,6 @@ from inbox.providers import (
     SmsProvider,
 )
 from inbox.services.outbound import advance_status, publish_message_update, store_provider_id
-from workflows.contracts import (
-    ACTIVITY_DELIVER_MESSAGE,
-    ACTIVITY_MARK_MESSAGE_FAILED,
-    DeliverMessageInput,
-    DeliverMessageResult,
-    MarkFailedInput,
-)
 
 log = logging.getLogger(__name__)
 

@@ -14,16 +14,16 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from inbox import live
-from inbox.models import Conversation, Message
-from inbox.rules.snapshot import last_direction, message_counts
-from inbox.services.conversations import row_state
-from workflows.contracts import (
+from inbox.contracts import (
     ACTIVITY_LOAD_STATE,
     ACTIVITY_RECORD_CLOCKS,
     ConversationState,
     LoadStateInput,
     RecordClocksInput,
 )
+from inbox.models import Conversation, Message
+from inbox.rules.snapshot import last_direction, message_counts
+from inbox.services.conversations import row_state
 
 
 def _conversation(session: Session, conversation_id: int) -> Conversation:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from inbox.relay import Relay
-from inbox.rules.config import AutomationSettings
 from inbox.settings import Settings
 from inbox.temporal import TemporalConnector
 
@@ -20,4 +19,3 @@ class AppState:
     sessions: sessionmaker[Session]
     temporal: TemporalConnector
     relay: Relay
-    automation: AutomationSettings = field(default_factory=AutomationSettings)

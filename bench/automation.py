@@ -84,7 +84,7 @@ DELAYED_RULE = """
 
 
 async def run_floor_worker(address: str) -> None:
-    from inbox.worker import PRODUCTION_RUNNER
+    from inbox.cli.worker import PRODUCTION_RUNNER
 
     client = await Client.connect(address)
     # The runner ``inbox worker`` uses (and its event loop, see ``_run``): the floor is what the

@@ -96,8 +96,8 @@ def temporal_binary() -> str:
 
 
 async def start_temporal(data_dir: Path) -> WorkflowEnvironment:
-    from inbox.devserver import SQLITE_PRAGMA_ARGS
-    from workflows.contracts import SA_ASSIGNEE, SA_INBOX, SA_LAST_INBOUND, SA_STATUS
+    from inbox.cli.dev import SQLITE_PRAGMA_ARGS
+    from inbox.contracts import SA_ASSIGNEE, SA_INBOX, SA_LAST_INBOUND, SA_STATUS
 
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),

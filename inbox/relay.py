@@ -22,9 +22,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.converter import AdvancedJSONEncoder
 
-from inbox.models import PendingSignal
-from inbox.temporal import TemporalConnector
-from workflows.contracts import (
+from inbox.contracts import (
     TASK_QUEUE,
     WORKFLOW_TYPE,
     ConversationEvent,
@@ -32,6 +30,8 @@ from workflows.contracts import (
     ConversationState,
     conversation_workflow_id,
 )
+from inbox.models import PendingSignal
+from inbox.temporal import TemporalConnector
 
 log = logging.getLogger(__name__)
 

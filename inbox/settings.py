@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     # Conversation workflows the worker keeps in memory between events; one that was evicted
     # replays its history on its next event (tens of ms of CPU). About 0.1 MiB each.
     worker_max_cached_workflows: int = Field(default=2000, ge=0)
+    # The loop cap: automated SMS one conversation may send in any hour. A rule whose sends
+    # would pass it is skipped (logged and recorded as a rule run).
+    automation_sends_per_hour: int = Field(default=10, ge=0)
+    # Rule runs (and the actions' idempotency records) older than this are deleted by the
+    # worker: every evaluation, skipped ones included, writes a run.
+    automation_run_retention_days: int = Field(default=90, ge=1)
     twilio_account_sid: str = Field(
         default=DEV_TWILIO_ACCOUNT_SID,
         validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "INBOX_TWILIO_ACCOUNT_SID"),

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from inbox.rules.config import AutomationSettings
 from inbox.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +30,7 @@ def _variables_by_field() -> dict[str, set[str]]:
     """The environment variables each settings field is read from (the app's Settings and the
     automation engine's own)."""
     variables = {}
-    for model in (Settings, AutomationSettings):
+    for model in (Settings,):
         prefix = str(model.model_config.get("env_prefix", ""))
         for name, field in model.model_fields.items():
             choices = getattr(field.validation_alias, "choices", None)

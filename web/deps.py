@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from api.state import AppState
+from inbox.contracts import conversation_workflow_id
 from inbox.models import LiveEvent, Role, User
 from web.auth import csrf_token
-from workflows.contracts import conversation_workflow_id
 
 
 def flush_after(response: Response, state: AppState, conversation_ids: Iterable[int]) -> Response:

@@ -31,20 +31,28 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from inbox.rules import engine
-    from inbox.rules.payloads import (
+    from inbox.contracts import (
         ACTIVITY_FIRE,
         ACTIVITY_LOAD_RULES,
+        ACTIVITY_OBSERVE,
         ACTIVITY_RECORD_RUN,
         ACTIVITY_RUN_ACTION,
         ACTIVITY_SNAPSHOT,
+        EVENT_RULES_FRESH_SECONDS,
         FIRED,
+        PATCH_FEWER_STEPS,
+        PATCH_RULES_IN_EVENT,
         SKIPPED,
         ActionTaken,
         AutomationState,
+        ConversationEvent,
+        ConversationState,
+        FireEventInput,
         FireResult,
         LoadRulesInput,
         LoadRulesResult,
+        ObserveInput,
+        ObserveResult,
         PendingWait,
         RecordRunInput,
         RuleSpec,
@@ -52,19 +60,9 @@ with workflow.unsafe.imports_passed_through():
         RunActionResult,
         SnapshotInput,
         SnapshotResult,
-    )
-    from workflows.contracts import (
-        ACTIVITY_OBSERVE,
-        EVENT_RULES_FRESH_SECONDS,
-        PATCH_FEWER_STEPS,
-        PATCH_RULES_IN_EVENT,
-        ConversationEvent,
-        ConversationState,
-        FireEventInput,
-        ObserveInput,
-        ObserveResult,
         as_utc,
     )
+    from inbox.rules import engine
 
 READ_TIMEOUT = timedelta(seconds=30)
 READ_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=20)

@@ -26,9 +26,7 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from inbox.rules.payloads import AutomationState
-    from workflows.automation import Automation, known_facts
-    from workflows.contracts import (
+    from inbox.contracts import (
         ACTIVITY_LOAD_STATE,
         ACTIVITY_RECORD_CLOCKS,
         PATCH_FEWER_STEPS,
@@ -46,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_REOPENED,
         TRIGGER_OPENED,
         WORKFLOW_TYPE,
+        AutomationState,
         ConversationEvent,
         ConversationInput,
         ConversationState,
@@ -54,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         RecordClocksInput,
         as_utc,
     )
+    from workflows.automation import Automation, known_facts
     from workflows.send_message import deliver
 
 # Trigger names, as automation rules name them. Signal names double as triggers where they match.

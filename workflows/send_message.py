@@ -14,7 +14,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import (
+    from inbox.contracts import (
         ACTIVITY_DELIVER_MESSAGE,
         ACTIVITY_MARK_MESSAGE_FAILED,
         SEND_MESSAGE_WORKFLOW_TYPE,

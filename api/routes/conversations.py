@@ -34,6 +34,7 @@ from api.schemas import (
     StartConversationIn,
     TimelineItem,
 )
+from inbox.contracts import conversation_workflow_id
 from inbox.models import (
     Channel,
     Contact,
@@ -43,9 +44,9 @@ from inbox.models import (
     Message,
 )
 from inbox.services import conversations as service
+from inbox.services.admin import blocklist
 from inbox.services.conversations import ConversationActionError
 from inbox.services.outbound import OutboundBlocked, queue_message
-from workflows.contracts import conversation_workflow_id
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No such conversation"}
@@ -318,5 +319,5 @@ async def mark_conversation_spam(
 ) -> ConversationOut:
     """Mark as spam (its workflow hears ``closed``)."""
     return await _act(
-        session, state, conversation_id, lambda c: service.mark_spam(session, conversation=c)
+        session, state, conversation_id, lambda c: blocklist.mark_spam(session, conversation=c)
     )

@@ -13,9 +13,9 @@ from api.auth import require_api_key
 from api.deps import SessionDep, StateDep
 from api.routes.conversations import field_error
 from api.schemas import ErrorOut, MessageOut, OneOffMessageIn
+from inbox.contracts import message_workflow_id
 from inbox.models import Channel, Contact
 from inbox.services.outbound import OutboundBlocked, queue_one_off
-from workflows.contracts import message_workflow_id
 
 router = APIRouter(
     prefix="/api/v1/messages",

@@ -20,6 +20,11 @@ from starlette.datastructures import ImmutableMultiDict
 
 from api.deps import StateDep
 from api.state import AppState
+from inbox.contracts import (
+    SIGNAL_MESSAGE_RECEIVED,
+    SIGNAL_TRIGGERS,
+    conversation_workflow_id,
+)
 from inbox.phone import InvalidNumber, normalize_number
 from inbox.providers.simulator import record_inbound
 from inbox.providers.twilio import (
@@ -32,11 +37,6 @@ from inbox.relay import Outgoing
 from inbox.rules.registry import event_rules
 from inbox.services.inbound import InboundResult, UnknownChannel, receive_and_commit
 from inbox.services.outbound import apply_status_update
-from workflows.contracts import (
-    SIGNAL_MESSAGE_RECEIVED,
-    SIGNAL_TRIGGERS,
-    conversation_workflow_id,
-)
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def _store_inbound(state: AppState, **fields: Any) -> InboundResult:
     rules = event_rules(
         state.settings.rules_dir,
         SIGNAL_TRIGGERS[SIGNAL_MESSAGE_RECEIVED],
-        state.automation.sends_per_hour,
+        state.settings.automation_sends_per_hour,
     )
     return receive_and_commit(state.sessions, provider=provider, also=also, rules=rules, **fields)
 

@@ -285,8 +285,10 @@ class NoParams(_Params):
 def _status_action(service_name: str, done: str) -> Callable[[ActionContext, NoParams], str]:
     def execute(ctx: ActionContext, _params: NoParams) -> str:
         from inbox.services import conversations
+        from inbox.services.admin import blocklist
 
-        service = getattr(conversations, service_name)
+        # Marking spam blocklists the sender too, as it does from the inbox.
+        service = getattr(blocklist if service_name == "mark_spam" else conversations, service_name)
         try:
             service(ctx.session, conversation=ctx.conversation, automation=ctx.rule)
         except conversations.ConversationActionError as exc:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from inbox.contracts import RuleSpec
 from inbox.rules import conditions
 from inbox.rules.conditions import Facts
-from inbox.rules.payloads import RuleSpec
 
 MESSAGE_TRIGGERS = ("message_received", "message_sent")
 

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inbox.contracts import EventRules, LoadRulesResult, RuleSpec
 from inbox.rules import loader
-from inbox.rules.payloads import EventRules, LoadRulesResult, RuleSpec
 from inbox.rules.validate import Problem, check_text, display_name
 
 log = logging.getLogger(__name__)

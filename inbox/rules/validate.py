@@ -20,9 +20,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inbox.contracts import RuleSpec
 from inbox.rules import actions, conditions, loader, templates
 from inbox.rules.durations import DURATION_HINT, InvalidDuration, parse_duration
-from inbox.rules.payloads import RuleSpec
 from inbox.rules.schema import RULE_OPTIONS, TRIGGERS, Rule
 
 Path_ = tuple[Any, ...]

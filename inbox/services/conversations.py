@@ -21,6 +21,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inbox import live
+from inbox.contracts import (
+    SIGNAL_ASSIGNED,
+    SIGNAL_CLOSED,
+    SIGNAL_MARKED_NOT_SPAM,
+    SIGNAL_MARKED_SPAM,
+    SIGNAL_MOVED,
+    SIGNAL_REOPENED,
+    ConversationEvent,
+    ConversationState,
+)
 from inbox.models import (
     Channel,
     Contact,
@@ -33,16 +43,6 @@ from inbox.models import (
     utcnow,
 )
 from inbox.relay import enqueue_conversation_signal
-from workflows.contracts import (
-    SIGNAL_ASSIGNED,
-    SIGNAL_CLOSED,
-    SIGNAL_MARKED_NOT_SPAM,
-    SIGNAL_MARKED_SPAM,
-    SIGNAL_MOVED,
-    SIGNAL_REOPENED,
-    ConversationEvent,
-    ConversationState,
-)
 
 # Kinds written only by the functions below, because each must keep the conversation row and
 # its workflow in step; add_contact_event refuses them.
@@ -224,18 +224,14 @@ def mark_spam(
     conversation: Conversation,
     actor_id: int | None = None,
     automation: str | None = None,
-    block: bool = True,
 ) -> ContactEvent:
-    """Mark an open or closed conversation as spam.
+    """Mark an open or closed conversation as spam (without blocklisting its sender: that is
+    :func:`inbox.services.admin.blocklist.mark_spam`, which calls this).
 
     The workflow hears ``marked_spam``: its clocks stop as on closing, but spam is no
     resolution (no time to close) and fires no ``closed`` rules. ``closed_at`` is kept if it
     was closed already; the status it had is kept in the event's data (``from_status``) so
     :func:`mark_not_spam` can restore it.
-
-    With ``block`` (the default) the conversation's number and contact go on the spam blocklist
-    and all their other conversations move to spam too (see
-    :mod:`inbox.services.admin.blocklist`); the blocklist itself passes ``block=False``.
     """
     if conversation.status == ConversationStatus.SPAM:
         raise ConversationActionError(f"conversation {conversation.id} is already spam")
@@ -253,11 +249,6 @@ def mark_spam(
     if conversation.closed_at is None:
         conversation.closed_at = event.occurred_at
     _announce(session, conversation, event, SIGNAL_MARKED_SPAM, actor_id, automation)
-    if block:
-        # Imported here: the blocklist is built on this module's functions.
-        from inbox.services.admin.blocklist import block_sender
-
-        block_sender(session, conversation=conversation, actor_id=actor_id, automation=automation)
     return event
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from inbox.contracts import SIGNAL_MESSAGE_RECEIVED, EventRules, conversation_workflow_id
 from inbox.models import (
     Channel,
     Contact,
@@ -30,7 +31,6 @@ from inbox.models import (
 )
 from inbox.phone import normalize_number
 from inbox.relay import Outgoing, take_outgoing
-from inbox.rules.payloads import EventRules
 from inbox.services.admin.blocklist import is_blocked
 from inbox.services.conversations import (
     ConversationActionError,
@@ -39,7 +39,6 @@ from inbox.services.conversations import (
     start_conversation,
 )
 from inbox.services.messages import add_to_conversation
-from workflows.contracts import SIGNAL_MESSAGE_RECEIVED, conversation_workflow_id
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +226,7 @@ def _spam_conversation_for(
     latest = _latest_locked(session, channel.id, number)
     if latest is not None:
         if latest.status != ConversationStatus.SPAM:
-            mark_spam(session, conversation=latest, block=False)
+            mark_spam(session, conversation=latest)
         return latest
     conversation = start_conversation(session, channel=channel, contact=contact, number=number)
     conversation.status = ConversationStatus.SPAM

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from inbox import live
+from inbox.contracts import ConversationEvent
 from inbox.models import Conversation, Message
 from inbox.relay import enqueue_conversation_signal
 from inbox.services.conversations import started_state
-from workflows.contracts import ConversationEvent
 
 # The list views' preview column holds this many characters.
 PREVIEW_CHARS = 200

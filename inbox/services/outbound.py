@@ -15,6 +15,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from inbox import live
+from inbox.contracts import (
+    SEND_MESSAGE_WORKFLOW_TYPE,
+    SIGNAL_MESSAGE_SENT,
+    SIGNAL_SEND,
+    SendMessageInput,
+    message_workflow_id,
+)
 from inbox.models import (
     Channel,
     Contact,
@@ -29,13 +36,6 @@ from inbox.models import (
 from inbox.phone import InvalidNumber, normalize_number
 from inbox.relay import enqueue
 from inbox.services.messages import add_to_conversation
-from workflows.contracts import (
-    SEND_MESSAGE_WORKFLOW_TYPE,
-    SIGNAL_MESSAGE_SENT,
-    SIGNAL_SEND,
-    SendMessageInput,
-    message_workflow_id,
-)
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 
 from activities.sms import SmsActivities
+from inbox.contracts import DeliverMessageInput, MarkFailedInput
 from inbox.models import EarlyStatusReport, Message, MessageStatus, SimulatorMessage
 from inbox.providers import SendResult, SimulatorProvider, TwilioProvider
 from inbox.services.outbound import apply_status_update, queue_message
 from tests.providers.fake_twilio import FakeTwilioHttp
-from workflows.contracts import DeliverMessageInput, MarkFailedInput
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from inbox.contracts import conversation_workflow_id
 from inbox.models import (
     ContactEvent,
     Conversation,
@@ -22,7 +23,6 @@ from inbox.models import (
     utcnow,
 )
 from inbox.settings import Settings
-from workflows.contracts import conversation_workflow_id
 
 
 def _pending(sessions: sessionmaker[Session]) -> list[PendingSignal]:

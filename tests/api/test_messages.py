@@ -8,8 +8,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from inbox.contracts import message_workflow_id
 from inbox.models import Conversation, Message, PendingSignal
-from workflows.contracts import message_workflow_id
 
 
 def _field_error(response: httpx.Response, *loc: str | int) -> None:

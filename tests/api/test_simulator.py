@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from activities.sms import SmsActivities
 from api.app import create_app
-from inbox import simulator_cli
+from inbox.cli import simulate as simulator_cli
+from inbox.contracts import DeliverMessageInput
 from inbox.models import Conversation, Message, SimulatorMessage
 from inbox.providers import SimulatorProvider
 from inbox.services.outbound import queue_message
 from inbox.settings import Settings, get_settings
-from workflows.contracts import DeliverMessageInput
 
 CONTACT = "+12025550143"
 

@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.app import create_app
+from inbox.cli.simulate import signed_webhook, webhook_params
+from inbox.contracts import SIGNAL_MESSAGE_RECEIVED, SIGNAL_REOPENED
 from inbox.models import (
     Contact,
     ContactEvent,
@@ -23,9 +25,7 @@ from inbox.models import (
 from inbox.providers.twilio import SIGNATURE_HEADER, compute_signature
 from inbox.relay import Relay
 from inbox.settings import Settings
-from inbox.simulator_cli import signed_webhook, webhook_params
 from inbox.temporal import TemporalConnector
-from workflows.contracts import SIGNAL_MESSAGE_RECEIVED, SIGNAL_REOPENED
 
 CONTACT = "+12025550143"
 # Nothing listens on port 1: Temporal is "down" for every test unless it hands in a client.

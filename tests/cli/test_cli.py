@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from inbox import cli, migrations
+from inbox import migrations
+from inbox.cli import main as cli
+from inbox.cli.dev import dev_ports, split_address, temporal_command
+from inbox.contracts import SEARCH_ATTRIBUTES
 from inbox.db import engine_for, make_session_factory
-from inbox.devserver import dev_ports, split_address, temporal_command
 from inbox.models import Conversation, PendingSignal, User
 from inbox.settings import Settings
 from tests.databases import fresh_database
-from workflows.contracts import SEARCH_ATTRIBUTES
 
 
 @pytest.mark.parametrize(

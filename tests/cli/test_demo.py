@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox.demo import DEMO_PASSWORD, DemoRefused, database_is_empty, load_demo
+from inbox.cli.demo import DEMO_PASSWORD, DemoRefused, database_is_empty, load_demo
+from inbox.contracts import conversation_workflow_id
 from inbox.models import (
     Channel,
     Contact,
@@ -21,7 +22,6 @@ from inbox.models import (
     User,
 )
 from inbox.passwords import verify_password
-from workflows.contracts import conversation_workflow_id
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 

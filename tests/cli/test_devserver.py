@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
 
+from inbox.contracts import WORKFLOW_TYPE, conversation_workflow_id
 from inbox.db import engine_for, make_session_factory
 from inbox.models import Conversation, PendingSignal, User
 from tests.cli.conftest import free_port
 from tests.databases import fresh_database
-from workflows.contracts import WORKFLOW_TYPE, conversation_workflow_id
 
 pytestmark = pytest.mark.devserver
 
@@ -186,7 +186,7 @@ def test_unreachable_database_is_reported_and_temporal_stopped(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from inbox import cli
+    from inbox.cli import main as cli
     from inbox.settings import get_settings
 
     for name, value in dev_settings.items():

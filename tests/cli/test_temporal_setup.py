@@ -13,10 +13,10 @@ import pytest
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
-from inbox import cli
+from inbox.cli import main as cli
+from inbox.contracts import SEARCH_ATTRIBUTES
 from inbox.settings import get_settings
 from tests.cli.conftest import free_port
-from workflows.contracts import SEARCH_ATTRIBUTES
 
 pytestmark = pytest.mark.devserver
 

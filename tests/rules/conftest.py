@@ -1,6 +1,6 @@
 """Fixtures for automation tests: a rule folder, a fresh time-skipping Temporal server per test,
 and :class:`Rig`, which runs the real ``ConversationWorkflow`` in the real worker
-(``inbox.worker.build_worker``: store, SMS and automation activities on the test database, the
+(``inbox.cli.worker.build_worker``: store, SMS and automation activities on the test database, the
 simulator as the provider) and feeds it events the way the inbound path and the composer do
 (an inbound message's signal carries the rules its triggers select, as the webhook's does).
 
@@ -29,16 +29,8 @@ from temporalio.worker import Worker
 
 from activities.automation import AutomationActivities
 from activities.sms import SmsActivities
-from inbox.models import Conversation, Message, PendingSignal
-from inbox.providers import SimulatorProvider
-from inbox.relay import Relay, enqueue_conversation_signal
-from inbox.rules.config import AutomationSettings
-from inbox.rules.registry import event_rules
-from inbox.settings import Settings
-from inbox.temporal import TemporalConnector
-from inbox.worker import MAX_ACTIVITY_THREADS, build_worker
-from tests.workflows.fakes import register_search_attributes
-from workflows.contracts import (
+from inbox.cli.worker import MAX_ACTIVITY_THREADS, build_worker
+from inbox.contracts import (
     SIGNAL_MESSAGE_RECEIVED,
     SIGNAL_MESSAGE_SENT,
     SIGNAL_TRIGGERS,
@@ -46,6 +38,13 @@ from workflows.contracts import (
     ConversationState,
     conversation_workflow_id,
 )
+from inbox.models import Conversation, Message, PendingSignal
+from inbox.providers import SimulatorProvider
+from inbox.relay import Relay, enqueue_conversation_signal
+from inbox.rules.registry import event_rules
+from inbox.settings import Settings
+from inbox.temporal import TemporalConnector
+from tests.workflows.fakes import register_search_attributes
 
 REPO = Path(__file__).resolve().parents[2]
 QUERY_TIMEOUT = timedelta(seconds=2)
@@ -112,8 +111,7 @@ class Rig:
         """The automation activities as the worker builds them, with this rig's loop cap."""
         return automation_class(
             self.sessions,
-            self.settings,
-            AutomationSettings(sends_per_hour=self.sends_per_hour),
+            self.settings.model_copy(update={"automation_sends_per_hour": self.sends_per_hour}),
             delivery=SmsActivities(self.sessions, self.provider),
         )
 

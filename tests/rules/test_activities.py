@@ -15,6 +15,17 @@ from sqlalchemy import event, func, select
 
 from activities.automation import AutomationActivities
 from activities.sms import SmsActivities
+from inbox.contracts import (
+    ActionTaken,
+    ConversationState,
+    DeliverMessageInput,
+    FireEventInput,
+    LoadRulesInput,
+    ObserveInput,
+    RecordRunInput,
+    RunActionInput,
+    SnapshotInput,
+)
 from inbox.models import (
     Conversation,
     LiveEvent,
@@ -25,21 +36,8 @@ from inbox.models import (
     SimulatorMessage,
 )
 from inbox.providers import SimulatorProvider
-from inbox.rules.payloads import (
-    ActionTaken,
-    LoadRulesInput,
-    RecordRunInput,
-    RunActionInput,
-    SnapshotInput,
-)
 from inbox.rules.snapshot import build_facts
 from inbox.settings import Settings
-from workflows.contracts import (
-    ConversationState,
-    DeliverMessageInput,
-    FireEventInput,
-    ObserveInput,
-)
 
 NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)
 

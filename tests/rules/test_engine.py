@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from inbox.contracts import RuleSpec
 from inbox.rules import engine, hours
-from inbox.rules.payloads import RuleSpec
 
 NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)  # a Wednesday
 

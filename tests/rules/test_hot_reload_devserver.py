@@ -1,5 +1,5 @@
 """Hot reload as ``inbox dev`` runs it: the Temporal dev server, the real worker
-(``inbox.worker.build_worker``) and the test database. Editing a rule file changes what an
+(``inbox.cli.worker.build_worker``) and the test database. Editing a rule file changes what an
 already-open conversation's running workflow does next, with no restart of anything."""
 
 from __future__ import annotations
@@ -18,22 +18,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from inbox.devserver import SQLITE_PRAGMA_ARGS
-from inbox.models import Conversation, RuleRun
-from inbox.providers import SimulatorProvider
-from inbox.relay import Relay
-from inbox.services.inbound import receive_inbound
-from inbox.settings import Settings
-from inbox.temporal import TemporalConnector
-from inbox.worker import MAX_ACTIVITY_THREADS, build_worker
-from tests.factories import Factory
-from workflows.contracts import (
+from inbox.cli.dev import SQLITE_PRAGMA_ARGS
+from inbox.cli.worker import MAX_ACTIVITY_THREADS, build_worker
+from inbox.contracts import (
     SA_ASSIGNEE,
     SA_INBOX,
     SA_LAST_INBOUND,
     SA_STATUS,
     conversation_workflow_id,
 )
+from inbox.models import Conversation, RuleRun
+from inbox.providers import SimulatorProvider
+from inbox.relay import Relay
+from inbox.services.inbound import receive_inbound
+from inbox.settings import Settings
+from inbox.temporal import TemporalConnector
+from tests.factories import Factory
 
 pytestmark = pytest.mark.devserver
 

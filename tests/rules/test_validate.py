@@ -160,7 +160,7 @@ def test_json_schema_lists_every_field_and_action() -> None:
 def test_cli_check_prints_problems_and_exits_non_zero(tmp_path: Path, capsys) -> None:
     import argparse
 
-    from inbox.rules.cli import cmd_check
+    from inbox.cli.rules import cmd_check
 
     (tmp_path / "good.yaml").write_text("- name: a\n  trigger: closed\n  then: [close]\n")
     (tmp_path / "bad.yaml").write_text(

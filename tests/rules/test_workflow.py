@@ -18,6 +18,17 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.automation import AutomationActivities
+from inbox.contracts import (
+    ACTIVITY_FIRE,
+    ACTIVITY_RUN_ACTION,
+    TASK_QUEUE,
+    ConversationInput,
+    FireEventInput,
+    FireResult,
+    RunActionInput,
+    RunActionResult,
+    conversation_workflow_id,
+)
 from inbox.models import (
     ContactEvent,
     Conversation,
@@ -27,21 +38,8 @@ from inbox.models import (
     RuleRun,
     SimulatorMessage,
 )
-from inbox.rules.payloads import (
-    ACTIVITY_FIRE,
-    ACTIVITY_RUN_ACTION,
-    FireResult,
-    RunActionInput,
-    RunActionResult,
-)
 from inbox.rules.registry import registry_for
 from tests.rules.conftest import REPO, Rig, eventually, until
-from workflows.contracts import (
-    TASK_QUEUE,
-    ConversationInput,
-    FireEventInput,
-    conversation_workflow_id,
-)
 from workflows.conversation import ConversationWorkflow
 
 SLOW = "alert-manager-on-slow-reply"

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inbox.contracts import conversation_workflow_id
 from inbox.models import (
     ContactEvent,
     Conversation,
@@ -20,7 +21,6 @@ from inbox.models import (
 )
 from inbox.services import conversations as svc
 from inbox.services.conversations import ConversationActionError
-from workflows.contracts import conversation_workflow_id
 
 
 def _signals(session: Session) -> list[PendingSignal]:

@@ -7,6 +7,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from inbox.contracts import SIGNAL_MESSAGE_RECEIVED, SIGNAL_REOPENED
 from inbox.models import (
     Contact,
     ContactEvent,
@@ -23,7 +24,6 @@ from inbox.services.inbound import (
     receive_and_commit,
     receive_inbound,
 )
-from workflows.contracts import SIGNAL_MESSAGE_RECEIVED, SIGNAL_REOPENED
 
 
 def receive(session, channel, *, sid, from_number="+12025550143", body="hi") -> InboundResult:

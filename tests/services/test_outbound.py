@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from inbox.contracts import SEND_MESSAGE_WORKFLOW_TYPE, SIGNAL_MESSAGE_SENT, SIGNAL_SEND
 from inbox.models import (
     ConversationStatus,
     EarlyStatusReport,
@@ -24,7 +25,6 @@ from inbox.services.outbound import (
     queue_one_off,
     store_provider_id,
 )
-from workflows.contracts import SEND_MESSAGE_WORKFLOW_TYPE, SIGNAL_MESSAGE_SENT, SIGNAL_SEND
 
 
 def test_queue_message_stores_the_row_first_and_tells_the_workflow(factory, session):

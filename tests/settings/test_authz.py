@@ -112,9 +112,9 @@ def ids(factory: Factory, session: Session, world: World, app_settings: Any) -> 
     inactive = factory.user(email="gone@example.com", name="Gone", is_active=False)
     spammer = factory.contact(number="+12025550166")
     spam = factory.conversation(channel=factory.channel(), contact=spammer)
-    from inbox.services import conversations
+    from inbox.services.admin import blocklist
 
-    conversations.mark_spam(session, conversation=spam)  # blocks number and contact
+    blocklist.mark_spam(session, conversation=spam)  # blocks number and contact
     entry = session.scalars(select(BlockedNumber).where(BlockedNumber.number.is_not(None))).one()
     definition = fields.create_field(
         session, entity="contact", key="tier", label="Tier", type="choice", choices=["A"]

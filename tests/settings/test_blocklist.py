@@ -9,6 +9,12 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from inbox.contracts import (
+    SIGNAL_MARKED_NOT_SPAM,
+    SIGNAL_MARKED_SPAM,
+    SIGNAL_MESSAGE_RECEIVED,
+    SIGNAL_REOPENED,
+)
 from inbox.models import (
     AuditLog,
     BlockedNumber,
@@ -23,12 +29,6 @@ from inbox.phone import InvalidNumber
 from inbox.services import conversations
 from inbox.services.admin import blocklist
 from inbox.services.inbound import InboundResult, receive_inbound
-from workflows.contracts import (
-    SIGNAL_MARKED_NOT_SPAM,
-    SIGNAL_MARKED_SPAM,
-    SIGNAL_MESSAGE_RECEIVED,
-    SIGNAL_REOPENED,
-)
 
 SPAMMER = "+12025550166"
 _sids = itertools.count(1)
@@ -69,7 +69,7 @@ def test_mark_spam_blocks_number_and_contact_and_moves_all_their_conversations(f
     session.commit()
     clear_signals(session)
 
-    conversations.mark_spam(session, conversation=open_one, actor_id=admin.id)
+    blocklist.mark_spam(session, conversation=open_one, actor_id=admin.id)
     session.commit()
 
     assert open_one.status == closed_one.status == ConversationStatus.SPAM
@@ -88,7 +88,7 @@ def test_mark_spam_blocks_number_and_contact_and_moves_all_their_conversations(f
 def test_inbound_from_blocked_sender_is_stored_hidden_without_signal(factory, session):
     channel = factory.channel()
     conversation = text_in(session, channel).conversation
-    conversations.mark_spam(session, conversation=conversation)
+    blocklist.mark_spam(session, conversation=conversation)
     session.commit()
     clear_signals(session)
 
@@ -105,7 +105,7 @@ def test_inbound_from_blocked_sender_is_stored_hidden_without_signal(factory, se
 def test_blocked_sender_on_a_new_channel_gets_a_new_spam_conversation(factory, session):
     first, second = factory.channel(), factory.channel()
     conversation = text_in(session, first).conversation
-    conversations.mark_spam(session, conversation=conversation)
+    blocklist.mark_spam(session, conversation=conversation)
     session.commit()
     clear_signals(session)
 
@@ -138,7 +138,7 @@ def test_not_spam_lifts_the_block_and_restores_open_and_closed(factory, session)
     was_open = text_in(session, first).conversation
     was_closed = text_in(session, second).conversation
     conversations.close(session, conversation=was_closed)
-    conversations.mark_spam(session, conversation=was_open)
+    blocklist.mark_spam(session, conversation=was_open)
     session.commit()
     clear_signals(session)
 
@@ -165,7 +165,7 @@ def test_not_spam_lifts_the_block_and_restores_open_and_closed(factory, session)
 def test_unblock_restores_only_what_no_other_entry_covers(factory, session):
     channel = factory.channel()
     conversation = text_in(session, channel).conversation
-    conversations.mark_spam(session, conversation=conversation)
+    blocklist.mark_spam(session, conversation=conversation)
     session.commit()
     number_entry, contact_entry = session.scalars(
         select(BlockedNumber).order_by(BlockedNumber.id)
@@ -181,7 +181,7 @@ def test_unblock_restores_only_what_no_other_entry_covers(factory, session):
 def test_restoring_an_open_conversation_beside_a_newer_open_one_closes_it(factory, session):
     channel = factory.channel()
     conversation = text_in(session, channel).conversation
-    conversations.mark_spam(session, conversation=conversation, block=False)
+    conversations.mark_spam(session, conversation=conversation)
     factory.conversation(channel=channel, contact=conversation.contact)  # a newer open one
     conversations.mark_not_spam(session, conversation=conversation)
     assert conversation.status == ConversationStatus.CLOSED

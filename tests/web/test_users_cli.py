@@ -7,7 +7,7 @@ import argparse
 import pytest
 from sqlalchemy import select
 
-from inbox import users_cli
+from inbox.cli import users as users_cli
 from inbox.models import User
 from inbox.passwords import verify_password
 

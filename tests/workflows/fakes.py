@@ -18,48 +18,46 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from inbox.rules.payloads import (
+from inbox.contracts import (
+    ACTIVITY_DELIVER_MESSAGE,
     ACTIVITY_FIRE,
     ACTIVITY_LOAD_RULES,
+    ACTIVITY_LOAD_STATE,
+    ACTIVITY_MARK_MESSAGE_FAILED,
+    ACTIVITY_OBSERVE,
+    ACTIVITY_RECORD_CLOCKS,
     ACTIVITY_RECORD_RUN,
     ACTIVITY_RUN_ACTION,
     ACTIVITY_SNAPSHOT,
+    SEARCH_ATTRIBUTES,
+    SIGNAL_MESSAGE_RECEIVED,
+    SIGNAL_TRIGGERS,
     ActionTaken,
+    ConversationEvent,
+    ConversationInput,
+    ConversationState,
+    DeliverMessageInput,
+    DeliverMessageResult,
     EventRules,
+    FireEventInput,
     FireResult,
     LoadRulesInput,
     LoadRulesResult,
+    LoadStateInput,
+    MarkFailedInput,
+    ObserveInput,
+    ObserveResult,
+    RecordClocksInput,
     RecordRunInput,
     RuleSpec,
     RunActionInput,
     RunActionResult,
     SnapshotInput,
     SnapshotResult,
+    conversation_workflow_id,
 )
 from inbox.rules.registry import RuleSet
 from inbox.rules.validate import check_text
-from workflows.contracts import (
-    ACTIVITY_DELIVER_MESSAGE,
-    ACTIVITY_LOAD_STATE,
-    ACTIVITY_MARK_MESSAGE_FAILED,
-    ACTIVITY_OBSERVE,
-    ACTIVITY_RECORD_CLOCKS,
-    SEARCH_ATTRIBUTES,
-    SIGNAL_MESSAGE_RECEIVED,
-    SIGNAL_TRIGGERS,
-    ConversationEvent,
-    ConversationInput,
-    ConversationState,
-    DeliverMessageInput,
-    DeliverMessageResult,
-    FireEventInput,
-    LoadStateInput,
-    MarkFailedInput,
-    ObserveInput,
-    ObserveResult,
-    RecordClocksInput,
-    conversation_workflow_id,
-)
 from workflows.conversation import ConversationWorkflow
 from workflows.send_message import SendMessageWorkflow
 

@@ -26,6 +26,12 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from inbox.contracts import (
+    SIGNAL_SEND,
+    ConversationEvent,
+    SendMessageInput,
+    message_workflow_id,
+)
 from tests.workflows.fakes import (
     FakeAutomation,
     FakeSms,
@@ -36,12 +42,6 @@ from tests.workflows.fakes import (
     register_search_attributes,
     signal_with_start,
     wait_for_state,
-)
-from workflows.contracts import (
-    SIGNAL_SEND,
-    ConversationEvent,
-    SendMessageInput,
-    message_workflow_id,
 )
 from workflows.send_message import SendMessageWorkflow
 

@@ -15,6 +15,13 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from inbox.contracts import (
+    EVENT_RULES_FRESH_SECONDS,
+    SIGNAL_MESSAGE_RECEIVED,
+    SIGNAL_TRIGGERS,
+    ConversationEvent,
+    ConversationState,
+)
 from tests.workflows.fakes import (
     FakeAutomation,
     FakeObserver,
@@ -26,13 +33,6 @@ from tests.workflows.fakes import (
     unique_id,
     unique_queue,
     wait_for_state,
-)
-from workflows.contracts import (
-    EVENT_RULES_FRESH_SECONDS,
-    SIGNAL_MESSAGE_RECEIVED,
-    SIGNAL_TRIGGERS,
-    ConversationEvent,
-    ConversationState,
 )
 from workflows.conversation import apply_event
 

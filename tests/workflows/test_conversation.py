@@ -11,6 +11,15 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from inbox.contracts import (
+    SA_ASSIGNEE,
+    SA_INBOX,
+    SA_LAST_INBOUND,
+    SA_STATUS,
+    ConversationInput,
+    ConversationState,
+    conversation_workflow_id,
+)
 from tests.workflows.fakes import (
     T0,
     FakeAutomation,
@@ -23,15 +32,6 @@ from tests.workflows.fakes import (
     unique_id,
     unique_queue,
     wait_for_state,
-)
-from workflows.contracts import (
-    SA_ASSIGNEE,
-    SA_INBOX,
-    SA_LAST_INBOUND,
-    SA_STATUS,
-    ConversationInput,
-    ConversationState,
-    conversation_workflow_id,
 )
 from workflows.conversation import apply_event
 

@@ -13,13 +13,13 @@ from temporalio.exceptions import (
 )
 from temporalio.testing import WorkflowEnvironment
 
-from tests.workflows.fakes import FakeSms, FakeStore, fake_worker, unique_id, unique_queue
-from workflows.contracts import (
+from inbox.contracts import (
     SIGNAL_SEND,
     DeliverMessageResult,
     SendMessageInput,
     message_workflow_id,
 )
+from tests.workflows.fakes import FakeSms, FakeStore, fake_worker, unique_id, unique_queue
 from workflows.send_message import SendMessageWorkflow, failure_reason
 
 

@@ -12,9 +12,9 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.store import StoreActivities
 from inbox import live
+from inbox.contracts import ConversationState, LoadStateInput, RecordClocksInput
 from inbox.models import Conversation, ConversationStatus, LiveEvent, Message
 from tests.factories import Factory
-from workflows.contracts import ConversationState, LoadStateInput, RecordClocksInput
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 

@@ -13,22 +13,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from inbox.models import Conversation, Message, PendingSignal, SimulatorMessage, utcnow
-from inbox.providers import ProviderRejected, SimulatorProvider
-from inbox.relay import Relay, enqueue_conversation_signal
-from inbox.services.outbound import queue_message
-from inbox.settings import Settings
-from inbox.temporal import TemporalConnector
-from inbox.worker import MAX_ACTIVITY_THREADS, build_worker, run_worker
-from tests.factories import Factory
-from tests.workflows.fakes import eventually
-from workflows.contracts import (
+from inbox.cli.worker import MAX_ACTIVITY_THREADS, build_worker, run_worker
+from inbox.contracts import (
     SA_STATUS,
     SIGNAL_MESSAGE_RECEIVED,
     ConversationEvent,
     ConversationState,
     conversation_workflow_id,
 )
+from inbox.models import Conversation, Message, PendingSignal, SimulatorMessage, utcnow
+from inbox.providers import ProviderRejected, SimulatorProvider
+from inbox.relay import Relay, enqueue_conversation_signal
+from inbox.services.outbound import queue_message
+from inbox.settings import Settings
+from inbox.temporal import TemporalConnector
+from tests.factories import Factory
+from tests.workflows.fakes import eventually
 
 
 def _inbound(session: Session, conversation: Conversation, minutes_ago: int) -> Message:

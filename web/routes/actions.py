@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from api.deps import SessionDep, StateDep
 from inbox.models import Conversation, EventKind, User
 from inbox.services import conversations as actions
+from inbox.services.admin import blocklist
 from inbox.services.outbound import OutboundBlocked, queue_message
 from web.auth import CsrfProtected, CurrentUser
 from web.deps import flush_after, live_position, page_context
@@ -168,7 +169,7 @@ def lifecycle(
         elif action == "reopen":
             actions.reopen(session, conversation=conversation, actor_id=user.id)
         elif action == "spam":
-            actions.mark_spam(session, conversation=conversation, actor_id=user.id)
+            blocklist.mark_spam(session, conversation=conversation, actor_id=user.id)
         elif action == "unread":
             mark_unread(session, user=user, conversation=conversation)
         else:

@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inbox.contracts import RuleSpec
 from inbox.models import RuleRun
 from inbox.rules.loader import rule_files
-from inbox.rules.payloads import RuleSpec
 from inbox.rules.registry import registry_for
 from inbox.rules.validate import Problem, display_name
 

@@ -1,11 +1,10 @@
 """The spam blocklist: numbers and contacts whose texts are kept but hidden.
 
-Marking a conversation as spam (:func:`inbox.services.conversations.mark_spam`) calls
-:func:`block_sender`: its number and contact are blocked and every conversation from that
-number or contact moves to spam. Later inbound from them is stored on a spam conversation and
-the inbound path does not signal the workflow's ``message_received``, so no automation runs and
-nobody is notified. :func:`mark_not_spam` (or :func:`unblock` on the settings page) lifts the
-block and restores their conversations to the status they had.
+Marking a conversation as spam (:func:`mark_spam`) blocks its number and contact and moves
+every conversation from that number or contact to spam. Later inbound from them is stored on a
+spam conversation and the inbound path does not signal the workflow's ``message_received``, so
+no automation runs and nobody is notified. :func:`mark_not_spam` (or :func:`unblock` on the
+settings page) lifts the block and restores their conversations to the status they had.
 """
 
 from __future__ import annotations
@@ -13,7 +12,14 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.orm import Session
 
-from inbox.models import BlockedNumber, Contact, ContactNumber, Conversation, ConversationStatus
+from inbox.models import (
+    BlockedNumber,
+    Contact,
+    ContactEvent,
+    ContactNumber,
+    Conversation,
+    ConversationStatus,
+)
 from inbox.phone import normalize_number
 from inbox.services import conversations
 from inbox.services.admin import audit
@@ -60,15 +66,18 @@ def block_contact(
     return entry
 
 
-def block_sender(
+def mark_spam(
     session: Session,
     *,
     conversation: Conversation,
     actor_id: int | None = None,
     automation: str | None = None,
-) -> None:
-    """Block a spam conversation's number and contact (those not blocked yet) and move all
-    their conversations to spam. Called by ``mark_spam``."""
+) -> ContactEvent:
+    """ "Mark as spam": the conversation goes to spam, its number and contact on the blocklist
+    (those not blocked yet), and all their other conversations to spam too."""
+    event = conversations.mark_spam(
+        session, conversation=conversation, actor_id=actor_id, automation=automation
+    )
     reason = f"conversation {conversation.id} marked as spam"
     if automation is not None:
         reason += f" by automation {automation!r}"
@@ -86,6 +95,7 @@ def block_sender(
         actor_id=actor_id,
         automation=automation,
     )
+    return event
 
 
 def unblock(session: Session, *, entry: BlockedNumber, actor_id: int | None = None) -> int:
@@ -203,7 +213,6 @@ def _spam_all(
             conversation=conversation,
             actor_id=actor_id,
             automation=automation,
-            block=False,
         )
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from inbox.contracts import SIGNAL_CLOSED, SIGNAL_MESSAGE_RECEIVED, ConversationEvent
 from inbox.models import (
     Channel,
     Contact,
@@ -32,7 +33,6 @@ from inbox.models import (
 )
 from inbox.passwords import hash_password
 from inbox.relay import enqueue_conversation_signal
-from workflows.contracts import SIGNAL_CLOSED, SIGNAL_MESSAGE_RECEIVED, ConversationEvent
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 
+from inbox.contracts import SEARCH_ATTRIBUTES
 from inbox.settings import Settings
-from workflows.contracts import SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
 

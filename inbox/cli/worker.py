@@ -22,14 +22,13 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities.automation import AutomationActivities
 from activities.sms import SmsActivities
 from activities.store import StoreActivities
+from inbox.contracts import TASK_QUEUE
 from inbox.db import engine_for, make_session_factory
 from inbox.providers import SmsProvider, get_provider
 from inbox.relay import Relay
 from inbox.rules import retention
-from inbox.rules.config import AutomationSettings
 from inbox.settings import Settings
 from inbox.temporal import TemporalConnector, connect
-from workflows.contracts import TASK_QUEUE
 from workflows.conversation import ConversationWorkflow
 from workflows.send_message import SendMessageWorkflow
 
@@ -112,7 +111,7 @@ async def run_worker(settings: Settings) -> None:
         )
         relay_task = asyncio.create_task(relay.run_forever(settings.relay_interval_seconds))
         prune_task = asyncio.create_task(
-            retention.prune_forever(sessions, AutomationSettings().run_retention_days)
+            retention.prune_forever(sessions, settings.automation_run_retention_days)
         )
         log.info(
             "worker on task queue %r at %s (provider %s)",

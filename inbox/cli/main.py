@@ -1,8 +1,8 @@
 """The ``inbox`` command: ``dev``, ``web``, ``worker``, ``migrate``, ``demo``, ``temporal-setup``,
 ``api-key``.
 
-Other modules add their own subcommands with ``register(subparsers)`` (listed in
-``EXTENSIONS``): each parser they add sets ``handler=`` to a function taking the parsed
+``simulate``, ``user`` and ``rules`` come from their own modules of this package, each with
+``register(subparsers)``: every parser sets ``handler=`` to a function taking the parsed
 ``argparse.Namespace`` and returning an exit code (``None`` means 0).
 """
 
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import importlib.util
 import logging
 import signal
 import sys
@@ -19,15 +17,12 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from inbox.cli import rules, simulate, users
 from inbox.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[argparse.Namespace], "int | None"]
-
-# Modules that add subcommands; each is wired in once it exists, so the CLI works while they
-# are being written.
-EXTENSIONS = ("inbox.simulator_cli", "inbox.users_cli", "inbox.rules.cli")
 
 
 def _settings() -> Settings:
@@ -36,7 +31,7 @@ def _settings() -> Settings:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     """Run everything embedded: Temporal dev server, migrations, demo data, worker and web."""
-    from inbox.devserver import DevServerError, run_dev
+    from inbox.cli.dev import DevServerError, run_dev
 
     try:
         return run_dev(_settings(), demo=not args.no_demo, announce=_out)
@@ -67,7 +62,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run the Temporal worker (workflows and activities) until Ctrl-C or SIGTERM."""
     import uvloop
 
-    from inbox.worker import run_worker
+    from inbox.cli.worker import run_worker
 
     # SIGTERM (docker stop, the dev supervisor) stops the worker as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -93,8 +88,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load demo data into an empty database (migrating it first)."""
     from inbox import migrations
+    from inbox.cli.demo import DemoRefused, load_demo
     from inbox.db import engine_for, make_session_factory, session_scope
-    from inbox.demo import DemoRefused, load_demo
 
     settings = _settings()
     migrations.upgrade(settings.database_url)
@@ -117,7 +112,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_temporal_setup(args: argparse.Namespace) -> int:
     """Register the conversation search attributes on the Temporal cluster (once per namespace)."""
-    from inbox.temporal_setup import setup_temporal
+    from inbox.cli.temporal_setup import setup_temporal
 
     settings = _settings()
     try:
@@ -203,17 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True, help="what the key is for, e.g. 'crm'")
     create.set_defaults(handler=cmd_api_key_create)
 
-    for module_name in EXTENSIONS:
-        if _module_exists(module_name):
-            importlib.import_module(module_name).register(subparsers)
+    for register in (simulate.register, users.register, rules.register):
+        register(subparsers)
     return parser
-
-
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # the parent package is missing
-        return False
 
 
 def _out(text: str) -> None:
@@ -250,7 +237,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return int(code or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

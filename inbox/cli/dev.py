@@ -32,8 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 from inbox import migrations
-from inbox.db import engine_for, make_session_factory, session_scope
-from inbox.demo import (
+from inbox.cli.demo import (
     DEMO_PASSWORD,
     DEMO_USERS,
     DemoSummary,
@@ -41,8 +40,9 @@ from inbox.demo import (
     has_demo_users,
     load_demo,
 )
+from inbox.contracts import SEARCH_ATTRIBUTES
+from inbox.db import engine_for, make_session_factory, session_scope
 from inbox.settings import Settings
-from workflows.contracts import SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
 

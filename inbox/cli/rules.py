@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from inbox.contracts import RuleSpec
 from inbox.rules import actions, engine, schema, templates
 from inbox.rules.durations import format_duration
-from inbox.rules.payloads import RuleSpec
 from inbox.rules.validate import Known, check_path
 from inbox.settings import get_settings
 
