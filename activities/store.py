@@ -1,12 +1,18 @@
-"""Activities that read and write a conversation's row for its workflow.
+"""Activities that read and write a conversation for its workflow: its state when the workflow
+starts, and the store step of every event (clocks written, rules and facts read).
 
 The workflow owns the clocks (it computes them from event times); the database is where the
-views read them. Each activity uses one session and commits once.
+views read them. Each activity uses one session and commits once. The database work runs on the
+worker's database executor, never beside the provider calls (``activities/sms.py``), so a slow
+provider cannot hold up a conversation's events.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,14 +22,27 @@ from temporalio.exceptions import ApplicationError
 from inbox import live
 from inbox.contracts import (
     ACTIVITY_LOAD_STATE,
-    ACTIVITY_RECORD_CLOCKS,
+    ACTIVITY_OBSERVE,
+    Clocks,
     ConversationState,
+    Direction,
     LoadStateInput,
-    RecordClocksInput,
+    ObserveInput,
+    ObserveResult,
+    RuleSpec,
 )
 from inbox.models import Conversation, Message
-from inbox.rules.snapshot import last_direction, message_counts
+from inbox.rules import engine
+from inbox.rules.registry import RuleSet, registry_for
+from inbox.rules.snapshot import build_facts, last_direction, message_counts
 from inbox.services.conversations import row_state
+from inbox.settings import Settings
+
+T = TypeVar("T")
+
+# More unapplied messages than this means the workflow was gone for long; the rest were
+# signalled long ago and will not come again.
+_UNAPPLIED_LIMIT = 500
 
 
 def _conversation(session: Session, conversation_id: int) -> Conversation:
@@ -38,11 +57,6 @@ def _conversation(session: Session, conversation_id: int) -> Conversation:
     return conversation
 
 
-# More unapplied messages than this means the workflow was gone for long; the rest were
-# signalled long ago and will not come again.
-_UNAPPLIED_LIMIT = 500
-
-
 def _not_yet_applied(session: Session, conversation: Conversation) -> list[int]:
     """Ids of stored messages newer than every clock the workflow recorded: their events have
     not been applied yet (the signal that starts the workflow is one), and are counted already."""
@@ -53,61 +67,106 @@ def _not_yet_applied(session: Session, conversation: Conversation) -> list[int]:
     return sorted(session.scalars(query.order_by(Message.id.desc()).limit(_UNAPPLIED_LIMIT)))
 
 
-class StoreActivities:
-    """The store activities, bound to a session factory (register the bound methods)."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
-
-    @activity.defn(name=ACTIVITY_LOAD_STATE)
-    def load_conversation_state(self, request: LoadStateInput) -> ConversationState:
-        """The stored conversation as workflow state: a (re)started workflow begins from it."""
-        with self._sessions() as session:
-            conversation = _conversation(session, request.conversation_id)
-            counts = message_counts(session, conversation.id)
-            return dataclasses.replace(
-                row_state(conversation),
-                last_direction=last_direction(session, conversation.id),
-                messages_received=counts.get("inbound", 0),
-                messages_sent=counts.get("outbound", 0),
-                counted_message_ids=_not_yet_applied(session, conversation),
-            )
-
-    @activity.defn(name=ACTIVITY_RECORD_CLOCKS)
-    def record_conversation_clocks(self, request: RecordClocksInput) -> None:
-        """Write the workflow's clocks to the conversation row and tell live pages."""
-        commit_clocks(self._sessions, request.state)
-
-
-def commit_clocks(sessions: sessionmaker[Session], state: ConversationState) -> None:
-    """:func:`write_clocks` in a transaction of its own."""
-    with sessions() as session:
-        write_clocks(session, state)
-        session.commit()
-
-
-def write_clocks(session: Session, state: ConversationState) -> Conversation:
+def write_clocks(session: Session, conversation: Conversation, clocks: Clocks) -> None:
     """Copy the workflow's clocks to the conversation row and publish the change (no commit).
 
     Status, inbox and assignee are not written: the services that change them write the row
     themselves, and a late write from here must not undo a newer change.
     """
-    conversation = _conversation(session, state.conversation_id)
-    conversation.first_inbound_at = state.first_inbound_at
-    conversation.first_response_at = state.first_response_at
-    conversation.last_inbound_at = state.last_inbound_at
-    conversation.last_outbound_at = state.last_outbound_at
-    conversation.closed_at = state.closed_at
-    conversation.time_to_first_response_seconds = state.time_to_first_response_seconds
-    conversation.time_to_close_seconds = state.time_to_close_seconds
+    clocks.copy_to(conversation)
     live.publish(
         session,
         live.CONVERSATION_UPDATED,
         conversation_id=conversation.id,
         inbox_id=conversation.inbox_id,
         data={
-            "time_to_first_response_seconds": state.time_to_first_response_seconds,
-            "time_to_close_seconds": state.time_to_close_seconds,
+            "time_to_first_response_seconds": clocks.time_to_first_response_seconds,
+            "time_to_close_seconds": clocks.time_to_close_seconds,
         },
     )
-    return conversation
+
+
+def select_rules(rule_set: RuleSet, request: ObserveInput) -> tuple[list[RuleSpec], bool]:
+    """The rules a store step returns (the enabled ones with any of the request's triggers, or
+    the one it names, enabled or not), and whether it must read the stored facts: one of them
+    is evaluated now (no wait, or the named rule whose wait fell due) and its conditions read
+    more than the facts the workflow holds."""
+    if request.rule is not None:
+        found = rule_set.get(request.rule)
+        rules = [found] if found is not None else []
+    else:
+        rules = rule_set.for_triggers(request.triggers)
+    wants_facts = any(
+        rule.enabled
+        and (request.rule is not None or not rule.wait_seconds)
+        and engine.needs_stored_facts(rule, request.known, request.now)
+        for rule in rules
+    )
+    return rules, wants_facts
+
+
+class StoreActivities:
+    """The store activities, bound to a session factory, the settings (rules folder, public URL)
+    and the executor their database work runs on (register the bound methods)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        executor: Executor | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._executor = executor
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+    @activity.defn(name=ACTIVITY_LOAD_STATE)
+    async def load_conversation_state(self, request: LoadStateInput) -> ConversationState:
+        """The stored conversation as workflow state: a (re)started workflow begins from it."""
+
+        def load() -> ConversationState:
+            with self._sessions() as session:
+                conversation = _conversation(session, request.conversation_id)
+                counts = message_counts(session, conversation.id)
+                state = row_state(conversation)
+                state.last_direction = last_direction(session, conversation.id)
+                state.messages_received = counts.get(Direction.INBOUND, 0)
+                state.messages_sent = counts.get(Direction.OUTBOUND, 0)
+                state.counted_message_ids = _not_yet_applied(session, conversation)
+                return state
+
+        return await self._run(load)
+
+    @activity.defn(name=ACTIVITY_OBSERVE)
+    async def observe_conversation(self, request: ObserveInput) -> ObserveResult:
+        """One event's store step: write its clocks (if given), read the rules its triggers (or
+        the named rule) select, and the stored facts if one of those rules is evaluated now and
+        needs more than the facts the workflow holds."""
+        return await self._run(lambda: self._observe(request))
+
+    def _observe(self, request: ObserveInput) -> ObserveResult:
+        # The registry re-reads a file only when it changed (one stat per file).
+        rule_set = (
+            registry_for(self._settings.rules_dir).current()
+            if request.rule is not None or request.triggers
+            else RuleSet()
+        )
+        rules, wants_facts = select_rules(rule_set, request)
+        result = ObserveResult(rules=rules, sends_per_hour=self._settings.automation_sends_per_hour)
+        if request.clocks is None and not wants_facts:
+            return result
+        with self._sessions() as session:
+            conversation = session.get(Conversation, request.conversation_id)
+            if conversation is None:
+                result.found = False
+                return result
+            if request.clocks is not None:
+                write_clocks(session, conversation, request.clocks)
+            if wants_facts:
+                result.facts = build_facts(
+                    session, conversation, request.now, self._settings.public_url
+                )
+            session.commit()
+        return result

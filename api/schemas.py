@@ -22,9 +22,9 @@ from pydantic import (
 
 from inbox.models import Conversation, ConversationStatus
 from inbox.phone import normalize_number
+from inbox.services.outbound import MAX_BODY_CHARS
 
 # Twilio's limit for one message body (it splits it into segments itself).
-MAX_BODY = 1600
 
 
 # InvalidNumber is a ValueError, so pydantic reports it (422) against the field it came from.
@@ -159,7 +159,7 @@ class MediaIn(BaseModel):
 
 class SendMessageIn(BaseModel):
     media: list[MediaIn] = Field(default_factory=list, max_length=10)
-    body: str = Field(default="", max_length=MAX_BODY, validate_default=True)
+    body: str = Field(default="", max_length=MAX_BODY_CHARS, validate_default=True)
     automated: bool = Field(
         default=False,
         description="True for messages an integration sends on its own; they do not stop the "
@@ -258,4 +258,4 @@ class OneOffMessageIn(BaseModel):
     contact_id: int
     channel_id: int
     number: E164 = Field(description="One of the contact's numbers (any common format).")
-    body: str = Field(min_length=1, max_length=MAX_BODY)
+    body: str = Field(min_length=1, max_length=MAX_BODY_CHARS)

@@ -1,156 +1,210 @@
 """The contract between the workflows, their activities and the code that signals them: Temporal
 names, triggers, statuses and every payload dataclass.
 
-Pure dataclasses and constants: safe to import inside the workflow sandbox. One dataclass in and
-one out for every workflow, signal, query and activity, so fields can be added without breaking
-recorded histories (give every new field a default).
+The bottom of the import graph: ``workflows/``, ``activities/`` and the domain (``inbox/``) import
+it, it imports nothing of theirs. Pure dataclasses, enums and constants, so it is safe inside the
+workflow sandbox. One dataclass in and one out for every workflow, signal, query and activity;
+give every new field a default, so recorded histories keep decoding.
 """
 
 # No ``from __future__ import annotations`` here: Temporal's converter reads these classes'
 # type hints on every payload it decodes, and string annotations make it compile each one
 # (measured: decoding a ConversationState took 424 us with them, 218 us without).
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from temporalio.common import SearchAttributeKey
 
-ACTIVITY_LOAD_RULES = "automation_load_rules"
-ACTIVITY_SNAPSHOT = "automation_snapshot"
-ACTIVITY_RUN_ACTION = "automation_run_action"
-ACTIVITY_RECORD_RUN = "automation_record_run"
-# A rule's local actions and its run record in one step (see ``FireInput``).
-ACTIVITY_FIRE = "automation_fire"
+# --- Temporal names -------------------------------------------------------------------------
 
-FIRED = "fired"
-SKIPPED = "skipped"
+TASK_QUEUE = "inbox"
+WORKFLOW_TYPE = "ConversationWorkflow"
+# A one-off SMS to a contact, outside any conversation, is delivered by its own short workflow.
+SEND_MESSAGE_WORKFLOW_TYPE = "SendMessageWorkflow"
+
+# Custom search attributes (registered by `inbox dev` and `inbox temporal-setup`). No phone
+# numbers or message text here: search attributes are stored unencrypted.
+SA_STATUS = SearchAttributeKey.for_keyword("ConversationStatus")
+SA_INBOX = SearchAttributeKey.for_int("ConversationInboxId")
+SA_ASSIGNEE = SearchAttributeKey.for_int("ConversationAssigneeId")
+SA_LAST_INBOUND = SearchAttributeKey.for_datetime("ConversationLastInboundAt")
+SEARCH_ATTRIBUTES: dict[str, str] = {
+    SA_STATUS.name: "Keyword",
+    SA_INBOX.name: "Int",
+    SA_ASSIGNEE.name: "Int",
+    SA_LAST_INBOUND.name: "Datetime",
+}
+
+# Signals of ``ConversationWorkflow``, each taking a ``ConversationEvent``.
+SIGNAL_MESSAGE_RECEIVED = "message_received"
+SIGNAL_MESSAGE_SENT = "message_sent"
+SIGNAL_CLOSED = "closed"
+SIGNAL_REOPENED = "reopened"
+SIGNAL_ASSIGNED = "assigned"
+SIGNAL_MOVED = "moved"
+# Spam ends a conversation for its clocks without resolving it: no time to close, no rules.
+SIGNAL_MARKED_SPAM = "marked_spam"
+# Back from spam to closed (back to open is ``reopened``).
+SIGNAL_MARKED_NOT_SPAM = "marked_not_spam"
+SIGNAL_NAMES = (
+    SIGNAL_MESSAGE_RECEIVED,
+    SIGNAL_MESSAGE_SENT,
+    SIGNAL_CLOSED,
+    SIGNAL_REOPENED,
+    SIGNAL_ASSIGNED,
+    SIGNAL_MOVED,
+    SIGNAL_MARKED_SPAM,
+    SIGNAL_MARKED_NOT_SPAM,
+)
+# The signal (and input) of ``SendMessageWorkflow``.
+SIGNAL_SEND = "send"
+
+# Activities, so workflows and tests name them without importing their implementations.
+ACTIVITY_LOAD_STATE = "load_conversation_state"
+# The store step of an event: write the clocks, read the rules its triggers select (and the
+# stored facts when a rule evaluated now needs them).
+ACTIVITY_OBSERVE = "observe_conversation"
+# One rule's actions and its run record, in order, each action exactly once.
+ACTIVITY_RUN_RULE = "automation_run_rule"
+ACTIVITY_DELIVER_MESSAGE = "deliver_message"
+ACTIVITY_MARK_MESSAGE_FAILED = "mark_message_failed"
+
+
+def conversation_workflow_id(conversation_id: int) -> str:
+    """The workflow id of a conversation: ``conversation-<id>``."""
+    return f"conversation-{conversation_id}"
+
+
+def message_workflow_id(message_id: int) -> str:
+    """The workflow id that delivers a one-off message: ``message-<id>``."""
+    return f"message-{message_id}"
+
+
+# --- triggers and statuses ------------------------------------------------------------------
+
+# What rules react to (``trigger:`` in a rule). Message and lifecycle signals double as triggers.
+TRIGGER_OPENED = "opened"
+TRIGGER_MESSAGE_RECEIVED = SIGNAL_MESSAGE_RECEIVED
+TRIGGER_MESSAGE_SENT = SIGNAL_MESSAGE_SENT
+TRIGGER_CLOSED = SIGNAL_CLOSED
+TRIGGER_REOPENED = SIGNAL_REOPENED
+TRIGGER_ASSIGNED = SIGNAL_ASSIGNED
+TRIGGER_MOVED = SIGNAL_MOVED
+# Message triggers caused by automation run only rules that opt in (``include_automated``).
+MESSAGE_TRIGGERS = (TRIGGER_MESSAGE_RECEIVED, TRIGGER_MESSAGE_SENT)
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    SPAM = "spam"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class MessageStatus(StrEnum):
+    RECEIVED = "received"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+
+
+class RunOutcome(StrEnum):
+    """What one evaluation of a rule came to (``rule_runs.outcome``)."""
+
+    FIRED = "fired"
+    SKIPPED = "skipped"
+    # Its step could not be carried out even after retrying (a long outage): recorded with
+    # the reason, and the conversation goes on.
+    FAILED = "failed"
+
+
+def as_utc(at: datetime) -> datetime:
+    """Event times are UTC; a naive one (from a caller that forgot the zone) is read as UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+# --- the conversation ------------------------------------------------------------------------
 
 
 @dataclass
-class RuleSpec:
-    """One validated rule as plain data: what the workflow needs to evaluate and act."""
+class Clocks:
+    """The durable clocks of a conversation and the figures derived from them.
 
-    name: str
-    version: str
-    source: str
-    triggers: list[str]
-    conditions: list[Any] = field(default_factory=list)
-    actions: list[dict[str, Any]] = field(default_factory=list)
-    wait_seconds: int | None = None
-    run_once: bool = False
-    stop: bool = False
-    include_automated: bool = False
-    enabled: bool = True
-    description: str = ""
-
-    @property
-    def sends(self) -> int:
-        """How many SMS one run of this rule sends (for the per-conversation cap)."""
-        return sum(1 for action in self.actions if action.get("kind") == "send_sms")
-
-
-@dataclass
-class LoadRulesInput:
-    """Which rules to return: those with ``trigger``, or the one named ``rule`` (any trigger)."""
-
-    trigger: str | None = None
-    rule: str | None = None
-
-
-@dataclass
-class LoadRulesResult:
-    rules: list[RuleSpec] = field(default_factory=list)
-    # Automated SMS one conversation may send per hour before automation stops sending.
-    sends_per_hour: int = 10
-    problems: list[str] = field(default_factory=list)
-
-
-@dataclass
-class EventRules:
-    """The rules in force for every trigger an event can fire, read where the event was stored
-    (the inbound webhook) and carried in its signal, so the workflow reacts without a step of
-    its own to read them. History records them with the signal, as it records a read's result.
+    The workflow computes them from event times; each field is a column of the same name on
+    the conversation row (:meth:`copy_to`, :meth:`from_row`) and the rule fact
+    ``conversation.<name>`` (:meth:`facts`). Adding a clock is a field here (and its column).
     """
 
-    # The triggers these rules were selected for: the workflow uses them only if they cover
-    # every trigger the event fired.
-    triggers: list[str] = field(default_factory=list)
-    rules: LoadRulesResult = field(default_factory=LoadRulesResult)
+    first_inbound_at: datetime | None = None
+    first_response_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    last_outbound_at: datetime | None = None
+    closed_at: datetime | None = None
+    time_to_first_response_seconds: int | None = None
+    time_to_close_seconds: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Clocks":
+        """The clocks a conversation row holds."""
+        return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
+
+    def copy_to(self, row: Any) -> None:
+        """Write every clock to the conversation row's column of the same name."""
+        for f in dataclasses.fields(self):
+            setattr(row, f.name, getattr(self, f.name))
+
+    def facts(self) -> dict[str, Any]:
+        """The clocks as rule facts (datetimes as ISO strings, JSON-safe)."""
+        return {
+            f"conversation.{f.name}": _iso(value) if isinstance(value, datetime) else value
+            for f in dataclasses.fields(self)
+            for value in [getattr(self, f.name)]
+        }
 
 
 @dataclass
-class SnapshotInput:
-    conversation_id: int
-    now: datetime
+class ConversationEvent:
+    """The payload of every conversation signal.
 
-
-@dataclass
-class SnapshotResult:
-    """Facts about the conversation as stored (JSON-safe values keyed by condition field)."""
-
-    found: bool
-    facts: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class RunActionInput:
-    """One action of one rule run. ``key`` makes the action idempotent."""
+    ``key`` is unique per cause (``msg-<id>``, ``closed-<event id>`` …): the workflow ignores a
+    key it has already seen, so the outbox relay may deliver a signal twice without harm. ``at``
+    is when the cause happened (the message row's time), not when the signal arrived: a signal
+    delayed by a Temporal outage still gives exact clocks.
+    """
 
     key: str
-    conversation_id: int
-    rule: str
-    version: str
-    trigger: str
-    kind: str
-    params: dict[str, Any]
-    now: datetime
-    message_body: str = ""
+    at: datetime
+    message_id: int | None = None
+    automated: bool = False
+    author_id: int | None = None
+    inbox_id: int | None = None
+    assignee_id: int | None = None
+    # True when the cause was an automation action (an automated close, assign …).
+    by_automation: bool = False
+    body: str = ""
 
 
 @dataclass
-class RunActionResult:
-    # "done", "skipped" (not possible now, with the reason) or "failed" (after retries).
-    status: str
-    detail: str = ""
-    # Messages the action queued; those it could not hand to the provider itself are not in
-    # ``delivered_ids``, and the workflow delivers them at once (with retries).
-    message_ids: list[int] = field(default_factory=list)
-    delivered_ids: list[int] = field(default_factory=list)
+class PendingEvent:
+    """A signal not applied yet: queued by its handler, or returned by an action of the
+    workflow's own automation (which never signals its own workflow)."""
 
-
-@dataclass
-class ActionTaken:
-    kind: str
-    status: str
-    detail: str = ""
-
-
-@dataclass
-class RecordRunInput:
-    conversation_id: int
-    rule: str
-    version: str
-    trigger: str
-    trigger_key: str
-    outcome: str
-    reason: str = ""
-    actions: list[ActionTaken] = field(default_factory=list)
-    triggered_at: datetime | None = None
-    evaluated_at: datetime | None = None
-
-
-@dataclass
-class FireInput:
-    """Run ``actions`` in order (each idempotent by its key, in its own transaction), then store
-    ``record`` with what they did: one step for a rule whose actions all run locally."""
-
-    actions: list[RunActionInput]
-    record: RecordRunInput
-
-
-@dataclass
-class FireResult:
-    results: list[RunActionResult] = field(default_factory=list)
+    signal: str
+    event: ConversationEvent
 
 
 @dataclass
@@ -179,131 +233,17 @@ class AutomationState:
     automated_sends: list[datetime] = field(default_factory=list)
 
 
-TASK_QUEUE = "inbox"
-WORKFLOW_TYPE = "ConversationWorkflow"
-
-# Custom search attributes (registered by `inbox dev`). No phone numbers or message text here:
-# search attributes are stored unencrypted.
-SA_STATUS = SearchAttributeKey.for_keyword("ConversationStatus")
-SA_INBOX = SearchAttributeKey.for_int("ConversationInboxId")
-SA_ASSIGNEE = SearchAttributeKey.for_int("ConversationAssigneeId")
-SA_LAST_INBOUND = SearchAttributeKey.for_datetime("ConversationLastInboundAt")
-SEARCH_ATTRIBUTES: dict[str, str] = {
-    SA_STATUS.name: "Keyword",
-    SA_INBOX.name: "Int",
-    SA_ASSIGNEE.name: "Int",
-    SA_LAST_INBOUND.name: "Datetime",
-}
-
-# Signal names, as sent by the API and the outbox relay.
-SIGNAL_MESSAGE_RECEIVED = "message_received"
-SIGNAL_MESSAGE_SENT = "message_sent"
-SIGNAL_CLOSED = "closed"
-SIGNAL_REOPENED = "reopened"
-SIGNAL_ASSIGNED = "assigned"
-SIGNAL_MOVED = "moved"
-# Spam ends a conversation for its clocks without resolving it: no time to close, no rules.
-SIGNAL_MARKED_SPAM = "marked_spam"
-# Back from spam to closed (back to open is ``reopened``).
-SIGNAL_MARKED_NOT_SPAM = "marked_not_spam"
-SIGNAL_NAMES = (
-    SIGNAL_MESSAGE_RECEIVED,
-    SIGNAL_MESSAGE_SENT,
-    SIGNAL_CLOSED,
-    SIGNAL_REOPENED,
-    SIGNAL_ASSIGNED,
-    SIGNAL_MOVED,
-    SIGNAL_MARKED_SPAM,
-    SIGNAL_MARKED_NOT_SPAM,
-)
-
-# Trigger names (as rules name them) that are not signal names.
-TRIGGER_OPENED = "opened"
-# Every trigger a signal can fire (``workflows.conversation.apply_event``), for code that
-# attaches the rules those triggers select to the signal (``ConversationEvent.rules``).
-SIGNAL_TRIGGERS: dict[str, tuple[str, ...]] = {
-    SIGNAL_MESSAGE_RECEIVED: (TRIGGER_OPENED, SIGNAL_REOPENED, SIGNAL_MESSAGE_RECEIVED),
-}
-
-
-# Activity names, so workflows and tests refer to them without importing their implementations.
-ACTIVITY_LOAD_STATE = "load_conversation_state"
-ACTIVITY_RECORD_CLOCKS = "record_conversation_clocks"
-# One step per event: record the clocks, read the rules the event's triggers name and, when one
-# of them would be evaluated at once, the conversation's facts (replaces the three steps above).
-ACTIVITY_OBSERVE = "observe_conversation"
-# Workflow patch id of the one-step-per-event path (histories recorded before it replay the old).
-PATCH_FEWER_STEPS = "fewer-steps-per-event"
-# Workflow patch id of reacting with the rules a signal carries: the clocks are written with the
-# first rule's actions, so an immediate auto-reply is one step.
-PATCH_RULES_IN_EVENT = "rules-in-event"
-# A signal's rules are used only this soon after its event was stored; a signal the relay
-# delivers later (after a Temporal outage) may carry rules edited since, so they are re-read.
-EVENT_RULES_FRESH_SECONDS = 10
-ACTIVITY_DELIVER_MESSAGE = "deliver_message"
-ACTIVITY_MARK_MESSAGE_FAILED = "mark_message_failed"
-
-# A one-off SMS to a contact, outside any conversation, is delivered by its own short workflow.
-SEND_MESSAGE_WORKFLOW_TYPE = "SendMessageWorkflow"
-SIGNAL_SEND = "send"
-
-
-def as_utc(at: datetime) -> datetime:
-    """Event times are UTC; a naive one (from a caller that forgot the zone) is read as UTC."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def message_workflow_id(message_id: int) -> str:
-    """The workflow id that delivers a one-off message: ``message-<id>``."""
-    return f"message-{message_id}"
-
-
-def conversation_workflow_id(conversation_id: int) -> str:
-    """The workflow id of a conversation: ``conversation-<id>``."""
-    return f"conversation-{conversation_id}"
-
-
-@dataclass
-class ConversationEvent:
-    """The payload of every conversation signal.
-
-    ``key`` is unique per cause (``msg-<id>``, ``close-<event id>`` …): the workflow ignores a key
-    it has already seen, so the outbox relay may deliver a signal twice without harm. ``at`` is
-    when the cause happened (the message row's time), not when the signal arrived: a signal
-    delayed by a Temporal outage still gives exact clocks.
-    """
-
-    key: str
-    at: datetime
-    message_id: int | None = None
-    automated: bool = False
-    author_id: int | None = None
-    inbox_id: int | None = None
-    assignee_id: int | None = None
-    # True when the cause was an automation action (an automated close, assign …).
-    by_automation: bool = False
-    body: str = ""
-    # The rules the event's triggers select, when whoever stored the event attached them.
-    rules: EventRules | None = None
-
-
 @dataclass
 class ConversationState:
     """Everything the workflow knows about its conversation; carried across continue-as-new."""
 
     conversation_id: int
-    status: str = "open"
+    status: str = ConversationStatus.OPEN
     inbox_id: int | None = None
     channel_id: int | None = None
     assignee_id: int | None = None
     opened_at: datetime | None = None
-    first_inbound_at: datetime | None = None
-    first_response_at: datetime | None = None
-    last_inbound_at: datetime | None = None
-    last_outbound_at: datetime | None = None
-    closed_at: datetime | None = None
-    time_to_first_response_seconds: int | None = None
-    time_to_close_seconds: int | None = None
+    clocks: Clocks = field(default_factory=Clocks)
     # Direction of the last message, automated ones aside: "inbound" means the contact awaits
     # a reply from a person (an auto-reply does not answer them).
     last_direction: str | None = None
@@ -318,11 +258,16 @@ class ConversationState:
     # Pending rule waits, run_once marks and the loop cap's window (workflows/automation.py).
     automation: AutomationState = field(default_factory=AutomationState)
 
-
-@dataclass
-class PendingEvent:
-    signal: str
-    event: ConversationEvent
+    def facts(self) -> dict[str, Any]:
+        """What the workflow knows best, as rule facts: they override the stored snapshot."""
+        return {
+            **self.clocks.facts(),
+            "conversation.status": self.status,
+            "conversation.opened_at": _iso(self.opened_at),
+            "conversation.last_direction": self.last_direction,
+            "conversation.messages_received": self.messages_received,
+            "conversation.messages_sent": self.messages_sent,
+        }
 
 
 @dataclass
@@ -346,21 +291,44 @@ class LoadStateInput:
     conversation_id: int
 
 
+# --- automation ------------------------------------------------------------------------------
+
+
 @dataclass
-class RecordClocksInput:
-    state: ConversationState
+class RuleSpec:
+    """One validated rule as plain data: what the workflow needs to evaluate and act."""
+
+    name: str
+    version: str
+    source: str
+    triggers: list[str]
+    conditions: list[Any] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    wait_seconds: int | None = None
+    run_once: bool = False
+    stop: bool = False
+    include_automated: bool = False
+    enabled: bool = True
+    description: str = ""
+    # An action waits on another system (a webhook): the rule runs as a regular activity.
+    remote: bool = False
+
+    @property
+    def sends(self) -> int:
+        """How many SMS one run of this rule sends (for the per-conversation cap)."""
+        return sum(1 for action in self.actions if action.get("kind") == "send_sms")
 
 
 @dataclass
 class ObserveInput:
-    """What one event needs from the store: write ``clocks`` (when they changed), then return
-    the enabled rules with any of ``triggers`` (or the rule named ``rule``, enabled or not), and
-    the conversation's facts if one of those rules would be evaluated now (no ``wait``, or a
-    named rule whose wait fell due) and its conditions read more than ``known``."""
+    """What an event (or a wait falling due) needs from the store: write ``clocks`` (when they
+    changed), then read the enabled rules with any of ``triggers`` (or the rule named ``rule``,
+    enabled or not), and the stored facts when one of them is evaluated now (no ``wait``, or
+    the named rule) and its conditions read more than ``known``."""
 
     conversation_id: int
     now: datetime
-    clocks: ConversationState | None = None
+    clocks: Clocks | None = None
     triggers: list[str] = field(default_factory=list)
     rule: str | None = None
     # Facts the workflow holds itself (its clocks, the message): rules whose conditions read
@@ -370,17 +338,72 @@ class ObserveInput:
 
 @dataclass
 class ObserveResult:
-    rules: LoadRulesResult = field(default_factory=LoadRulesResult)
-    # None when no returned rule needed facts.
-    snapshot: SnapshotResult | None = None
+    rules: list[RuleSpec] = field(default_factory=list)
+    # Automated SMS one conversation may send per hour before automation stops sending.
+    sends_per_hour: int = 10
+    # The conversation as stored, as facts; None when no returned rule needed them.
+    facts: dict[str, Any] | None = None
+    # False when the conversation row is gone (its rules are then skipped).
+    found: bool = True
 
 
 @dataclass
-class FireEventInput(FireInput):
-    """``FireInput`` for a rule fired by an event whose clocks were not written yet: the
-    activity writes ``clocks`` first (as ``observe_conversation`` would have)."""
+class ActionRequest:
+    """One action of one rule run. ``key`` makes it idempotent."""
 
-    clocks: ConversationState | None = None
+    key: str
+    kind: str
+    params: dict[str, Any]
+
+
+@dataclass
+class ActionTaken:
+    kind: str
+    # "done", "skipped" (not possible now, with the reason) or "failed" (with the reason).
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class RunRecord:
+    """One evaluation of a rule, as ``rule_runs`` stores it (once per conversation, rule and
+    trigger key)."""
+
+    conversation_id: int
+    rule: str
+    version: str
+    trigger: str
+    trigger_key: str
+    outcome: str
+    reason: str = ""
+    actions: list[ActionTaken] = field(default_factory=list)
+    triggered_at: datetime | None = None
+    evaluated_at: datetime | None = None
+
+
+@dataclass
+class RunRuleInput:
+    """Run ``actions`` in order (each exactly once, by its key, in its own transaction), then
+    store ``record`` with what they did. No actions: store the record (a skipped run)."""
+
+    record: RunRecord
+    actions: list[ActionRequest] = field(default_factory=list)
+    # The triggering message's text (for ``message.body`` in templates).
+    message_body: str = ""
+    # Set when the step failed for good: nothing more is done; the actions already done report
+    # what they did, the others are recorded as failed with this reason.
+    failure: str = ""
+
+
+@dataclass
+class RunRuleResult:
+    actions: list[ActionTaken] = field(default_factory=list)
+    # What the actions did to this conversation, for the workflow to apply in order (an
+    # automated reply's ``message_sent``, a ``closed`` …): its own automation never signals it.
+    events: list[PendingEvent] = field(default_factory=list)
+
+
+# --- delivery --------------------------------------------------------------------------------
 
 
 @dataclass

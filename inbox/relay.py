@@ -1,10 +1,12 @@
 """The outbox relay: a message acknowledged with 2xx is never lost, even if Temporal is down.
 
-Services call :func:`enqueue` inside the transaction that stores the change; after commit the
-caller may :func:`flush` that workflow for low latency, and :func:`run_forever` (in every web and
-worker process) retries whatever is left. Signals reach each workflow in the order they were
-stored. A signal can be delivered twice (two processes flushing at once, a crash between signal
-and delete); every payload carries a ``key`` the workflow uses to ignore repeats.
+Services call :func:`enqueue` inside the transaction that stores the change; the caller commits
+with :func:`commit`, which returns what the transaction stored, and hands that to
+:meth:`Relay.send` at once (the web does it after the response is sent, so no request waits on
+Temporal); :meth:`Relay.run_forever` (in every web and worker process) retries whatever is
+left. Signals reach each workflow in the order they were stored. A signal can be delivered twice
+(two processes flushing at once, a crash between signal and delete); every payload carries a
+``key`` the workflow uses to ignore repeats.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import dataclasses
 import json
 import logging
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import groupby
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, delete, func, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
@@ -28,6 +33,7 @@ from inbox.contracts import (
     ConversationEvent,
     ConversationInput,
     ConversationState,
+    PendingEvent,
     conversation_workflow_id,
 )
 from inbox.models import PendingSignal
@@ -36,11 +42,13 @@ from inbox.temporal import TemporalConnector
 log = logging.getLogger(__name__)
 
 _BATCH = 500
-# Where a session keeps the rows :func:`enqueue` added, for :func:`take_outgoing`.
+# Where a session keeps the rows :func:`enqueue` added in its transaction, for :func:`commit`.
 _SESSION_KEY = "inbox.relay.enqueued"
+# The workflow whose own activity holds the session (see :func:`signals_for_caller`).
+_CALLER_KEY = "inbox.relay.caller"
 
 
-def _to_json(value: Any) -> dict[str, Any]:
+def to_json(value: Any) -> dict[str, Any]:
     """A dataclass as the JSON Temporal's default converter would send."""
     data: dict[str, Any] = json.loads(json.dumps(value, cls=AdvancedJSONEncoder))
     return data
@@ -54,20 +62,38 @@ def enqueue(
     payload: Any,
     start_input: Any,
     workflow_type: str = WORKFLOW_TYPE,
-) -> PendingSignal:
-    """Store a signal-with-start for after commit. ``payload``/``start_input`` are dataclasses."""
+) -> None:
+    """Store a signal-with-start for after commit. ``payload``/``start_input`` are dataclasses.
+
+    Inside :func:`signals_for_caller` for ``workflow_id``, the signal is handed back instead."""
     if not dataclasses.is_dataclass(payload) or not dataclasses.is_dataclass(start_input):
         raise TypeError("payload and start_input must be dataclass instances")
+    caller = session.info.get(_CALLER_KEY)
+    if caller is not None and caller[0] == workflow_id:
+        caller[1].append(PendingEvent(signal, payload))  # type: ignore[arg-type]
+        return
     row = PendingSignal(
         workflow_id=workflow_id,
         workflow_type=workflow_type,
-        start_input=_to_json(start_input),
+        start_input=to_json(start_input),
         signal=signal,
-        payload=_to_json(payload),
+        payload=to_json(payload),
     )
     session.add(row)
     session.info.setdefault(_SESSION_KEY, []).append(row)
-    return row
+
+
+@contextmanager
+def signals_for_caller(session: Session, workflow_id: str) -> Iterator[list[PendingEvent]]:
+    """Within the block, signals for ``workflow_id`` are collected in the yielded list instead
+    of stored: the session belongs to that workflow's own activity, which returns them for the
+    workflow to apply (a workflow never signals itself; the relay would only echo them back)."""
+    caught: list[PendingEvent] = []
+    session.info[_CALLER_KEY] = (workflow_id, caught)
+    try:
+        yield caught
+    finally:
+        session.info.pop(_CALLER_KEY, None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,22 +107,25 @@ class Outgoing:
     first_in_line: bool
 
 
-def take_outgoing(session: Session, workflow_id: str) -> Outgoing:
-    """Call before commit: the signals this session stored for ``workflow_id``, and whether
-    any older one still waits (then :meth:`Relay.send` flushes the outbox in order instead)."""
+def commit(session: Session) -> list[Outgoing]:
+    """Commit ``session``'s transaction and return the signals it stored, one :class:`Outgoing`
+    per workflow, for :meth:`Relay.send` right after: the one way every request that changes a
+    conversation commits (the webhook, the JSON API, the web inbox)."""
     session.flush()
-    rows = [row for row in session.info.get(_SESSION_KEY, []) if row.workflow_id == workflow_id]
-    if not rows:
-        return Outgoing(workflow_id, [], first_in_line=False)
-    older = session.scalar(
-        select(PendingSignal.id)
-        .where(
-            PendingSignal.workflow_id == workflow_id,
-            PendingSignal.id < min(row.id for row in rows),
+    # Rows a rollback (or a rolled-back savepoint) took back are no longer persistent.
+    rows = [row for row in session.info.pop(_SESSION_KEY, []) if inspect(row).persistent]
+    outgoing = []
+    ordered = sorted(rows, key=lambda row: (row.workflow_id, row.id))
+    for workflow_id, group in groupby(ordered, key=lambda row: row.workflow_id):
+        mine = list(group)
+        older = session.scalar(
+            select(PendingSignal.id)
+            .where(PendingSignal.workflow_id == workflow_id, PendingSignal.id < mine[0].id)
+            .limit(1)
         )
-        .limit(1)
-    )
-    return Outgoing(workflow_id, rows, first_in_line=older is None)
+        outgoing.append(Outgoing(workflow_id, mine, first_in_line=older is None))
+    session.commit()
+    return outgoing
 
 
 def enqueue_conversation_signal(
@@ -105,10 +134,10 @@ def enqueue_conversation_signal(
     signal: str,
     event: ConversationEvent,
     state: ConversationState | None = None,
-) -> PendingSignal:
+) -> None:
     """Store a signal for a conversation's workflow, starting it if it is not running (with
     ``state`` as its first state, if given: otherwise it loads the stored row)."""
-    return enqueue(
+    enqueue(
         session,
         workflow_id=conversation_workflow_id(conversation_id),
         signal=signal,
@@ -163,14 +192,23 @@ class Relay:
             delivered += await self._flush_one(pending_id)
         return delivered
 
-    async def send(self, outgoing: Outgoing) -> int:
-        """Deliver what a committed transaction stored: in hand when it was first in line,
-        else by flushing the workflow's outbox in order. Never raises for Temporal."""
-        if not (outgoing.first_in_line and outgoing.rows):
-            return await self._flush_one(outgoing.workflow_id)
-        async with self._lock(outgoing.workflow_id):
-            delivered, _failed = await self._deliver(outgoing.rows)
-            return delivered
+    async def send(self, outgoing: list[Outgoing]) -> int:
+        """Deliver what a committed transaction stored (:func:`commit`): each workflow's in
+        hand when it was first in line, else by flushing its outbox in order. Never raises: what
+        cannot go now stays for the background pass."""
+        delivered = 0
+        for item in outgoing:
+            try:
+                if item.first_in_line:
+                    async with self._lock(item.workflow_id):
+                        delivered += (await self._deliver(item.rows))[0]
+                else:
+                    delivered += await self._flush_one(item.workflow_id)
+            except Exception:  # stored; the background pass retries it
+                log.exception(
+                    "could not send %s's signals now; the relay retries", item.workflow_id
+                )
+        return delivered
 
     def _pending_workflows(self) -> list[str]:
         with self._sessions() as session:

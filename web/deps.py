@@ -1,34 +1,15 @@
-"""Helpers every web screen shares: the page context and waking the workflow after a change."""
+"""Helpers every web screen shares: the page context and the live feed position."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 
-from api.state import AppState
-from inbox.contracts import conversation_workflow_id
 from inbox.models import LiveEvent, Role, User
 from web.auth import csrf_token
-
-
-def flush_after(response: Response, state: AppState, conversation_ids: Iterable[int]) -> Response:
-    """Deliver the signals just committed once ``response`` is sent, so the agent never waits
-    for Temporal; the relay's own loop retries anything this misses (Temporal down)."""
-    workflow_ids = sorted({conversation_workflow_id(i) for i in conversation_ids})
-
-    async def flush() -> None:
-        for workflow_id in workflow_ids:
-            await state.relay.flush(workflow_id)
-
-    if workflow_ids:
-        response.background = BackgroundTask(flush)
-    return response
 
 
 def live_position(session: Session) -> int:

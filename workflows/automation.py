@@ -1,114 +1,101 @@
 """Automation inside the conversation workflow (deterministic code only).
 
-The conversation workflow owns one :class:`Automation` built on its state's
-``AutomationState`` and calls it from one place in its main loop:
+The conversation workflow owns one :class:`Automation` built on its state's ``AutomationState``
+and calls it from two places of its main loop:
 
-- after applying a signal that yields a trigger: ``await automation.on_trigger(trigger, event,
-  state)``;
-- when waiting for the next signal: ``timeout=automation.timeout()`` (a durable timer for the
-  earliest pending ``wait``), then ``await automation.run_due(state)``.
+- after applying an event: ``await automation.react(triggers, event, state, clocks)``, which
+  is the whole route of an event: one store step (write the clocks, read the rules the
+  triggers select and, only when a rule evaluated now needs them, the stored facts), then for
+  each rule in order: arm its wait, or evaluate it and run it;
+- when a rule's wait falls due: ``await automation.run_due(state)``, which re-reads the rule
+  and re-checks its conditions as things are now.
 
-Rules come from an activity (so an edited rule applies at the next trigger, and history shows
-which version ran), conditions are evaluated here with the pure engine, actions run as
-idempotent activities, and every evaluation is recorded.
+Rules come from the store step (so an edited rule applies at the next trigger, and history shows
+which version ran); conditions are evaluated here with the pure engine; a rule's actions and its
+run record are one idempotent step (``automation_run_rule``), local unless an action waits on
+another system (a webhook). What the actions did to this conversation (an automated reply's
+``message_sent``, a close …) comes back in that step's result for the workflow to apply: the
+workflow's own automation never signals it.
 
-Reading rules and facts, database actions and the run record are *local* activities: they run
-in the worker inside the workflow task (recorded in history as markers), so an auto-reply costs
-one workflow task, not a server round trip per step. Only the webhook action, which waits on
-another system, is a regular activity. A message an action queues gets its first delivery
-attempt inside the action; the workflow hears of it at once (``on_message``) and delivers what
-that attempt did not, instead of waiting for the ``message_sent`` signal to come back.
+Nothing here lets a failure end the workflow: a step that fails for good (its retries spent
+during a long outage, or refused) is logged, and a rule run is then recorded as ``failed`` with
+the reason; the conversation goes on with its other rules and events.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from inbox.contracts import (
-        ACTIVITY_FIRE,
-        ACTIVITY_LOAD_RULES,
         ACTIVITY_OBSERVE,
-        ACTIVITY_RECORD_RUN,
-        ACTIVITY_RUN_ACTION,
-        ACTIVITY_SNAPSHOT,
-        EVENT_RULES_FRESH_SECONDS,
-        FIRED,
-        PATCH_FEWER_STEPS,
-        PATCH_RULES_IN_EVENT,
-        SKIPPED,
-        ActionTaken,
+        ACTIVITY_RUN_RULE,
+        MESSAGE_TRIGGERS,
+        ActionRequest,
         AutomationState,
         ConversationEvent,
         ConversationState,
-        FireEventInput,
-        FireResult,
-        LoadRulesInput,
-        LoadRulesResult,
         ObserveInput,
         ObserveResult,
+        PendingEvent,
         PendingWait,
-        RecordRunInput,
         RuleSpec,
-        RunActionInput,
-        RunActionResult,
-        SnapshotInput,
-        SnapshotResult,
-        as_utc,
+        RunOutcome,
+        RunRecord,
+        RunRuleInput,
+        RunRuleResult,
     )
     from inbox.rules import engine
 
-READ_TIMEOUT = timedelta(seconds=30)
-READ_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=20)
-# The per-event step writes the clocks: it must not give up (a database outage only delays it).
-OBSERVE_RETRY = RetryPolicy(
+# Store steps wait out a database outage (nothing can be done without it), backing off to 30 s.
+STORE_TIMEOUT = timedelta(seconds=30)
+STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
-# Actions retry for a few minutes (a provider or webhook outage), then are recorded as failed so
-# the conversation keeps going.
-ACTION_TIMEOUT = timedelta(seconds=60)
-ACTION_RETRY = RetryPolicy(
+# A rule's actions retry for up to an hour of outage, then the run is recorded as failed; one
+# that waits on another system (a webhook) gives up after a few minutes, so a dead receiver does
+# not hold up the conversation's events.
+RULE_TIMEOUT = timedelta(seconds=60)
+RULE_DEADLINE = timedelta(hours=1)
+# About an hour of attempts (after 1, 2, 4, 8 and 16 s, every 30 s), counted in attempts as well
+# as in time: a local step's deadline is measured on the worker's clock, its attempts are not.
+RULE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
-    maximum_attempts=8,
+    maximum_attempts=125,
 )
+REMOTE_RULE_RETRY = dataclasses.replace(RULE_RETRY, maximum_attempts=8)
+# A local step's retries past this backoff wait on durable timers, not in the worker's memory:
+# an outage's retries survive a worker restart (and time-skipping tests skip them).
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)
 SEND_WINDOW = timedelta(hours=1)
-# Actions that wait on another system run as regular activities (see the module docstring).
-REMOTE_ACTIONS = frozenset({"webhook"})
 
 
-def known_facts(conversation: ConversationState, body: str, automated: bool) -> dict[str, object]:
-    """The facts the workflow holds itself: its clocks and the triggering message."""
-    return engine.merge_facts(
-        engine.state_facts(conversation), engine.message_facts(body, automated)
-    )
+def known_facts(conversation: ConversationState, body: str, automated: bool) -> dict[str, Any]:
+    """The facts the workflow holds itself: its state and the triggering message."""
+    return {**conversation.facts(), **engine.message_facts(body, automated)}
+
+
+def _cause(error: FailureError) -> str:
+    """What went wrong, in words: an activity's own error rather than its wrapper."""
+    cause = error.cause if isinstance(error, ActivityError) and error.cause is not None else error
+    return str(cause) or type(cause).__name__
 
 
 class Automation:
     """Runs the rules of one conversation. All its memory is in ``state`` (carried across
     continue-as-new as ``ConversationState.automation``)."""
 
-    def __init__(
-        self,
-        state: AutomationState,
-        conversation_id: int,
-        on_message: Callable[[int, bool], None] | None = None,
-    ) -> None:
+    def __init__(self, state: AutomationState, conversation_id: int) -> None:
         self.state = state
         self.conversation_id = conversation_id
-        # Called with the id of each message an action queued, and whether the action already
-        # handed it to the provider (if not, the workflow delivers it).
-        self.on_message = on_message
-        # Clocks an event changed, not written yet: the event's first rule step writes them
-        # (see :meth:`carried`), or :meth:`write_pending_clocks` does when no rule acts.
-        self.pending_clocks: ConversationState | None = None
 
     # -- timers ------------------------------------------------------------------------------
 
@@ -116,19 +103,12 @@ class Automation:
         """When the earliest pending wait falls due (None when nothing waits)."""
         return min((wait.due_at for wait in self.state.waits), default=None)
 
-    def timeout(self) -> timedelta | None:
-        """How long the main loop may sleep before :meth:`run_due` has work (None: forever)."""
-        deadline = self.next_deadline()
-        if deadline is None:
-            return None
-        return max(deadline - workflow.now(), timedelta(0))
-
     def _arm(self, rule: RuleSpec, trigger: str, event: ConversationEvent, now: datetime) -> None:
         assert rule.wait_seconds is not None
         # Measured from the cause, not the signal's arrival: a signal delayed by an outage
         # still fires on time (or at once, if its time has passed).
         start = min(event.at, now)
-        replaced = [wait for wait in self.state.waits if wait.rule == rule.name]
+        replaced = any(wait.rule == rule.name for wait in self.state.waits)
         self.state.waits = [wait for wait in self.state.waits if wait.rule != rule.name]
         self.state.waits.append(
             PendingWait(
@@ -152,152 +132,62 @@ class Automation:
 
     # -- entry points ------------------------------------------------------------------------
 
-    async def observe(
-        self,
-        triggers: list[str],
-        clocks: ConversationState | None,
-        known: dict[str, object],
-        rule: str | None = None,
-    ) -> ObserveResult:
-        """The one store step of an event (or of a wait falling due): write ``clocks`` if
-        given, read the rules, and the facts when a rule evaluated at once reads more than the
-        ``known`` facts."""
-        result: ObserveResult = await workflow.execute_local_activity(
-            ACTIVITY_OBSERVE,
-            ObserveInput(
-                conversation_id=self.conversation_id,
-                now=workflow.now(),
-                clocks=clocks,
-                triggers=triggers,
-                rule=rule,
-                known=known,
-            ),
-            result_type=ObserveResult,
-            start_to_close_timeout=READ_TIMEOUT,
-            retry_policy=OBSERVE_RETRY,
-        )
-        return result
-
-    def carried(
-        self, triggers: list[str], event: ConversationEvent, known: dict[str, object]
-    ) -> ObserveResult | None:
-        """The rules ``event``'s signal carries, in place of :meth:`observe`'s read, or None
-        when they cannot stand in for it: none carried, not covering every trigger, carried
-        too long ago (a rule may have changed since), or a rule to evaluate now that needs the
-        conversation's facts (``observe`` reads them with the rules). Deterministic: it reads
-        only the event and the workflow's clock."""
-        carried = event.rules
-        if carried is None or not set(triggers) <= set(carried.triggers):
-            return None
-        now = workflow.now()
-        if now - as_utc(event.at) > timedelta(seconds=EVENT_RULES_FRESH_SECONDS):
-            return None
-        if any(
-            not rule.wait_seconds and engine.needs_stored_facts(rule, known, now)
-            for rule in carried.rules.rules
-            if set(rule.triggers).intersection(triggers)
-        ):
-            return None
-        if not workflow.patched(PATCH_RULES_IN_EVENT):
-            return None
-        return ObserveResult(rules=carried.rules)
-
-    async def write_pending_clocks(self) -> None:
-        """Write the clocks no rule step took (one ``observe`` step, reading no rules)."""
-        if self.pending_clocks is not None:
-            clocks, self.pending_clocks = self.pending_clocks, None
-            await self.observe([], clocks, {})
-
-    async def on_event(
+    async def react(
         self,
         triggers: list[str],
         event: ConversationEvent,
         conversation: ConversationState,
-        observed: ObserveResult,
-        known: dict[str, object],
-    ) -> None:
-        """React to an event's triggers, in order, with the rules :meth:`observe` read once for
-        all of them (``known``: the facts the workflow holds, as given to it): arm delayed
-        rules, evaluate and run immediate ones."""
+        clocks_changed: bool,
+    ) -> list[PendingEvent]:
+        """The route of one applied event: write its clocks (if they changed) and read what its
+        triggers' rules need in one step, then arm each delayed rule and evaluate and run each
+        immediate one, in order. Returns what the actions did to the conversation."""
         now = workflow.now()
-        snapshot = observed.snapshot
-        facts: dict[str, object] | None = None
-        for trigger in triggers:
-            caused_by_automation = event.by_automation or (
-                trigger in engine.MESSAGE_TRIGGERS and event.automated
+        known = known_facts(conversation, event.body, event.automated)
+        observed = await self._observe(
+            ObserveInput(
+                conversation_id=self.conversation_id,
+                now=now,
+                clocks=conversation.clocks if clocks_changed else None,
+                triggers=triggers,
+                known=known,
             )
-            candidates = [
-                rule
-                for rule in observed.rules.rules
-                if engine.matches_trigger(rule, trigger, caused_by_automation)
-                and not (rule.run_once and rule.name in self.state.ran_once)
-            ]
-            for rule in candidates:
+        )
+        if observed is None:
+            return []
+        caused: list[PendingEvent] = []
+        stored = observed.facts  # good until a rule acts
+        for trigger in triggers:
+            by_automation = event.by_automation or (trigger in MESSAGE_TRIGGERS and event.automated)
+            for rule in observed.rules:
+                if not engine.matches_trigger(rule, trigger, by_automation) or (
+                    rule.run_once and rule.name in self.state.ran_once
+                ):
+                    continue
                 if rule.wait_seconds:
                     self._arm(rule, trigger, event, now)
                     continue
-                rule_facts = known
-                if engine.needs_stored_facts(rule, known, now):
-                    if facts is None:
-                        if snapshot is not None:  # read with the rules; good until a rule acts
-                            facts = self._merge(snapshot, conversation, event.body, event.automated)
-                            snapshot = None
-                        else:
-                            facts = await self._facts(
-                                conversation, event.body, event.automated, now
-                            )
-                        if facts is None:
-                            return
-                    rule_facts = facts
-                fired = await self._decide_and_act(
-                    rule,
-                    trigger,
-                    event.key,
-                    rule_facts,
-                    event.body,
-                    observed.rules.sends_per_hour,
-                    event.at,
-                    now,
+                if stored is None and engine.needs_stored_facts(rule, known, now):
+                    again = await self._observe(
+                        ObserveInput(self.conversation_id, now, rule=rule.name, known=known)
+                    )
+                    stored = again.facts if again is not None else None
+                    if stored is None:
+                        continue
+                facts = {**(stored or {}), **known}
+                fired = await self._evaluate_and_run(
+                    rule, trigger, event.key, facts, event.body, observed, event.at, caused
                 )
                 if fired:
-                    facts = None  # its actions changed the conversation: re-read before the next
+                    stored = None  # its actions changed the conversation: read again if needed
                     if rule.stop:
                         break
+        return caused
 
-    async def on_trigger(
-        self, trigger: str, event: ConversationEvent, conversation: ConversationState
-    ) -> None:
-        """React to one trigger: arm delayed rules, evaluate and run immediate ones."""
-        now = workflow.now()
-        caused_by_automation = event.by_automation or (
-            trigger in engine.MESSAGE_TRIGGERS and event.automated
-        )
-        loaded = await self._load(LoadRulesInput(trigger=trigger))
-        candidates = [
-            rule
-            for rule in loaded.rules
-            if engine.matches_trigger(rule, trigger, caused_by_automation)
-            and not (rule.run_once and rule.name in self.state.ran_once)
-        ]
-        facts: dict[str, object] | None = None
-        for rule in candidates:
-            if rule.wait_seconds:
-                self._arm(rule, trigger, event, now)
-                continue
-            if facts is None:
-                facts = await self._facts(conversation, event.body, event.automated, now)
-                if facts is None:
-                    return
-            fired = await self._decide_and_act(
-                rule, trigger, event.key, facts, event.body, loaded.sends_per_hour, event.at, now
-            )
-            if fired:
-                facts = None  # its actions changed the conversation: re-read before the next
-                if rule.stop:
-                    break
-
-    async def run_due(self, conversation: ConversationState) -> None:
-        """Fire every wait that has fallen due, re-checking conditions as things are now."""
+    async def run_due(self, conversation: ConversationState) -> list[PendingEvent]:
+        """Fire every wait that has fallen due, re-checking its rule and conditions as things
+        are now. Returns what the actions did to the conversation."""
+        caused: list[PendingEvent] = []
         while True:
             now = workflow.now()
             due = sorted(
@@ -305,25 +195,27 @@ class Automation:
                 key=lambda wait: (wait.due_at, wait.rule),
             )
             if not due:
-                return
+                return caused
             wait = due[0]
             self.state.waits.remove(wait)
-            await self._fire(wait, conversation, now)
+            await self._fire(wait, conversation, now, caused)
 
     # -- internals ---------------------------------------------------------------------------
 
     async def _fire(
-        self, wait: PendingWait, conversation: ConversationState, now: datetime
+        self,
+        wait: PendingWait,
+        conversation: ConversationState,
+        now: datetime,
+        caused: list[PendingEvent],
     ) -> None:
-        snapshot: SnapshotResult | None = None
         known = known_facts(conversation, wait.message_body, wait.message_automated)
-        fewer = workflow.patched(PATCH_FEWER_STEPS)
-        if fewer:
-            observed = await self.observe([], None, known, rule=wait.rule)
-            loaded, snapshot = observed.rules, observed.snapshot
-        else:
-            loaded = await self._load(LoadRulesInput(rule=wait.rule))
-        rule = loaded.rules[0] if loaded.rules else None
+        observed = await self._observe(
+            ObserveInput(self.conversation_id, now, rule=wait.rule, known=known)
+        )
+        if observed is None:
+            return
+        rule = observed.rules[0] if observed.rules else None
         reason = ""
         if rule is None:
             reason = "the rule no longer exists"
@@ -334,200 +226,172 @@ class Automation:
         elif rule.run_once and rule.name in self.state.ran_once:
             reason = "run_once: it already ran on this conversation"
         if rule is None or reason:
-            await self._record(
-                self._run_record(
-                    wait.rule,
-                    rule.version if rule else "",
-                    wait.trigger,
-                    wait.trigger_key,
-                    wait.armed_at,
-                    now,
-                    skipped=reason,
-                )
+            record = self._record(
+                wait.rule,
+                rule.version if rule else "",
+                wait.trigger,
+                wait.trigger_key,
+                wait.armed_at,
+                now,
             )
+            await self._run_rule(RunRuleInput(_outcome(record, RunOutcome.SKIPPED, reason)))
             return
-        facts: dict[str, object] | None
-        if fewer and not engine.needs_stored_facts(rule, known, now):
-            facts = known
-        elif snapshot is not None:
-            facts = self._merge(snapshot, conversation, wait.message_body, wait.message_automated)
-        else:
-            facts = await self._facts(conversation, wait.message_body, wait.message_automated, now)
-        if facts is None:
-            return
-        await self._decide_and_act(
+        facts = {**(observed.facts or {}), **known}
+        await self._evaluate_and_run(
             rule,
             wait.trigger,
             wait.trigger_key,
             facts,
             wait.message_body,
-            loaded.sends_per_hour,
+            observed,
             wait.armed_at,
-            now,
+            caused,
         )
 
-    async def _decide_and_act(
+    async def _evaluate_and_run(
         self,
         rule: RuleSpec,
         trigger: str,
         trigger_key: str,
-        facts: dict[str, object],
+        facts: dict[str, Any],
         message_body: str,
-        sends_per_hour: int,
+        observed: ObserveResult,
         triggered_at: datetime,
-        now: datetime,
+        caused: list[PendingEvent],
     ) -> bool:
+        """Evaluate ``rule`` and run its actions if it holds (recording the run either way);
+        True if it fired. What its actions did to the conversation is added to ``caused``."""
+        now = workflow.now()
+        record = self._record(rule.name, rule.version, trigger, trigger_key, triggered_at, now)
         verdict = engine.evaluate(rule.conditions, facts, now)
-        skipped = verdict.reason if not verdict.ok else ""
+        skipped = "" if verdict.ok else verdict.reason
         if not skipped:
-            self.state.automated_sends = [
-                at for at in self.state.automated_sends if now - at < SEND_WINDOW
-            ]
-            if rule.sends and len(self.state.automated_sends) + rule.sends > sends_per_hour:
-                skipped = (
-                    f"automated send cap reached: {len(self.state.automated_sends)} SMS sent by "
-                    f"automation in the last hour (limit {sends_per_hour})"
-                )
-                workflow.logger.warning(
-                    "rule %s skipped on conversation %s: %s",
-                    rule.name,
-                    self.conversation_id,
-                    skipped,
-                )
+            skipped = self._over_send_cap(rule, observed.sends_per_hour, now)
         if skipped:
-            await self.write_pending_clocks()
-            await self._record(
-                self._run_record(
-                    rule.name, rule.version, trigger, trigger_key, triggered_at, now, skipped
-                )
-            )
+            await self._run_rule(RunRuleInput(_outcome(record, RunOutcome.SKIPPED, skipped)))
             return False
         # The decision is made (and is in history): remember it before acting, so a retry or a
         # replay after a crash cannot decide differently.
         self.state.automated_sends.extend([now] * rule.sends)
         if rule.run_once:
             self.state.ran_once.append(rule.name)
-        requests = [
-            RunActionInput(
-                key=f"{self.conversation_id}:{rule.name}:{trigger_key}:{index}",
-                conversation_id=self.conversation_id,
-                rule=rule.name,
-                version=rule.version,
-                trigger=trigger,
-                kind=str(action["kind"]),
-                params=dict(action.get("params") or {}),
-                now=now,
-                message_body=message_body,
-            )
-            for index, action in enumerate(rule.actions)
+        request = RunRuleInput(
+            record=record,
+            actions=[
+                ActionRequest(
+                    key=f"{self.conversation_id}:{rule.name}:{trigger_key}:{index}",
+                    kind=str(action["kind"]),
+                    params=dict(action.get("params") or {}),
+                )
+                for index, action in enumerate(rule.actions)
+            ],
+            message_body=message_body,
+        )
+        result = await self._run_rule(request, remote=rule.remote)
+        caused.extend(result.events)
+        return True
+
+    def _over_send_cap(self, rule: RuleSpec, sends_per_hour: int, now: datetime) -> str:
+        """Why ``rule`` may not send now (the per-conversation loop cap), or ``""``."""
+        self.state.automated_sends = [
+            at for at in self.state.automated_sends if now - at < SEND_WINDOW
         ]
-        local = not any(request.kind in REMOTE_ACTIONS for request in requests)
-        record = self._run_record(rule.name, rule.version, trigger, trigger_key, triggered_at, now)
-        if (
-            local
-            and workflow.patched(PATCH_FEWER_STEPS)
-            and await self._fire_at_once(requests, record, rule.name)
-        ):
-            return True
-        await self.write_pending_clocks()
-        taken: list[ActionTaken] = []
-        for request in requests:
-            kind = request.kind
-            try:
-                result = await self._run_action(request, f"{rule.name}: {kind}")
-            except ActivityError as exc:
-                cause = exc.cause if exc.cause is not None else exc
-                workflow.logger.error("rule %s action %s failed: %s", rule.name, kind, cause)
-                result = RunActionResult("failed", str(cause))
-            if self.on_message is not None:
-                for message_id in result.message_ids:
-                    self.on_message(message_id, message_id in result.delivered_ids)
-            taken.append(ActionTaken(kind, result.status, result.detail))
-        await self._record(dataclasses.replace(record, actions=taken))
-        return True
+        sent = len(self.state.automated_sends)
+        if not rule.sends or sent + rule.sends <= sends_per_hour:
+            return ""
+        reason = (
+            f"automated send cap reached: {sent} SMS sent by automation in the last hour "
+            f"(limit {sends_per_hour})"
+        )
+        workflow.logger.warning(
+            "rule %s skipped on conversation %s: %s", rule.name, self.conversation_id, reason
+        )
+        return reason
 
-    async def _fire_at_once(
-        self, requests: list[RunActionInput], record: RecordRunInput, rule: str
-    ) -> bool:
-        """Run local actions and store the run record in one step. False if that step failed
-        for good: the caller then runs the actions one by one (each finds its idempotency
-        record, so what was done is not done again) and records each failure."""
+    async def _run_rule(self, request: RunRuleInput, remote: bool = False) -> RunRuleResult:
+        """Run a rule's step (a regular activity if it waits on another system, else local);
+        if it fails for good, record the run as failed with the reason (what its actions had
+        done by then still comes back) and go on."""
+        summary = request.record.rule + (
+            f": {', '.join(action.kind for action in request.actions)}"
+            if request.actions
+            else f" {request.record.outcome}"
+        )
         try:
-            fired: FireResult = await workflow.execute_local_activity(
-                ACTIVITY_FIRE,
-                FireEventInput(actions=requests, record=record, clocks=self.pending_clocks),
-                result_type=FireResult,
-                start_to_close_timeout=ACTION_TIMEOUT,
-                retry_policy=ACTION_RETRY,
-                summary=f"{rule}: " + ", ".join(request.kind for request in requests),
+            if remote:
+                result: RunRuleResult = await workflow.execute_activity(
+                    ACTIVITY_RUN_RULE,
+                    request,
+                    result_type=RunRuleResult,
+                    start_to_close_timeout=RULE_TIMEOUT,
+                    retry_policy=REMOTE_RULE_RETRY,
+                    summary=summary,
+                )
+            else:
+                result = await workflow.execute_local_activity(
+                    ACTIVITY_RUN_RULE,
+                    request,
+                    result_type=RunRuleResult,
+                    start_to_close_timeout=RULE_TIMEOUT,
+                    schedule_to_close_timeout=RULE_DEADLINE,
+                    retry_policy=RULE_RETRY,
+                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+                    summary=summary,
+                )
+            return result
+        except FailureError as exc:
+            # A local step that spent its retries surfaces as its own error, not wrapped.
+            reason = f"the rule's step failed: {_cause(exc)}"
+            workflow.logger.error(
+                "rule %s on conversation %s: %s", request.record.rule, self.conversation_id, reason
             )
-        except ActivityError as exc:
-            workflow.logger.error("rule %s: actions failed, retrying one by one: %s", rule, exc)
-            return False
-        self.pending_clocks = None  # written by that step
-        if self.on_message is not None:
-            for result in fired.results:
-                for message_id in result.message_ids:
-                    self.on_message(message_id, message_id in result.delivered_ids)
-        return True
-
-    async def _run_action(self, request: RunActionInput, summary: str) -> RunActionResult:
-        result: RunActionResult
-        if request.kind in REMOTE_ACTIONS:
-            result = await workflow.execute_activity(
-                ACTIVITY_RUN_ACTION,
-                request,
-                result_type=RunActionResult,
-                start_to_close_timeout=ACTION_TIMEOUT,
-                retry_policy=ACTION_RETRY,
-                summary=summary,
-            )
-        else:
-            result = await workflow.execute_local_activity(
-                ACTIVITY_RUN_ACTION,
-                request,
-                result_type=RunActionResult,
-                start_to_close_timeout=ACTION_TIMEOUT,
-                retry_policy=ACTION_RETRY,
-                summary=summary,
-            )
-        return result
-
-    async def _load(self, query: LoadRulesInput) -> LoadRulesResult:
-        result: LoadRulesResult = await workflow.execute_local_activity(
-            ACTIVITY_LOAD_RULES,
-            query,
-            result_type=LoadRulesResult,
-            start_to_close_timeout=READ_TIMEOUT,
-            retry_policy=READ_RETRY,
+        failed = dataclasses.replace(
+            request, record=_outcome(request.record, RunOutcome.FAILED, reason), failure=reason
         )
-        return result
+        try:
+            recorded: RunRuleResult = await workflow.execute_local_activity(
+                ACTIVITY_RUN_RULE,
+                failed,
+                result_type=RunRuleResult,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+                summary=f"{request.record.rule} failed",
+            )
+            return recorded
+        except FailureError as exc:
+            workflow.logger.error(
+                "rule %s: cannot record its failure: %s", request.record.rule, exc
+            )
+            return RunRuleResult()
 
-    async def _facts(
-        self, conversation: ConversationState, body: str, automated: bool, now: datetime
-    ) -> dict[str, object] | None:
-        snapshot = await workflow.execute_local_activity(
-            ACTIVITY_SNAPSHOT,
-            SnapshotInput(conversation_id=self.conversation_id, now=now),
-            result_type=SnapshotResult,
-            start_to_close_timeout=READ_TIMEOUT,
-            retry_policy=READ_RETRY,
-        )
-        return self._merge(snapshot, conversation, body, automated)
-
-    def _merge(
-        self, snapshot: SnapshotResult, conversation: ConversationState, body: str, automated: bool
-    ) -> dict[str, object] | None:
-        if not snapshot.found:
+    async def _observe(self, request: ObserveInput) -> ObserveResult | None:
+        """The store step (see :class:`ObserveInput`); None, logged, if it fails for good or
+        the conversation is gone: the event's rules are then skipped."""
+        try:
+            result: ObserveResult = await workflow.execute_local_activity(
+                ACTIVITY_OBSERVE,
+                request,
+                result_type=ObserveResult,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+            )
+        except FailureError as exc:
+            workflow.logger.error(
+                "conversation %s: store step failed, rules skipped: %s",
+                self.conversation_id,
+                _cause(exc),
+            )
+            return None
+        if not result.found:
             workflow.logger.warning(
                 "conversation %s not found; rules skipped", self.conversation_id
             )
             return None
-        return engine.merge_facts(
-            snapshot.facts, engine.state_facts(conversation), engine.message_facts(body, automated)
-        )
+        return result
 
-    def _run_record(
+    def _record(
         self,
         rule: str,
         version: str,
@@ -535,27 +399,19 @@ class Automation:
         trigger_key: str,
         triggered_at: datetime,
         now: datetime,
-        skipped: str = "",
-    ) -> RecordRunInput:
-        """A run record: fired (its actions are added when known), or skipped for a reason."""
-        return RecordRunInput(
+    ) -> RunRecord:
+        """A fired run's record (its actions are added by the step that runs them)."""
+        return RunRecord(
             conversation_id=self.conversation_id,
             rule=rule,
             version=version,
             trigger=trigger,
             trigger_key=trigger_key,
-            outcome=SKIPPED if skipped else FIRED,
-            reason=skipped,
+            outcome=RunOutcome.FIRED,
             triggered_at=triggered_at,
             evaluated_at=now,
         )
 
-    async def _record(self, record: RecordRunInput) -> None:
-        await workflow.execute_local_activity(
-            ACTIVITY_RECORD_RUN,
-            record,
-            start_to_close_timeout=READ_TIMEOUT,
-            retry_policy=READ_RETRY,
-            summary=f"{record.rule} {record.outcome}"
-            + (f": {record.reason}" if record.reason else ""),
-        )
+
+def _outcome(record: RunRecord, outcome: RunOutcome, reason: str) -> RunRecord:
+    return dataclasses.replace(record, outcome=outcome, reason=reason)

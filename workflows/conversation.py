@@ -1,10 +1,16 @@
 """The conversation workflow: one long-running "entity" workflow per conversation.
 
 It keeps the durable clocks of the conversation (first inbound, first human response, last
-inbound, last outbound, closed) and the figures derived from them, writes them to the database
-whenever they change, keeps the conversation findable by search attributes, and delivers the
-messages agents send, and runs the automation rules (``workflows/automation.py``) on the
-triggers each event fires, with durable timers for delayed rules.
+inbound, last outbound, closed) and the figures derived from them, keeps the conversation
+findable by search attributes, delivers the messages sent in it, and runs the automation rules
+(``workflows/automation.py``) on the triggers each event fires, with durable timers for delayed
+rules.
+
+Every event takes one route (:meth:`ConversationWorkflow._handle`): apply it to the state
+(:func:`apply_event`, pure), then react to it (one store step that writes the clocks and reads
+what the rules need, then each rule evaluated and run). What the rules' actions did to the
+conversation (an automated reply, a close …) comes back from their step as events, applied next
+on the same route.
 
 Shape (samples-python ``message_passing/safe_message_handlers``): state in one dataclass
 (:class:`ConversationState`), signal handlers that only append to a queue, one main loop that
@@ -28,8 +34,6 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from inbox.contracts import (
         ACTIVITY_LOAD_STATE,
-        ACTIVITY_RECORD_CLOCKS,
-        PATCH_FEWER_STEPS,
         SA_ASSIGNEE,
         SA_INBOX,
         SA_LAST_INBOUND,
@@ -42,61 +46,45 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_MESSAGE_SENT,
         SIGNAL_MOVED,
         SIGNAL_REOPENED,
+        TRIGGER_ASSIGNED,
+        TRIGGER_CLOSED,
+        TRIGGER_MESSAGE_RECEIVED,
+        TRIGGER_MESSAGE_SENT,
+        TRIGGER_MOVED,
         TRIGGER_OPENED,
+        TRIGGER_REOPENED,
         WORKFLOW_TYPE,
-        AutomationState,
         ConversationEvent,
         ConversationInput,
         ConversationState,
+        ConversationStatus,
+        Direction,
         LoadStateInput,
         PendingEvent,
-        RecordClocksInput,
         as_utc,
     )
-    from workflows.automation import Automation, known_facts
+    from workflows.automation import (
+        LOCAL_RETRY_THRESHOLD,
+        STORE_RETRY,
+        STORE_TIMEOUT,
+        Automation,
+    )
     from workflows.send_message import deliver
 
-# Trigger names, as automation rules name them. Signal names double as triggers where they match.
-TRIGGER_MESSAGE_RECEIVED = SIGNAL_MESSAGE_RECEIVED
-TRIGGER_MESSAGE_SENT = SIGNAL_MESSAGE_SENT
-TRIGGER_CLOSED = SIGNAL_CLOSED
-TRIGGER_REOPENED = SIGNAL_REOPENED
-TRIGGER_ASSIGNED = SIGNAL_ASSIGNED
-TRIGGER_MOVED = SIGNAL_MOVED
-
-OPEN = "open"
-CLOSED = "closed"
-SPAM = "spam"
-INBOUND = "inbound"
-OUTBOUND = "outbound"
+OPEN, CLOSED, SPAM = ConversationStatus.OPEN, ConversationStatus.CLOSED, ConversationStatus.SPAM
 
 # How many handled event keys to remember. The relay redelivers within seconds or minutes, so
 # the last few hundred keys are plenty, and the list stays small in every continue-as-new input.
 SEEN_KEYS_LIMIT = 500
-STORE_ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
 
-def _seconds(start: datetime, end: datetime) -> int:
-    return max(0, int((end - start).total_seconds()))
+def _seconds(start: datetime | None, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds())) if start is not None else 0
 
 
 def _later(current: datetime | None, at: datetime) -> datetime:
     # Events normally arrive in order; if one is late, a "last" clock must not move backwards.
     return at if current is None or at > current else current
-
-
-def _clocks(state: ConversationState) -> tuple[object, ...]:
-    """The fields written to the database: a change in any of them is recorded."""
-    return (
-        state.status,
-        state.first_inbound_at,
-        state.first_response_at,
-        state.last_inbound_at,
-        state.last_outbound_at,
-        state.closed_at,
-        state.time_to_first_response_seconds,
-        state.time_to_close_seconds,
-    )
 
 
 def apply_event(state: ConversationState, signal: str, event: ConversationEvent) -> list[str]:
@@ -107,6 +95,7 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
     fires nothing.
     """
     at = as_utc(event.at)
+    clocks = state.clocks
     if state.opened_at is None:
         state.opened_at = at
     triggers: list[str] = []
@@ -114,45 +103,45 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
     if counted:
         state.counted_message_ids.remove(event.message_id)  # type: ignore[arg-type]
     # The conversation's very first message opens it, whichever side wrote it.
-    first_message = state.first_inbound_at is None and state.last_outbound_at is None
+    first_message = clocks.first_inbound_at is None and clocks.last_outbound_at is None
     if signal in (SIGNAL_MESSAGE_RECEIVED, SIGNAL_MESSAGE_SENT) and first_message:
         triggers.append(TRIGGER_OPENED)
     if signal == SIGNAL_MESSAGE_RECEIVED:
         # New inbound on a closed conversation reopens it (spam stays spam).
-        if state.status != SPAM and (state.status == CLOSED or state.closed_at is not None):
+        if state.status != SPAM and (state.status == CLOSED or clocks.closed_at is not None):
             _reopen(state)
             triggers.append(TRIGGER_REOPENED)
         state.messages_received += 0 if counted else 1
-        if state.first_inbound_at is None:
-            state.first_inbound_at = at
-        state.last_inbound_at = _later(state.last_inbound_at, at)
-        state.last_direction = INBOUND
+        if clocks.first_inbound_at is None:
+            clocks.first_inbound_at = at
+        clocks.last_inbound_at = _later(clocks.last_inbound_at, at)
+        state.last_direction = Direction.INBOUND
         triggers.append(TRIGGER_MESSAGE_RECEIVED)
     elif signal == SIGNAL_MESSAGE_SENT:
         state.messages_sent += 0 if counted else 1
-        state.last_outbound_at = _later(state.last_outbound_at, at)
+        clocks.last_outbound_at = _later(clocks.last_outbound_at, at)
         # An auto-reply does not answer the contact: they still await a person.
         if not event.automated:
-            state.last_direction = OUTBOUND
+            state.last_direction = Direction.OUTBOUND
         # Only a person's reply to the contact stops the first-response clock: an auto-reply
         # (event.automated) does not, nor does an agent's message before the contact wrote.
         if (
             not event.automated
-            and state.first_response_at is None
-            and state.first_inbound_at is not None
-            and at >= state.first_inbound_at
+            and clocks.first_response_at is None
+            and clocks.first_inbound_at is not None
+            and at >= clocks.first_inbound_at
         ):
-            state.first_response_at = at
-            state.time_to_first_response_seconds = _seconds(state.first_inbound_at, at)
+            clocks.first_response_at = at
+            clocks.time_to_first_response_seconds = _seconds(clocks.first_inbound_at, at)
         triggers.append(TRIGGER_MESSAGE_SENT)
     elif signal == SIGNAL_CLOSED:
-        if state.status != CLOSED or state.closed_at is None:
+        if state.status != CLOSED or clocks.closed_at is None:
             state.status = CLOSED
-            state.closed_at = at
-            state.time_to_close_seconds = _seconds(state.opened_at, at)
+            clocks.closed_at = at
+            clocks.time_to_close_seconds = _seconds(state.opened_at, at)
             triggers.append(TRIGGER_CLOSED)
     elif signal == SIGNAL_REOPENED:
-        if state.status != OPEN or state.closed_at is not None:
+        if state.status != OPEN or clocks.closed_at is not None:
             _reopen(state)
             triggers.append(TRIGGER_REOPENED)
     elif signal == SIGNAL_ASSIGNED:
@@ -168,7 +157,7 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
         # must not go to a spammer). It stops the clocks as closing does.
         if state.status != SPAM:
             state.status = SPAM
-            state.closed_at = state.closed_at or at
+            clocks.closed_at = clocks.closed_at or at
     elif signal == SIGNAL_MARKED_NOT_SPAM:
         # Back to closed as it was (back to open comes as ``reopened``); no rules run.
         if state.status == SPAM:
@@ -181,15 +170,8 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
 def _reopen(state: ConversationState) -> None:
     # The next close measures time to close again from the conversation's opening.
     state.status = OPEN
-    state.closed_at = None
-    state.time_to_close_seconds = None
-
-
-def _for_store(state: ConversationState) -> ConversationState:
-    # Without the seen keys and automation memory: the store needs none, and history stays small.
-    return dataclasses.replace(
-        state, seen_keys=[], counted_message_ids=[], automation=AutomationState()
-    )
+    state.clocks.closed_at = None
+    state.clocks.time_to_close_seconds = None
 
 
 def _search_attributes(state: ConversationState) -> list[SearchAttributeUpdate[Any]]:
@@ -203,8 +185,8 @@ def _search_attributes(state: ConversationState) -> list[SearchAttributeUpdate[A
         if state.assignee_id is not None
         else SA_ASSIGNEE.value_unset()
     )
-    if state.last_inbound_at is not None:
-        updates.append(SA_LAST_INBOUND.value_set(state.last_inbound_at))
+    if state.clocks.last_inbound_at is not None:
+        updates.append(SA_LAST_INBOUND.value_set(state.clocks.last_inbound_at))
     return updates
 
 
@@ -219,13 +201,10 @@ class ConversationWorkflow:
         self._state: ConversationState | None = request.state
         self._queue: list[PendingEvent] = list(request.pending)
         self._events_this_run = 0
-        # Message ids whose delivery runs now (as workflow tasks, so signals keep flowing).
+        # Message ids whose delivery runs now (as workflow tasks, so events keep flowing).
         self._deliveries: dict[int, asyncio.Task[object]] = {}
-        # Messages automation queued and this run delivered (or saw delivered) before their
-        # signal came back; not carried across continue-as-new (a repeat is idempotent).
-        self._delivered_early: set[int] = set()
         # Built in ``run`` on the loaded state (its memory lives in ``state.automation``).
-        self.automation: Automation | None = None
+        self._automation: Automation | None = None
         # When the last event was handled: a closed conversation ends a quiet period after it.
         self._last_event_at = workflow.now()
         # False only while the main loop sleeps (nothing being applied, evaluated or fired).
@@ -289,18 +268,18 @@ class ConversationWorkflow:
     async def run(self, request: ConversationInput) -> ConversationState:
         """Apply events until continue-as-new, or until a closed conversation stays quiet."""
         if self._state is None:
-            # Local activities (here and for the clocks): fast database steps run inside the
-            # workflow task instead of costing a server round trip each.
+            # A database outage only delays the start; a conversation that does not exist
+            # (never stored, or deleted) fails the workflow at once, naming it.
             self._state = await workflow.execute_local_activity(
                 ACTIVITY_LOAD_STATE,
                 LoadStateInput(conversation_id=request.conversation_id),
                 result_type=ConversationState,
-                start_to_close_timeout=STORE_ACTIVITY_TIMEOUT,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
             )
         state = self._state
-        automation = self.automation = Automation(
-            state.automation, state.conversation_id, on_message=self._deliver_queued
-        )
+        automation = self._automation = Automation(state.automation, state.conversation_id)
         self._sync_search_attributes(state)
         while True:
             while self._queue and not self._should_continue_as_new():
@@ -318,92 +297,38 @@ class ConversationWorkflow:
                         timeout=timeout,
                     )
                 self._busy = True
-            await automation.run_due(state)
+            self._queue[0:0] = await automation.run_due(state)
             if self._quiet_remaining(state) == timedelta(0) and await self._finished_quietly(
                 state, automation
             ):
                 return state
 
-    def _quiet_remaining(self, state: ConversationState) -> timedelta | None:
-        """How long until a closed conversation's workflow may end (None while it is open)."""
-        if state.status == OPEN:
-            return None
-        ends = self._last_event_at + timedelta(seconds=self._request.quiet_period_seconds)
-        return max(ends - workflow.now(), timedelta(0))
-
-    def _wait_timeout(self, state: ConversationState, automation: Automation) -> timedelta | None:
-        # A pending rule wait always falls due before the workflow may end (it cannot end with
-        # one pending), so while one is armed the quiet period need not wake the loop.
-        rule_wait = automation.timeout()
-        return rule_wait if rule_wait is not None else self._quiet_remaining(state)
-
     async def _handle(self, state: ConversationState, pending: PendingEvent) -> None:
-        """Apply one queued event and carry out what it implies."""
+        """The one route of every event: apply it, deliver what it queued, react to it; what
+        the reaction did to the conversation is applied next, on this same route."""
         self._events_this_run += 1
         self._last_event_at = workflow.now()
         event = pending.event
         if event.key in state.seen_keys:
-            workflow.logger.debug("ignoring repeated event %s", event.key)
-            return
-        state.seen_keys.append(event.key)
-        del state.seen_keys[:-SEEN_KEYS_LIMIT]
-        before = _clocks(state)
+            return  # the relay delivered it twice
+        state.seen_keys = [*state.seen_keys, event.key][-SEEN_KEYS_LIMIT:]
+        clocks_before = dataclasses.replace(state.clocks)
         triggers = apply_event(state, pending.signal, event)
         self._sync_search_attributes(state)
-        changed = _clocks(state) != before
-        if triggers:
-            workflow.logger.debug("event %s fired %s", event.key, triggers)
-        assert self.automation is not None  # built in ``run`` before any event is handled
-        if workflow.patched(PATCH_FEWER_STEPS):
-            # One local activity writes the clocks and reads the rules (and facts) for every
-            # trigger of the event: one step per event instead of one per trigger and store.
-            if changed or triggers:
-                known = known_facts(state, event.body, event.automated)
-                clocks = _for_store(state) if changed else None
-                # Rules the signal carries save the step that reads them; the clocks then go
-                # with the first rule step (or on their own after the rules, if none acts).
-                observed = self.automation.carried(triggers, event, known)
-                if observed is None:
-                    observed = await self.automation.observe(triggers, clocks, known)
-                else:
-                    self.automation.pending_clocks = clocks
-                if pending.signal == SIGNAL_MESSAGE_SENT:
-                    self._start_delivery(event)
-                await self.automation.on_event(triggers, event, state, observed, known)
-                await self.automation.write_pending_clocks()
-            elif pending.signal == SIGNAL_MESSAGE_SENT:
-                self._start_delivery(event)
-            return
-        # Histories recorded before the patch replay the steps they took.
-        if changed:
-            await workflow.execute_local_activity(
-                ACTIVITY_RECORD_CLOCKS,
-                RecordClocksInput(state=_for_store(state)),
-                start_to_close_timeout=STORE_ACTIVITY_TIMEOUT,
-            )
         if pending.signal == SIGNAL_MESSAGE_SENT:
-            self._start_delivery(event)
-        for trigger in triggers:
-            await self.automation.on_trigger(trigger, event, state)
+            self._deliver(event)
+        clocks_changed = state.clocks != clocks_before
+        if clocks_changed or triggers:
+            assert self._automation is not None  # built in ``run`` before any event
+            caused = await self._automation.react(triggers, event, state, clocks_changed)
+            self._queue[0:0] = caused
 
-    def _deliver_queued(self, message_id: int, handed_over: bool) -> None:
-        """A message an automation action just queued: deliver it now, ahead of its signal,
-        unless the action already handed it to the provider."""
-        self._delivered_early.add(message_id)
-        if not handed_over:
-            self._deliver(message_id)
-
-    def _start_delivery(self, event: ConversationEvent) -> None:
+    def _deliver(self, event: ConversationEvent) -> None:
+        """Start delivering the message an event stored, unless it is on its way already."""
         message_id = event.message_id
         if message_id is None:
             workflow.logger.warning("message_sent event %s names no message", event.key)
             return
-        if message_id in self._delivered_early:
-            self._delivered_early.discard(message_id)
-            return
-        self._deliver(message_id)
-
-    def _deliver(self, message_id: int) -> None:
         if message_id in self._deliveries:
             return
         timeout = self._request.delivery_timeout_seconds
@@ -415,6 +340,21 @@ class ConversationWorkflow:
                 del self._deliveries[message_id]
 
         self._deliveries[message_id] = asyncio.create_task(run_delivery())
+
+    def _quiet_remaining(self, state: ConversationState) -> timedelta | None:
+        """How long until a closed conversation's workflow may end (None while it is open)."""
+        if state.status == OPEN:
+            return None
+        ends = self._last_event_at + timedelta(seconds=self._request.quiet_period_seconds)
+        return max(ends - workflow.now(), timedelta(0))
+
+    def _wait_timeout(self, state: ConversationState, automation: Automation) -> timedelta | None:
+        # A pending rule wait always falls due before the workflow may end (it cannot end with
+        # one pending), so while one is armed the quiet period need not wake the loop.
+        deadline = automation.next_deadline()
+        if deadline is None:
+            return self._quiet_remaining(state)
+        return max(deadline - workflow.now(), timedelta(0))
 
     def _should_continue_as_new(self) -> bool:
         return (
@@ -430,14 +370,7 @@ class ConversationWorkflow:
         )
         workflow.logger.info("continuing as new with %d pending event(s)", len(self._queue))
         workflow.continue_as_new(
-            ConversationInput(
-                conversation_id=self._request.conversation_id,
-                state=state,
-                pending=list(self._queue),
-                quiet_period_seconds=self._request.quiet_period_seconds,
-                delivery_timeout_seconds=self._request.delivery_timeout_seconds,
-                max_events_per_run=self._request.max_events_per_run,
-            )
+            dataclasses.replace(self._request, state=state, pending=list(self._queue))
         )
 
     async def _finished_quietly(self, state: ConversationState, automation: Automation) -> bool:

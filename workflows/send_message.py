@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         DeliverMessageInput,
         DeliverMessageResult,
         MarkFailedInput,
+        MessageStatus,
         SendMessageInput,
     )
 
@@ -67,6 +68,7 @@ async def deliver(message_id: int, *, timeout_seconds: float) -> DeliverMessageR
     """Send one stored message through the provider; on final failure mark it failed.
 
     Returns the provider's result, or ``status="failed"`` after the message was marked failed.
+    Never raises for a failed activity: a conversation's workflow must outlive its sends.
     """
     try:
         result: DeliverMessageResult = await workflow.execute_activity(
@@ -81,12 +83,16 @@ async def deliver(message_id: int, *, timeout_seconds: float) -> DeliverMessageR
     except ActivityError as err:
         reason, code = failure_reason(err)
         workflow.logger.warning("delivery of message %s failed: %s", message_id, reason)
+    try:
+        # Retried until the database takes it (the default policy): the agent must see it.
         await workflow.execute_activity(
             ACTIVITY_MARK_MESSAGE_FAILED,
             MarkFailedInput(message_id=message_id, reason=reason, code=code),
             start_to_close_timeout=MARK_FAILED_TIMEOUT,
         )
-        return DeliverMessageResult(status="failed")
+    except FailureError as err:  # refused for good (the message row is gone): nothing to mark
+        workflow.logger.error("cannot mark message %s failed: %s", message_id, err)
+    return DeliverMessageResult(status=MessageStatus.FAILED)
 
 
 @workflow.defn(name=SEND_MESSAGE_WORKFLOW_TYPE)

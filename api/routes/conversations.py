@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_api_key
-from api.deps import SessionDep, StateDep
+from api.deps import Commit, CommitDep, SessionDep
 from api.schemas import (
     AssignIn,
     ContactEventOut,
@@ -34,7 +34,6 @@ from api.schemas import (
     StartConversationIn,
     TimelineItem,
 )
-from inbox.contracts import conversation_workflow_id
 from inbox.models import (
     Channel,
     Contact,
@@ -204,7 +203,7 @@ def start_conversation(payload: StartConversationIn, session: SessionDep) -> Con
     },
 )
 async def send_message(
-    conversation_id: int, payload: SendMessageIn, session: SessionDep, state: StateDep
+    conversation_id: int, payload: SendMessageIn, session: SessionDep, commit: CommitDep
 ) -> MessageOut:
     """Queue an outbound message; its workflow delivers it. 202: accepted, not yet sent."""
 
@@ -226,21 +225,19 @@ async def send_message(
             )
         except OutboundBlocked as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, exc.reason) from exc
-        session.commit()
+        commit()
         return MessageOut.model_validate(message)
 
-    out = await run_in_threadpool(queue)
-    await state.relay.flush(conversation_workflow_id(conversation_id))
-    return out
+    return await run_in_threadpool(queue)
 
 
 async def _act(
     session: Session,
-    state: StateDep,
+    commit: Commit,
     conversation_id: int,
     action: Callable[[Conversation], object],
 ) -> ConversationOut:
-    """Load (404), apply ``action`` (409/422), commit, then flush the workflow's signals."""
+    """Load (404), apply ``action`` (409/422), commit (the workflow's signals go after)."""
 
     def work() -> ConversationOut:
         conversation = get_conversation(session, conversation_id)
@@ -249,23 +246,21 @@ async def _act(
         except ConversationActionError as exc:
             session.rollback()
             raise action_error(exc) from exc
-        session.commit()
+        commit()
         return ConversationOut.from_row(conversation)
 
-    out = await run_in_threadpool(work)
-    await state.relay.flush(conversation_workflow_id(conversation_id))
-    return out
+    return await run_in_threadpool(work)
 
 
 @router.post(
     "/{conversation_id}/close", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
 )
 async def close_conversation(
-    conversation_id: int, session: SessionDep, state: StateDep
+    conversation_id: int, session: SessionDep, commit: CommitDep
 ) -> ConversationOut:
     """Close an open conversation."""
     return await _act(
-        session, state, conversation_id, lambda c: service.close(session, conversation=c)
+        session, commit, conversation_id, lambda c: service.close(session, conversation=c)
     )
 
 
@@ -273,11 +268,11 @@ async def close_conversation(
     "/{conversation_id}/reopen", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
 )
 async def reopen_conversation(
-    conversation_id: int, session: SessionDep, state: StateDep
+    conversation_id: int, session: SessionDep, commit: CommitDep
 ) -> ConversationOut:
     """Reopen a closed conversation."""
     return await _act(
-        session, state, conversation_id, lambda c: service.reopen(session, conversation=c)
+        session, commit, conversation_id, lambda c: service.reopen(session, conversation=c)
     )
 
 
@@ -285,12 +280,12 @@ async def reopen_conversation(
     "/{conversation_id}/assign", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
 )
 async def assign_conversation(
-    conversation_id: int, payload: AssignIn, session: SessionDep, state: StateDep
+    conversation_id: int, payload: AssignIn, session: SessionDep, commit: CommitDep
 ) -> ConversationOut:
     """Assign to a user, or unassign with ``{"assignee_id": null}``."""
     return await _act(
         session,
-        state,
+        commit,
         conversation_id,
         lambda c: service.assign(session, conversation=c, assignee_id=payload.assignee_id),
     )
@@ -300,12 +295,12 @@ async def assign_conversation(
     "/{conversation_id}/move", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
 )
 async def move_conversation(
-    conversation_id: int, payload: MoveIn, session: SessionDep, state: StateDep
+    conversation_id: int, payload: MoveIn, session: SessionDep, commit: CommitDep
 ) -> ConversationOut:
     """Move to another inbox (the assignee stays)."""
     return await _act(
         session,
-        state,
+        commit,
         conversation_id,
         lambda c: service.move(session, conversation=c, inbox_id=payload.inbox_id),
     )
@@ -315,9 +310,9 @@ async def move_conversation(
     "/{conversation_id}/spam", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
 )
 async def mark_conversation_spam(
-    conversation_id: int, session: SessionDep, state: StateDep
+    conversation_id: int, session: SessionDep, commit: CommitDep
 ) -> ConversationOut:
     """Mark as spam (its workflow hears ``closed``)."""
     return await _act(
-        session, state, conversation_id, lambda c: blocklist.mark_spam(session, conversation=c)
+        session, commit, conversation_id, lambda c: blocklist.mark_spam(session, conversation=c)
     )

@@ -10,10 +10,9 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_api_key
-from api.deps import SessionDep, StateDep
+from api.deps import CommitDep, SessionDep
 from api.routes.conversations import field_error
 from api.schemas import ErrorOut, MessageOut, OneOffMessageIn
-from inbox.contracts import message_workflow_id
 from inbox.models import Channel, Contact
 from inbox.services.outbound import OutboundBlocked, queue_one_off
 
@@ -32,7 +31,7 @@ router = APIRouter(
     responses={409: {"model": ErrorOut, "description": "Sending is blocked (opt-out …)"}},
 )
 async def send_one_off(
-    payload: OneOffMessageIn, session: SessionDep, state: StateDep
+    payload: OneOffMessageIn, session: SessionDep, commit: CommitDep
 ) -> MessageOut:
     """Queue an SMS to one of a contact's numbers, outside any conversation. 202: accepted."""
 
@@ -53,9 +52,7 @@ async def send_one_off(
             )
         except OutboundBlocked as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, exc.reason) from exc
-        session.commit()
+        commit()
         return MessageOut.model_validate(message)
 
-    out = await run_in_threadpool(queue)
-    await state.relay.flush(message_workflow_id(out.id))
-    return out
+    return await run_in_threadpool(queue)

@@ -16,17 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import StateDep
+from api.deps import CommitDep, SessionDep, StateDep
 from api.routes.webhooks import accept_inbound
 from api.state import AppState
 from inbox.models import Channel, SimulatorMessage
 from inbox.phone import InvalidNumber, normalize_number
 from inbox.providers.simulator import new_sid
+from inbox.services.outbound import MAX_BODY_CHARS
 
 router = APIRouter(prefix="/simulator", tags=["simulator"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
-MAX_BODY_CHARS = 1600
 MAX_THREAD = 500
 
 
@@ -110,18 +110,21 @@ async def messages(
 
 
 @router.post("/api/send", summary="Text in as a contact")
-async def send(text: SimulatedText, state: StateDep) -> SimulatedSent:
+async def send(
+    text: SimulatedText, state: StateDep, session: SessionDep, commit: CommitDep
+) -> SimulatedSent:
     """The contact's phone sends ``body`` to the channel number: the inbound path runs."""
-    from_number = _normalize(text.from_number, "from")
-    to_number = _normalize(text.to_number, "to")
     if not text.body.strip():
         raise HTTPException(400, "missing field body")
     sid = new_sid()
     result = await accept_inbound(
         state,
+        session,
+        commit,
+        {"from_number": "from", "to_number": "to"},
         provider_message_id=sid,
-        from_number=from_number,
-        to_number=to_number,
+        from_number=text.from_number,
+        to_number=text.to_number,
         body=text.body,
         media=[],
     )

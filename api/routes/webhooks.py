@@ -2,8 +2,8 @@
 
 Each request is checked in this order: size (413), signature (403), fields (400), routing
 (404). Nothing is written unless every check passes. A 2xx means the message is stored: its
-workflow signal sits in the outbox relay (same transaction) and is flushed after commit; if
-Temporal is down the relay delivers it later, and the request still succeeds.
+workflow signal sits in the outbox relay (same transaction) and goes to Temporal once the answer
+is sent; if Temporal is down the relay delivers it later, and the answer is not held up.
 """
 
 from __future__ import annotations
@@ -18,14 +18,9 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import ImmutableMultiDict
 
-from api.deps import StateDep
+from api.deps import Commit, CommitDep, SessionDep, StateDep
 from api.state import AppState
-from inbox.contracts import (
-    SIGNAL_MESSAGE_RECEIVED,
-    SIGNAL_TRIGGERS,
-    conversation_workflow_id,
-)
-from inbox.phone import InvalidNumber, normalize_number
+from inbox.phone import InvalidNumber
 from inbox.providers.simulator import record_inbound
 from inbox.providers.twilio import (
     SIGNATURE_HEADER,
@@ -33,8 +28,6 @@ from inbox.providers.twilio import (
     public_request_url,
     validate_signature,
 )
-from inbox.relay import Outgoing
-from inbox.rules.registry import event_rules
 from inbox.services.inbound import InboundResult, UnknownChannel, receive_and_commit
 from inbox.services.outbound import apply_status_update
 
@@ -108,13 +101,6 @@ def _sid(form: Form, name: str) -> str:
     return value
 
 
-def _number(form: Form, name: str) -> str:
-    try:
-        return normalize_number(_field(form, name))
-    except InvalidNumber as exc:
-        raise HTTPException(400, f"malformed field {name}: {exc}") from exc
-
-
 def _media(form: Form) -> list[dict[str, Any]]:
     raw = form.get("NumMedia", "0").strip() or "0"
     if not raw.isdigit() or int(raw) > MAX_MEDIA:
@@ -132,7 +118,9 @@ def _media(form: Form) -> list[dict[str, Any]]:
     return media
 
 
-def _store_inbound(state: AppState, **fields: Any) -> InboundResult:
+def _store_inbound(
+    state: AppState, session: Session, commit: Commit, **fields: Any
+) -> InboundResult:
     """Store the message (retrying a lost race); with the simulator, note it on its phone."""
     provider = state.settings.sms_provider
 
@@ -148,68 +136,62 @@ def _store_inbound(state: AppState, **fields: Any) -> InboundResult:
             )
 
     also = on_the_phone if provider == "simulator" else None
-    # The rules the signal's triggers select travel with it: the conversation reacts (an
-    # auto-reply, say) without a step of its own to read them.
-    rules = event_rules(
-        state.settings.rules_dir,
-        SIGNAL_TRIGGERS[SIGNAL_MESSAGE_RECEIVED],
-        state.settings.automation_sends_per_hour,
-    )
-    return receive_and_commit(state.sessions, provider=provider, also=also, rules=rules, **fields)
+    return receive_and_commit(session, commit, provider=provider, also=also, **fields)
 
 
-async def flush_quietly(
-    state: AppState, workflow_id: str, outgoing: Outgoing | None = None
-) -> None:
-    """Push the stored signals to Temporal now (``outgoing``: those the request just stored);
-    on any failure they wait for the relay."""
+async def accept_inbound(
+    state: AppState,
+    session: Session,
+    commit: Commit,
+    fields: dict[str, str],
+    **message: Any,
+) -> InboundResult:
+    """Store an inbound text: the path every inbound takes (Twilio's webhook, the simulator's
+    phone page). Its numbers are the sender's, as sent: a malformed one is a 400 naming its
+    input (``fields`` maps ``from_number`` and ``to_number`` to the names the caller used), and
+    a number no channel has is a 404."""
     try:
-        if outgoing is not None:
-            await state.relay.send(outgoing)
-        else:
-            await state.relay.flush(workflow_id)
-    except Exception:  # the message is stored; the relay's background pass retries it
-        log.exception("could not flush signals for %s now; the relay will retry", workflow_id)
-
-
-async def accept_inbound(state: AppState, **fields: Any) -> InboundResult:
-    """Store an inbound text and flush its workflow's signals: the path every inbound takes
-    (Twilio's webhook, the simulator's phone page). Raises UnknownChannel as a 404."""
-    try:
-        result = await run_in_threadpool(_store_inbound, state, **fields)
+        return await run_in_threadpool(_store_inbound, state, session, commit, **message)
+    except InvalidNumber as exc:
+        name = fields.get(exc.field or "", exc.field)
+        raise HTTPException(400, f"malformed field {name}: {exc}") from exc
     except UnknownChannel as exc:
         log.warning("inbound SMS to %s rejected: no channel has this number", exc.number)
         raise HTTPException(
             404, f"no channel has the number {exc.number}; add a channel with this number"
         ) from exc
-    await flush_quietly(state, conversation_workflow_id(result.conversation.id), result.outgoing)
-    return result
 
 
 @router.post("/sms", summary="Inbound SMS (Twilio format)", response_class=Response)
-async def inbound_sms(request: Request, state: StateDep) -> Response:
+async def inbound_sms(
+    request: Request, state: StateDep, session: SessionDep, commit: CommitDep
+) -> Response:
     """Store an inbound SMS once and signal its conversation's workflow. Answers empty TwiML."""
     form = await _read_form(request, state.settings.max_webhook_bytes)
     _verify_signature(request, state, form)
     await accept_inbound(
         state,
+        session,
+        commit,
+        {"from_number": "From", "to_number": "To"},
         provider_message_id=_sid(form, "MessageSid"),
-        from_number=_number(form, "From"),
-        to_number=_number(form, "To"),
+        from_number=_field(form, "From"),
+        to_number=_field(form, "To"),
         body=_field(form, "Body", allow_empty=True),
         media=_media(form),
     )
     return _twiml()
 
 
-def _apply_status(state: AppState, **fields: Any) -> None:
-    with state.sessions() as session:
-        apply_status_update(session, provider=state.settings.sms_provider, **fields)
-        session.commit()
+def _apply_status(state: AppState, session: Session, commit: Commit, **fields: Any) -> None:
+    apply_status_update(session, provider=state.settings.sms_provider, **fields)
+    commit()
 
 
 @router.post("/status", summary="Delivery status callback (Twilio format)", response_class=Response)
-async def message_status(request: Request, state: StateDep) -> Response:
+async def message_status(
+    request: Request, state: StateDep, session: SessionDep, commit: CommitDep
+) -> Response:
     """Move an outbound message's delivery status forward (never back)."""
     form = await _read_form(request, state.settings.max_webhook_bytes)
     _verify_signature(request, state, form)
@@ -227,6 +209,8 @@ async def message_status(request: Request, state: StateDep) -> Response:
     await run_in_threadpool(
         _apply_status,
         state,
+        session,
+        commit,
         provider_message_id=sid,
         status=status,
         error_code=error_code,

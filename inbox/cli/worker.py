@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -34,9 +34,14 @@ from workflows.send_message import SendMessageWorkflow
 
 log = logging.getLogger(__name__)
 
-# The activities are synchronous (SQLAlchemy, the provider's HTTP client) and run on threads;
-# at most this many at once, which also bounds the database connections they hold.
-MAX_ACTIVITY_THREADS = 16
+# Two executors, so a slow provider can only slow sending, never a conversation's events:
+# - the database steps of every conversation (loading its state, each event's store step, a
+#   rule's actions: local activities) run on DB_THREADS threads, which also bounds the database
+#   connections they hold;
+# - the calls to other systems (the provider's send and status calls, a rule's webhook: regular
+#   activities) run on SEND_THREADS threads, and at most that many run at once.
+DB_THREADS = 8
+SEND_THREADS = 16
 
 # The sandbox costs every workflow activation, not only the first: it re-imports a workflow's
 # modules for each workflow run it creates, and runs the run's code and every payload
@@ -44,11 +49,24 @@ MAX_ACTIVITY_THREADS = 16
 # inbound benchmark's load): new workflow task to workflow code 18.6 ms sandboxed (our modules
 # passed through), 10.0 ms unsandboxed. Our workflow code is deterministic and keeps no module
 # state, and the sandbox is a development-time check: the workflow tests (tests/workflows, the
-# rules rig with ``sandboxed=True``) run it fully sandboxed, and the replay tests replay recorded
-# histories, which is where a non-deterministic call is caught. Production runs it unsandboxed,
-# as Temporal's documentation allows for exactly this cost; tests/workflows/test_worker.py runs
-# this production set-up.
+# rules rig) run it fully sandboxed, and the replay tests replay recorded histories, which is
+# where a non-deterministic call is caught. Production runs it unsandboxed, as Temporal's
+# documentation allows for exactly this cost; tests/workflows/test_worker.py runs this
+# production set-up.
 PRODUCTION_RUNNER = UnsandboxedWorkflowRunner()
+
+
+def activities(
+    store: StoreActivities, sms: SmsActivities, automation: AutomationActivities
+) -> list[Callable[..., Any]]:
+    """Every activity the worker registers (the tests' fakes are held against this list)."""
+    return [
+        store.load_conversation_state,
+        store.observe_conversation,
+        sms.deliver_message,
+        sms.mark_message_failed,
+        automation.run_rule,
+    ]
 
 
 def build_worker(
@@ -56,37 +74,35 @@ def build_worker(
     *,
     sessions: sessionmaker[Session],
     settings: Settings,
-    extra_activities: Sequence[Callable[..., Any]] = (),
-    extra_workflows: Sequence[type] = (),
     provider: SmsProvider | None = None,
+    db_executor: Executor | None = None,
     activity_executor: Executor | None = None,
     automation: AutomationActivities | None = None,
     sandboxed: bool = False,
 ) -> Worker:
     """A worker on the ``inbox`` task queue with every workflow and activity registered.
 
-    ``provider`` defaults to the one the settings name; ``automation`` to the automation
-    activities on ``sessions`` and ``settings`` (rules from ``settings.rules_dir``);
-    ``activity_executor`` to a new thread pool (pass your own to shut it down when the worker
-    stops). ``sandboxed`` runs our workflow modules fully sandboxed (re-imported per run).
+    ``provider`` defaults to the one the settings name; ``db_executor`` (the database steps) and
+    ``activity_executor`` (the calls to other systems) to new thread pools (pass your own to
+    shut them down when the worker stops); ``automation`` to the automation activities on
+    ``sessions`` and ``settings`` (rules from ``settings.rules_dir``). ``sandboxed`` runs our
+    workflow modules fully sandboxed (re-imported per run).
     """
-    store = StoreActivities(sessions)
+    db_executor = db_executor or ThreadPoolExecutor(DB_THREADS, thread_name_prefix="db")
+    calls = activity_executor or ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="send")
+    store = StoreActivities(sessions, settings, db_executor)
     sms = SmsActivities(sessions, provider or get_provider(settings, sessions))
-    automation = automation or AutomationActivities(sessions, settings, delivery=sms)
+    automation = automation or AutomationActivities(
+        sessions, settings, executor=db_executor, calls_executor=calls
+    )
     return Worker(
         client,
         task_queue=TASK_QUEUE,
-        workflows=[ConversationWorkflow, SendMessageWorkflow, *extra_workflows],
-        activities=[
-            store.load_conversation_state,
-            store.record_conversation_clocks,
-            sms.deliver_message,
-            sms.mark_message_failed,
-            *automation.all(),
-            *extra_activities,
-        ],
-        activity_executor=activity_executor or ThreadPoolExecutor(MAX_ACTIVITY_THREADS),
-        max_concurrent_activities=MAX_ACTIVITY_THREADS,
+        workflows=[ConversationWorkflow, SendMessageWorkflow],
+        activities=activities(store, sms, automation),
+        # The SMS activities are synchronous: they run here, with the webhook rules.
+        activity_executor=calls,
+        max_concurrent_activities=SEND_THREADS,
         max_cached_workflows=settings.worker_max_cached_workflows,
         workflow_runner=SandboxedWorkflowRunner() if sandboxed else PRODUCTION_RUNNER,
         # On Ctrl-C, let a provider call in flight finish instead of retrying it later.
@@ -101,13 +117,17 @@ async def run_worker(settings: Settings) -> None:
     sessions = make_session_factory(engine_for(settings.database_url))
     provider = get_provider(settings, sessions)
     relay = Relay(sessions, TemporalConnector(settings, client))
-    with ThreadPoolExecutor(MAX_ACTIVITY_THREADS, thread_name_prefix="activity") as executor:
+    with (
+        ThreadPoolExecutor(DB_THREADS, thread_name_prefix="db") as db_executor,
+        ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="send") as send_executor,
+    ):
         worker = build_worker(
             client,
             sessions=sessions,
             settings=settings,
             provider=provider,
-            activity_executor=executor,
+            db_executor=db_executor,
+            activity_executor=send_executor,
         )
         relay_task = asyncio.create_task(relay.run_forever(settings.relay_interval_seconds))
         prune_task = asyncio.create_task(

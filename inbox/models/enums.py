@@ -2,6 +2,18 @@
 
 from enum import StrEnum
 
+# The statuses the workflows share live with the other contracts.
+from inbox.contracts import ConversationStatus, Direction, MessageStatus
+
+__all__ = [
+    "ChannelType",
+    "ConversationStatus",
+    "Direction",
+    "EventKind",
+    "MessageStatus",
+    "Role",
+]
+
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -11,27 +23,6 @@ class Role(StrEnum):
 
 class ChannelType(StrEnum):
     SMS = "sms"
-
-
-class ConversationStatus(StrEnum):
-    OPEN = "open"
-    CLOSED = "closed"
-    SPAM = "spam"
-
-
-class Direction(StrEnum):
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
-
-
-class MessageStatus(StrEnum):
-    RECEIVED = "received"
-    QUEUED = "queued"
-    SENDING = "sending"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    UNDELIVERED = "undelivered"
-    FAILED = "failed"
 
 
 class EventKind(StrEnum):

@@ -29,7 +29,7 @@ class RuleRun(Base):
     )
     trigger: Mapped[str] = mapped_column(String(32))
     trigger_key: Mapped[str] = mapped_column(String(200))
-    outcome: Mapped[str] = mapped_column(String(16))  # fired | skipped
+    outcome: Mapped[str] = mapped_column(String(16))  # fired | skipped | failed
     reason: Mapped[str] = mapped_column(Text, default="")
     # [{"kind": "send_sms", "status": "done", "detail": "queued message 12"}, ...]
     actions: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
@@ -54,8 +54,11 @@ class RuleAction(Base):
     rule: Mapped[str] = mapped_column(String(200))
     version: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))  # done | skipped
+    status: Mapped[str] = mapped_column(String(16))  # done | skipped | failed
     detail: Mapped[str] = mapped_column(Text, default="")
+    # What the action did to the conversation, as the events its workflow applies
+    # ([{"signal": "message_sent", "event": {...}}]): a retry returns them, not only the status.
+    events: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     # Indexed: runs and action records older than the retention are pruned by age.
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

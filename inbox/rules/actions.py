@@ -1,10 +1,15 @@
-"""The actions rules can take, one registry entry per kind: its parameters (a pydantic model),
-which parameters are templates or name inboxes/users, and how it is executed.
+"""The actions rules can take, one registry entry per kind: its parameters (a pydantic model
+that checks its own values, as Home Assistant's platforms validate their own config), which
+parameters are templates, and how it is executed.
 
-Executors run inside the ``automation_run_action`` activity, in one database transaction with
-the idempotency record; they return a short description of what they did, or raise
-:class:`ActionSkipped` with the reason it was not possible (no assignee, contact opted out …).
-Adding an action is one :func:`_action` call here (and a section in docs/automation.md).
+A parameter model refuses a value that can never work (an assignee that is neither a mode nor
+an e-mail) and, when the validation context holds the names that exist (``inboxes``, ``users``:
+``inbox rules check`` passes them), one that names nothing; ``validate.py`` only words the
+errors. Executors run inside the ``automation_run_rule`` activity, in one database transaction
+with the idempotency record; they return a short description of what they did, or raise
+:class:`ActionSkipped` with the reason it was not possible (no assignee, contact opted out …) or
+:class:`ActionFailed` when it cannot be done at all. Adding an action is one :func:`_action`
+call here (and a section in docs/automation.md).
 """
 
 from __future__ import annotations
@@ -20,17 +25,27 @@ from functools import cached_property
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inbox import live
 from inbox.models import Conversation, EventKind, Inbox, Notification, RoundRobinCursor, User
 from inbox.rules import templates
+from inbox.rules.suggest import did_you_mean
+from inbox.services import conversations
+from inbox.services.admin import blocklist
+from inbox.services.outbound import OutboundBlocked, queue_message
 
 
 class ActionSkipped(Exception):
     """The action is not possible now; the reason is recorded and it is not retried."""
+
+
+class ActionFailed(Exception):
+    """The action cannot be done at all (a template the sandbox refuses, bad parameters); it is
+    recorded as failed with the reason and not retried."""
 
 
 @dataclass
@@ -47,9 +62,6 @@ class ActionContext:
     load_facts: Callable[[Collection[str] | None], dict[str, Any]]
     secret_key: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-    # Messages the action queued (the workflow starts their delivery without waiting for the
-    # ``message_sent`` signal to come back).
-    queued_message_ids: list[int] = field(default_factory=list)
 
     @cached_property
     def facts(self) -> dict[str, Any]:
@@ -61,11 +73,45 @@ class ActionContext:
         used = templates.fields_used(source)
         facts = self.facts if used is None or "facts" in self.__dict__ else self.load_facts(used)
         context = templates.context_from_facts(facts, {"rule.name": self.rule, **self.extra})
-        return templates.render(source, context)
+        try:
+            return templates.render(source, context)
+        except templates.TemplateProblem as exc:
+            raise ActionFailed(str(exc)) from exc
 
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# Error types ``validate.py`` words with the rule's name: ``'{value}' is not a valid {what} for
+# rule 'x'{hint}`` and ``unknown {what} '{value}' in '{action}.{param}' of rule 'x'{hint}``.
+INVALID_TARGET = "invalid_target"
+UNKNOWN_NAME = "unknown_name"
+
+
+def _target(value: str, what: str, modes: tuple[str, ...], usage: str) -> str:
+    """``value`` if it is one of ``modes`` or an e-mail, else the error naming it."""
+    if value in modes or "@" in value:
+        return value
+    hint = did_you_mean(value, modes) or f" ({usage})"
+    raise PydanticCustomError(
+        INVALID_TARGET,
+        "'{value}' is not a valid {what}",
+        {"value": value, "what": what, "hint": hint},
+    )
+
+
+def _exists(value: str, what: str, names_key: str, info: ValidationInfo) -> str:
+    """``value`` if the context does not list the names that exist (``names_key``), or lists
+    it."""
+    names: set[str] | None = (info.context or {}).get(names_key)
+    if names is None or value.lower() in {name.lower() for name in names}:
+        return value
+    raise PydanticCustomError(
+        UNKNOWN_NAME,
+        "unknown {what} '{value}'",
+        {"value": value, "what": what, "hint": did_you_mean(value, names)},
+    )
 
 
 @dataclass(frozen=True)
@@ -80,8 +126,9 @@ class ActionKind:
     # The parameter a bare scalar fills (``send_sms: "Hi"`` -> ``{"text": "Hi"}``).
     shorthand: str | None = None
     template_params: tuple[str, ...] = ()
-    # Parameters that name a database row: {"inbox": "inbox"} or {"to": "user"}.
-    references: dict[str, str] = field(default_factory=dict)
+    # It waits on another system (a webhook): the rule runs as a regular activity, beside the
+    # provider calls, never on the executor the conversations' database steps share.
+    remote: bool = False
 
 
 ACTIONS: dict[str, ActionKind] = {}
@@ -134,8 +181,6 @@ class SendSms(_Params):
 
 
 def _send_sms(ctx: ActionContext, params: SendSms) -> str:
-    from inbox.services.outbound import OutboundBlocked, queue_message
-
     body = ctx.render(params.text)
     if not body:
         raise ActionSkipped("the message rendered empty")
@@ -150,7 +195,6 @@ def _send_sms(ctx: ActionContext, params: SendSms) -> str:
     except OutboundBlocked as exc:
         raise ActionSkipped(f"not sent: {exc}") from exc
     ctx.session.flush()
-    ctx.queued_message_ids.append(message.id)
     return f"queued message {message.id}"
 
 
@@ -179,6 +223,17 @@ class Assign(_Params):
         "members) or nobody."
     )
 
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        _target(
+            value,
+            "assignee",
+            ASSIGN_MODES,
+            "use a user's e-mail, inbox_default, round_robin or nobody",
+        )
+        return value if value in ASSIGN_MODES else _exists(value, "user", "users", info)
+
 
 def _round_robin(ctx: ActionContext) -> int:
     conversation = ctx.conversation
@@ -203,8 +258,6 @@ def _round_robin(ctx: ActionContext) -> int:
 
 
 def _assign(ctx: ActionContext, params: Assign) -> str:
-    from inbox.services.conversations import ConversationActionError, assign
-
     conversation = ctx.conversation
     user_id: int | None
     if params.to == "nobody":
@@ -223,8 +276,10 @@ def _assign(ctx: ActionContext, params: Assign) -> str:
     if conversation.assignee_id == user_id:
         raise ActionSkipped("already assigned to that user" if user_id else "already unassigned")
     try:
-        assign(ctx.session, conversation=conversation, assignee_id=user_id, automation=ctx.rule)
-    except ConversationActionError as exc:
+        conversations.assign(
+            ctx.session, conversation=conversation, assignee_id=user_id, automation=ctx.rule
+        )
+    except conversations.ConversationActionError as exc:
         raise _service_error(exc) from exc
     return f"assigned to user {user_id}" if user_id else "unassigned"
 
@@ -238,7 +293,6 @@ _action(
         "assign: round_robin",
         _assign,
         shorthand="to",
-        references={"to": "user"},
     )
 )
 
@@ -249,18 +303,23 @@ _action(
 class Move(_Params):
     inbox: str = Field(description="Name of the inbox to move the conversation to.")
 
+    @field_validator("inbox")
+    @classmethod
+    def _inbox(cls, value: str, info: ValidationInfo) -> str:
+        return _exists(value, "inbox", "inboxes", info)
+
 
 def _move(ctx: ActionContext, params: Move) -> str:
-    from inbox.services.conversations import ConversationActionError, move
-
     target = _inbox_by_name(ctx.session, params.inbox)
     if target is None:
         raise ActionSkipped(f"no inbox named {params.inbox!r}")
     if ctx.conversation.inbox_id == target.id:
         raise ActionSkipped(f"already in {target.name!r}")
     try:
-        move(ctx.session, conversation=ctx.conversation, inbox_id=target.id, automation=ctx.rule)
-    except ConversationActionError as exc:
+        conversations.move(
+            ctx.session, conversation=ctx.conversation, inbox_id=target.id, automation=ctx.rule
+        )
+    except conversations.ConversationActionError as exc:
         raise _service_error(exc) from exc
     return f"moved to {target.name!r}"
 
@@ -273,7 +332,6 @@ _action(
         "move: Sales",
         _move,
         shorthand="inbox",
-        references={"inbox": "inbox"},
     )
 )
 
@@ -282,13 +340,10 @@ class NoParams(_Params):
     pass
 
 
-def _status_action(service_name: str, done: str) -> Callable[[ActionContext, NoParams], str]:
+def _status_action(
+    service: Callable[..., object], done: str
+) -> Callable[[ActionContext, NoParams], str]:
     def execute(ctx: ActionContext, _params: NoParams) -> str:
-        from inbox.services import conversations
-        from inbox.services.admin import blocklist
-
-        # Marking spam blocklists the sender too, as it does from the inbox.
-        service = getattr(blocklist if service_name == "mark_spam" else conversations, service_name)
         try:
             service(ctx.session, conversation=ctx.conversation, automation=ctx.rule)
         except conversations.ConversationActionError as exc:
@@ -298,16 +353,18 @@ def _status_action(service_name: str, done: str) -> Callable[[ActionContext, NoP
     return execute
 
 
-for _name, _done, _text in (
-    ("close", "closed", "Close the conversation."),
-    ("reopen", "reopened", "Reopen a closed conversation."),
+for _name, _service, _done, _text in (
+    ("close", conversations.close, "closed", "Close the conversation."),
+    ("reopen", conversations.reopen, "reopened", "Reopen a closed conversation."),
     (
         "mark_spam",
+        # Blocklists the sender too, as marking spam in the inbox does.
+        blocklist.mark_spam,
         "marked as spam",
         "Mark as spam: blocklists the contact and moves all their conversations to spam.",
     ),
 ):
-    _action(ActionKind(_name, NoParams, _text, f"{_name}: {{}}", _status_action(_name, _done)))
+    _action(ActionKind(_name, NoParams, _text, f"{_name}: {{}}", _status_action(_service, _done)))
 
 
 # --- notify ------------------------------------------------------------------------------------
@@ -320,6 +377,14 @@ class Notify(_Params):
         default="assignee", description="assignee, assignee.manager, or a user's e-mail."
     )
     text: str = Field(min_length=1, description="Jinja template of the notification.")
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        _target(
+            value, "recipient", NOTIFY_TARGETS, "use assignee, assignee.manager or a user's e-mail"
+        )
+        return value if value in NOTIFY_TARGETS else _exists(value, "user", "users", info)
 
 
 def _notify(ctx: ActionContext, params: Notify) -> str:
@@ -366,7 +431,6 @@ _action(
         _notify,
         shorthand="text",
         template_params=("text",),
-        references={"to": "user"},
     )
 )
 
@@ -379,10 +443,8 @@ class AddNote(_Params):
 
 
 def _add_note(ctx: ActionContext, params: AddNote) -> str:
-    from inbox.services.conversations import add_contact_event
-
     text = ctx.render(params.text)
-    add_contact_event(
+    conversations.add_contact_event(
         ctx.session,
         contact=ctx.conversation.contact,
         kind=EventKind.NOTE,
@@ -537,5 +599,6 @@ _action(
         _webhook,
         shorthand="url",
         template_params=("data",),
+        remote=True,
     )
 )

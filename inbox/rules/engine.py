@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from inbox.contracts import RuleSpec
+from inbox.contracts import MESSAGE_TRIGGERS, RuleSpec
 from inbox.rules import conditions
 from inbox.rules.conditions import Facts
-
-MESSAGE_TRIGGERS = ("message_received", "message_sent")
 
 
 @dataclass(frozen=True)
@@ -99,10 +97,10 @@ def evaluate_known(conditions_list: list[Any], known: Facts, now: datetime) -> V
     """The verdict of ``conditions_list`` on ``known`` facts alone, or None if a condition
     needs a fact outside them.
 
-    ``known`` are what the workflow holds itself (:func:`state_facts` and
-    :func:`message_facts`), which override the stored snapshot in :func:`merge_facts`: when the
-    conditions read nothing else, the full facts would give the same verdict, so the database
-    need not be read ("wait 3 days, then if awaiting a reply" costs no query).
+    ``known`` are what the workflow holds itself (``ConversationState.facts`` and
+    :func:`message_facts`), which override the stored snapshot: when the conditions read
+    nothing else, the full facts would give the same verdict, so the database need not be read
+    ("wait 3 days, then if awaiting a reply" costs no query).
     """
     try:
         return evaluate(conditions_list, _KnownFacts(known), now)
@@ -123,50 +121,6 @@ def matches_trigger(rule: RuleSpec, trigger: str, caused_by_automation: bool) ->
     return not (caused_by_automation and trigger in MESSAGE_TRIGGERS and not rule.include_automated)
 
 
-class ConversationClocks(Protocol):
-    """The part of the workflow's ``ConversationState`` that conditions read."""
-
-    status: str
-    opened_at: datetime | None
-    first_inbound_at: datetime | None
-    first_response_at: datetime | None
-    last_inbound_at: datetime | None
-    last_outbound_at: datetime | None
-    closed_at: datetime | None
-    time_to_first_response_seconds: int | None
-    time_to_close_seconds: int | None
-    last_direction: str | None
-    messages_received: int
-    messages_sent: int
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def state_facts(state: ConversationClocks) -> Facts:
-    """Facts the workflow knows best (its durable clocks); they override the stored snapshot."""
-    return {
-        "conversation.status": state.status,
-        "conversation.opened_at": _iso(state.opened_at),
-        "conversation.last_inbound_at": _iso(state.last_inbound_at),
-        "conversation.last_outbound_at": _iso(state.last_outbound_at),
-        "conversation.time_to_first_response_seconds": state.time_to_first_response_seconds,
-        "conversation.time_to_close_seconds": state.time_to_close_seconds,
-        "conversation.last_direction": state.last_direction,
-        "conversation.messages_received": state.messages_received,
-        "conversation.messages_sent": state.messages_sent,
-    }
-
-
 def message_facts(body: str, automated: bool) -> Facts:
     """Facts about the message that triggered the rule."""
     return {"message.body": body, "message.automated": automated}
-
-
-def merge_facts(*parts: Facts) -> Facts:
-    """Later parts win."""
-    merged: Facts = {}
-    for part in parts:
-        merged.update(part)
-    return merged

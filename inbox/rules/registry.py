@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inbox.contracts import EventRules, LoadRulesResult, RuleSpec
+from inbox.contracts import RuleSpec
 from inbox.rules import loader
-from inbox.rules.validate import Problem, check_text, display_name
+from inbox.rules.validate import Problem, check_text, display_name, first_of_each_name
 
 log = logging.getLogger(__name__)
 
@@ -104,25 +104,11 @@ class RuleRegistry:
         self._files[path] = _FileState(fingerprint, digest, good, result.problems)
 
     def _assemble(self, paths: list[Path]) -> RuleSet:
-        rule_set = RuleSet()
-        owners: dict[str, str] = {}
-        for path in paths:
-            state = self._files[path]
-            rule_set.problems.extend(state.problems)
-            for rule in state.good or []:
-                if rule.name in owners:
-                    rule_set.problems.append(
-                        Problem(
-                            rule.source.rsplit(":", 1)[0],
-                            int(rule.source.rsplit(":", 1)[1]),
-                            f"duplicate rule name '{rule.name}' (also defined at "
-                            f"{owners[rule.name]}); this one is skipped",
-                        )
-                    )
-                    continue
-                owners[rule.name] = rule.source
-                rule_set.rules.append(rule)
-        return rule_set
+        problems = [problem for path in paths for problem in self._files[path].problems]
+        rules, duplicates = first_of_each_name(
+            rule for path in paths for rule in self._files[path].good or []
+        )
+        return RuleSet(rules=rules, problems=problems + duplicates)
 
 
 _registries: dict[Path, RuleRegistry] = {}
@@ -140,22 +126,3 @@ def registry_for(directory: Path) -> RuleRegistry:
             _registries[key] = RuleRegistry(key)
         _registries[directory] = _registries[key]
         return _registries[key]
-
-
-def event_rules(directory: Path, triggers: Iterable[str], sends_per_hour: int) -> EventRules | None:
-    """The rules ``triggers`` select, for an event's signal (see :class:`EventRules`).
-
-    None, so that the workflow reads the rules itself, when this process cannot be sure it sees
-    what the worker sees: the folder is missing here, or a file has problems (the worker may
-    still run that file's last good version, which this process may never have loaded).
-    """
-    if not directory.is_dir():
-        return None
-    rule_set = registry_for(directory).current()
-    if rule_set.problems:
-        return None
-    wanted = list(triggers)
-    return EventRules(
-        triggers=wanted,
-        rules=LoadRulesResult(rules=rule_set.for_triggers(wanted), sends_per_hour=sends_per_hour),
-    )

@@ -7,7 +7,6 @@ that names the rule and the field and suggests the near-miss.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -24,6 +23,7 @@ from inbox.contracts import RuleSpec
 from inbox.rules import actions, conditions, loader, templates
 from inbox.rules.durations import DURATION_HINT, InvalidDuration, parse_duration
 from inbox.rules.schema import RULE_OPTIONS, TRIGGERS, Rule
+from inbox.rules.suggest import did_you_mean
 
 Path_ = tuple[Any, ...]
 
@@ -64,14 +64,7 @@ class FileResult:
 
     display: str
     rules: list[RuleSpec] = field(default_factory=list)
-    lines: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-
-
-def did_you_mean(word: Any, options: Iterable[str]) -> str:
-    """`` (did you mean 'wait'?)`` when something close exists, else ``""``."""
-    near = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f" (did you mean '{near[0]}'?)" if near else ""
 
 
 def rule_version(spec: dict[str, Any]) -> str:
@@ -256,11 +249,20 @@ class _RuleChecker:
             self.error(here, f"action '{name}' in {self.label} needs a mapping of parameters")
             return
         try:
-            parsed = kind.params.model_validate(params)
+            parsed = kind.params.model_validate(params, context=self._names())
         except ValidationError as exc:
             for error in exc.errors():
                 loc = tuple(error["loc"])
-                if error["type"] == "extra_forbidden":
+                ctx = error.get("ctx") or {}
+                if error["type"] == actions.INVALID_TARGET:
+                    self.error((*here, *loc), f"{error['msg']} for {self.label}{ctx['hint']}")
+                elif error["type"] == actions.UNKNOWN_NAME:
+                    where = ".".join([name, *(str(part) for part in loc)])
+                    self.error(
+                        (*here, *loc),
+                        f"{error['msg']} in '{where}' of {self.label}{ctx['hint']}",
+                    )
+                elif error["type"] == "extra_forbidden":
                     options = list(kind.params.model_fields)
                     self.error(
                         (*here, *loc),
@@ -285,27 +287,13 @@ class _RuleChecker:
             return
         self._action_values(name, kind, parsed, here)
 
+    def _names(self) -> dict[str, set[str]] | None:
+        """The names that exist, for the actions' parameter models to check references."""
+        if self.known is None:
+            return None
+        return {"inboxes": self.known.inboxes, "users": self.known.users}
+
     def _action_values(self, name: str, kind: actions.ActionKind, parsed: Any, here: Path_) -> None:
-        if name == "assign" and parsed.to not in actions.ASSIGN_MODES and "@" not in parsed.to:
-            self.error(
-                (*here, "to"),
-                f"'{parsed.to}' is not a valid assignee for {self.label}"
-                + (
-                    did_you_mean(parsed.to, actions.ASSIGN_MODES)
-                    or " (use a user's e-mail, inbox_default, round_robin or nobody)"
-                ),
-            )
-            return
-        if name == "notify" and parsed.to not in actions.NOTIFY_TARGETS and "@" not in parsed.to:
-            self.error(
-                (*here, "to"),
-                f"'{parsed.to}' is not a valid recipient for {self.label}"
-                + (
-                    did_you_mean(parsed.to, actions.NOTIFY_TARGETS)
-                    or " (use assignee, assignee.manager or a user's e-mail)"
-                ),
-            )
-            return
         for param in kind.template_params:
             value = getattr(parsed, param)
             sources = value.values() if isinstance(value, dict) else [value]
@@ -314,26 +302,6 @@ class _RuleChecker:
                     continue
                 for problem in templates.check(source):
                     self.error((*here, param), f"{problem} in '{name}.{param}' of {self.label}")
-        if self.known is None:
-            return
-        for param, table in kind.references.items():
-            value = getattr(parsed, param)
-            if table == "inbox" and value.lower() not in {n.lower() for n in self.known.inboxes}:
-                self.error(
-                    (*here, param),
-                    f"unknown inbox '{value}' in '{name}.{param}' of {self.label}"
-                    f"{did_you_mean(value, self.known.inboxes)}",
-                )
-            if (
-                table == "user"
-                and "@" in value
-                and value.lower() not in {u.lower() for u in self.known.users}
-            ):
-                self.error(
-                    (*here, param),
-                    f"unknown user '{value}' in '{name}.{param}' of {self.label}"
-                    f"{did_you_mean(value, self.known.users)}",
-                )
 
 
 def _lower(message: str) -> str:
@@ -368,6 +336,7 @@ def to_spec(model: Rule, source: str) -> RuleSpec:
         version=rule_version(meaning),
         source=source,
         description=model.description,
+        remote=any(actions.ACTIONS[str(action["kind"])].remote for action in rule_actions),
         **meaning,
     )
 
@@ -398,23 +367,34 @@ def check_text(text: str, display: str, known: Known | None = None) -> FileResul
             result.problems.append(Problem(display, line, message))
         if model is not None:
             models.append((model, loader.line_of(data, root_path)))
-    seen: dict[str, int] = {}
-    for model, line in models:
-        if model.name in seen:
-            result.problems.append(
-                Problem(
-                    display,
-                    line,
-                    f"duplicate rule name '{model.name}' "
-                    f"(also defined at {display}:{seen[model.name]})",
-                )
-            )
-        seen[model.name] = line
+    specs = [to_spec(model, f"{display}:{line}") for model, line in models]
+    unique, duplicates = first_of_each_name(specs)
+    result.problems.extend(duplicates)
     result.problems.sort()
     if not result.problems:
-        result.rules = [to_spec(model, f"{display}:{line}") for model, line in models]
-        result.lines = {model.name: line for model, line in models}
+        result.rules = unique
     return result
+
+
+def first_of_each_name(rules: Iterable[RuleSpec]) -> tuple[list[RuleSpec], list[Problem]]:
+    """The rules with a name not taken by an earlier one, and a problem for each other: the one
+    check of duplicate names, within a file and across a folder's files."""
+    kept: dict[str, RuleSpec] = {}
+    problems = []
+    for rule in rules:
+        first = kept.get(rule.name)
+        if first is None:
+            kept[rule.name] = rule
+            continue
+        file, line = rule.source.rsplit(":", 1)
+        problems.append(
+            Problem(
+                file,
+                int(line),
+                f"duplicate rule name '{rule.name}' (also defined at {first.source})",
+            )
+        )
+    return list(kept.values()), problems
 
 
 def display_name(path: Path) -> str:
@@ -430,7 +410,6 @@ def check_path(target: Path, known: Known | None = None) -> tuple[list[RuleSpec]
     files = loader.rule_files(target) if target.is_dir() else [target]
     rules: list[RuleSpec] = []
     problems: list[Problem] = []
-    owners: dict[str, str] = {}
     for path in files:
         display = display_name(path)
         try:
@@ -440,16 +419,6 @@ def check_path(target: Path, known: Known | None = None) -> tuple[list[RuleSpec]
             continue
         result = check_text(text, display, known)
         problems.extend(result.problems)
-        for spec in result.rules:
-            if spec.name in owners:
-                problems.append(
-                    Problem(
-                        display,
-                        result.lines[spec.name],
-                        f"duplicate rule name '{spec.name}' (also defined at {owners[spec.name]})",
-                    )
-                )
-                continue
-            owners[spec.name] = spec.source
-            rules.append(spec)
-    return rules, problems
+        rules.extend(result.rules)
+    unique, duplicates = first_of_each_name(rules)
+    return unique, problems + duplicates

@@ -8,7 +8,7 @@ Every change follows one pattern, in the caller's transaction (nothing here comm
 4. enqueue the matching workflow signal through the outbox relay, keyed ``<signal>-<event id>``,
    so the workflow updates its clocks and search attributes exactly once.
 
-After commit the caller may ``await relay.flush(conversation_workflow_id(id))`` for low latency.
+The caller commits with :func:`inbox.relay.commit` and sends what it returns at once.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from inbox.contracts import (
     SIGNAL_MARKED_SPAM,
     SIGNAL_MOVED,
     SIGNAL_REOPENED,
+    Clocks,
     ConversationEvent,
     ConversationState,
 )
@@ -315,13 +316,7 @@ def row_state(conversation: Conversation) -> ConversationState:
         channel_id=conversation.channel_id,
         assignee_id=conversation.assignee_id,
         opened_at=conversation.created_at,
-        first_inbound_at=conversation.first_inbound_at,
-        first_response_at=conversation.first_response_at,
-        last_inbound_at=conversation.last_inbound_at,
-        last_outbound_at=conversation.last_outbound_at,
-        closed_at=conversation.closed_at,
-        time_to_first_response_seconds=conversation.time_to_first_response_seconds,
-        time_to_close_seconds=conversation.time_to_close_seconds,
+        clocks=Clocks.from_row(conversation),
     )
 
 

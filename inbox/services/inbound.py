@@ -1,9 +1,10 @@
 """The inbound path: one SMS from a contact, stored once, in the right conversation, and
 announced to that conversation's workflow.
 
-Called by the provider webhook (``api/routes/webhooks.py``) and the simulator's phone page, in
-the caller's transaction (nothing here commits). After commit the caller flushes the outbox
-relay for ``conversation_workflow_id(result.conversation.id)``.
+Called by the provider webhook (``api/routes/webhooks.py``) and the simulator's phone page
+through :func:`receive_and_commit`, which commits with the caller's ``commit`` (the request's:
+it hands the stored workflow signal to Temporal once the response is sent). The numbers are
+normalised here, where they enter: the routes pass them as the provider sent them.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from inbox.contracts import SIGNAL_MESSAGE_RECEIVED, EventRules, conversation_workflow_id
+from inbox.contracts import SIGNAL_MESSAGE_RECEIVED
 from inbox.models import (
     Channel,
     Contact,
@@ -30,7 +31,6 @@ from inbox.models import (
     utcnow,
 )
 from inbox.phone import normalize_number
-from inbox.relay import Outgoing, take_outgoing
 from inbox.services.admin.blocklist import is_blocked
 from inbox.services.conversations import (
     ConversationActionError,
@@ -59,9 +59,6 @@ class InboundResult:
     conversation: Conversation
     # False when this provider message id was stored before (a repeated webhook delivery).
     created: bool
-    # The workflow signals the transaction stored (set by :func:`receive_and_commit`), for
-    # ``Relay.send`` after commit.
-    outgoing: Outgoing | None = None
 
 
 def receive_inbound(
@@ -73,7 +70,6 @@ def receive_inbound(
     to_number: str,
     body: str,
     media: list[dict[str, Any]],
-    rules: EventRules | None = None,
 ) -> InboundResult:
     """Store an inbound SMS once and route it.
 
@@ -84,9 +80,9 @@ def receive_inbound(
     new conversation to its default inbox and that inbox's default assignee. The number's open
     conversation on the channel takes the message; failing that its latest closed one is
     reopened, and failing that a new one starts. Spam conversations keep taking messages and are
-    not reopened. Raises ``InvalidNumber`` for a malformed number and :class:`UnknownChannel`
-    (having written nothing) when no channel owns ``to_number``. ``rules`` (the rules the
-    signal's triggers select, ``inbox.rules.registry.event_rules``) travel in the signal.
+    not reopened. Raises ``InvalidNumber`` (its ``field`` naming ``from_number`` or
+    ``to_number``) for a malformed number and :class:`UnknownChannel` (having written nothing)
+    when no channel owns ``to_number``.
 
     Two requests racing for the same new contact, conversation or provider message id meet on a
     unique index: the loser gets ``IntegrityError`` (or ``ConversationActionError`` from starting
@@ -95,8 +91,8 @@ def receive_inbound(
     """
     if not provider_message_id or len(provider_message_id) > MAX_PROVIDER_ID_CHARS:
         raise ValueError(f"provider message id must be 1 to {MAX_PROVIDER_ID_CHARS} characters")
-    contact_number = normalize_number(from_number)
-    channel_number = normalize_number(to_number)
+    contact_number = normalize_number(from_number, field="from_number")
+    channel_number = normalize_number(to_number, field="to_number")
     channel = session.scalars(select(Channel).where(Channel.number == channel_number)).first()
     if channel is None:
         raise UnknownChannel(channel_number)
@@ -135,7 +131,6 @@ def receive_inbound(
         message=message,
         signal=None if hidden else SIGNAL_MESSAGE_RECEIVED,
         live_data={"contact_id": contact.id, "hidden": hidden},
-        rules=rules,
     )
     return InboundResult(message=message, conversation=conversation, created=True)
 
@@ -239,7 +234,8 @@ _RACE_ATTEMPTS = 3
 
 
 def receive_and_commit(
-    sessions: sessionmaker[Session],
+    session: Session,
+    commit: Callable[[], object],
     *,
     provider: str,
     provider_message_id: str,
@@ -248,37 +244,31 @@ def receive_and_commit(
     body: str,
     media: list[dict[str, Any]],
     also: Callable[[Session, InboundResult], None] | None = None,
-    rules: EventRules | None = None,
 ) -> InboundResult:
-    """:func:`receive_inbound` in its own committed transaction, retried when a concurrent
-    request for the same contact won a unique index. Returns objects readable after commit.
+    """:func:`receive_inbound` committed with ``commit``, tried again when a concurrent request
+    for the same contact won a unique index. Returns objects readable after commit.
 
     ``also`` runs in the same transaction after the message is stored (the simulator notes the
     text on its phone there: one commit per inbound, not two).
     """
     for attempt in range(1, _RACE_ATTEMPTS + 1):
-        with sessions() as session:
-            try:
-                result = receive_inbound(
-                    session,
-                    provider=provider,
-                    provider_message_id=provider_message_id,
-                    from_number=from_number,
-                    to_number=to_number,
-                    body=body,
-                    media=media,
-                    rules=rules,
-                )
-                if also is not None:
-                    also(session, result)
-                result.outgoing = take_outgoing(
-                    session, conversation_workflow_id(result.conversation.id)
-                )
-                session.commit()
-                return result
-            except (IntegrityError, ConversationActionError):
-                session.rollback()
-                if attempt == _RACE_ATTEMPTS:
-                    raise
-                log.info("inbound lost a race with a concurrent request; retrying (%d)", attempt)
+        try:
+            result = receive_inbound(
+                session,
+                provider=provider,
+                provider_message_id=provider_message_id,
+                from_number=from_number,
+                to_number=to_number,
+                body=body,
+                media=media,
+            )
+            if also is not None:
+                also(session, result)
+            commit()
+            return result
+        except (IntegrityError, ConversationActionError):
+            session.rollback()
+            if attempt == _RACE_ATTEMPTS:
+                raise
+            log.info("inbound lost a race with a concurrent request; retrying (%d)", attempt)
     raise AssertionError("unreachable")

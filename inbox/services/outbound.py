@@ -33,7 +33,6 @@ from inbox.models import (
     MessageStatus,
     utcnow,
 )
-from inbox.phone import InvalidNumber, normalize_number
 from inbox.relay import enqueue
 from inbox.services.messages import add_to_conversation
 
@@ -139,11 +138,8 @@ def queue_one_off(
 ) -> Message:
     """Store an SMS to ``contact`` outside any conversation (a welcome text, a receipt) and
     start ``SendMessageWorkflow`` to deliver it. The conversation begins if the contact replies.
-    ``number`` must be one of the contact's numbers."""
-    try:
-        to_number = normalize_number(number)
-    except InvalidNumber as exc:
-        raise OutboundBlocked(str(exc)) from exc
+    ``number`` (E.164) must be one of the contact's numbers."""
+    to_number = number
     if to_number not in {n.number for n in contact.numbers}:
         raise OutboundBlocked(f"{to_number} is not one of {contact.display_name}'s numbers")
     _check_sendable(contact, body, None)

@@ -197,38 +197,21 @@ def test_a_new_conversation_hands_its_workflow_the_first_state(client, settings,
     state = first.start_input["state"]
     assert (state["conversation_id"], state["status"]) == (conversation.id, "open")
     assert (state["inbox_id"], state["assignee_id"]) == (conversation.inbox_id, agent.id)
-    assert state["first_inbound_at"] is None and state["messages_received"] == 0
+    assert state["clocks"]["first_inbound_at"] is None and state["messages_received"] == 0
     assert second.start_input["state"] is None  # an existing conversation: the workflow loads it
 
 
-ACKNOWLEDGE = "- name: ack\n  trigger: message_received\n  then:\n    - send_sms: Thanks\n"
-CLOSING = "- name: bye\n  trigger: closed\n  then:\n    - send_sms: Bye\n"
-
-
-def test_the_signal_carries_the_rules_its_triggers_select(
-    database_url, sessions, factory, session, tmp_path
-):
-    # So the workflow reacts (an auto-reply) without a step of its own to read them.
-    (tmp_path / "a.yaml").write_text(ACKNOWLEDGE)
-    (tmp_path / "b.yaml").write_text(CLOSING)
-    settings = make_settings(database_url, rules_dir=tmp_path)
-    channel = factory.channel()
-    post_sms(TestClient(create_app(settings)), settings, to_number=channel.number)
-    carried = session.scalars(select(PendingSignal)).one().payload["rules"]
-    assert carried["triggers"] == ["opened", "reopened", "message_received"]
-    assert [rule["name"] for rule in carried["rules"]["rules"]] == ["ack"]  # not "bye"
-
-
-def test_no_rules_are_carried_when_a_rule_file_is_broken(
-    database_url, sessions, factory, session, tmp_path
-):
-    # The worker may still run the broken file's last good version: it reads the rules itself.
-    (tmp_path / "a.yaml").write_text(ACKNOWLEDGE.replace("trigger", "triger"))
-    settings = make_settings(database_url, rules_dir=tmp_path)
-    channel = factory.channel()
-    response, _ = post_sms(TestClient(create_app(settings)), settings, to_number=channel.number)
-    assert response.status_code == 200
-    assert session.scalars(select(PendingSignal)).one().payload["rules"] is None
+def test_the_web_process_reads_no_rules(database_url, sessions, factory, session, tmp_path):
+    # Rules are selected in one place, the worker: a missing or broken rules folder here
+    # changes nothing in what the webhook stores and signals.
+    (tmp_path / "a.yaml").write_text("- name: ack\n  triger: message_received\n")
+    for rules_dir in (tmp_path, tmp_path / "missing"):
+        settings = make_settings(database_url, rules_dir=rules_dir)
+        channel = factory.channel()
+        response, _ = post_sms(TestClient(create_app(settings)), settings, to_number=channel.number)
+        assert response.status_code == 200
+    payloads = [row.payload for row in session.scalars(select(PendingSignal))]
+    assert len(payloads) == 2 and all("rules" not in payload for payload in payloads)
 
 
 def test_same_webhook_twice_stores_one_message(client, settings, factory, session):

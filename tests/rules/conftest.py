@@ -1,8 +1,8 @@
 """Fixtures for automation tests: a rule folder, a fresh time-skipping Temporal server per test,
 and :class:`Rig`, which runs the real ``ConversationWorkflow`` in the real worker
-(``inbox.cli.worker.build_worker``: store, SMS and automation activities on the test database, the
-simulator as the provider) and feeds it events the way the inbound path and the composer do
-(an inbound message's signal carries the rules its triggers select, as the webhook's does).
+(``inbox.cli.worker.build_worker``: store, SMS and automation activities on the test database,
+the simulator as the provider) and feeds it events the way the inbound path and the composer
+do.
 
 Events are stored with the test server's clock (which jumps forward as ``env.sleep`` skips
 time), not the wall clock, so a message "sent three days later" says so in its row and signal.
@@ -14,7 +14,7 @@ import asyncio
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,12 +28,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.automation import AutomationActivities
-from activities.sms import SmsActivities
-from inbox.cli.worker import MAX_ACTIVITY_THREADS, build_worker
+from inbox.cli.worker import DB_THREADS, SEND_THREADS, build_worker
 from inbox.contracts import (
     SIGNAL_MESSAGE_RECEIVED,
     SIGNAL_MESSAGE_SENT,
-    SIGNAL_TRIGGERS,
     ConversationEvent,
     ConversationState,
     conversation_workflow_id,
@@ -41,9 +39,9 @@ from inbox.contracts import (
 from inbox.models import Conversation, Message, PendingSignal
 from inbox.providers import SimulatorProvider
 from inbox.relay import Relay, enqueue_conversation_signal
-from inbox.rules.registry import event_rules
 from inbox.settings import Settings
 from inbox.temporal import TemporalConnector
+from tests.polling import eventually
 from tests.workflows.fakes import register_search_attributes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,11 +94,13 @@ class Rig:
         sessions: sessionmaker[Session],
         settings: Settings,
         executor: ThreadPoolExecutor,
+        db_executor: ThreadPoolExecutor,
     ) -> None:
         self.env = env
         self.sessions = sessions
         self.settings = settings
         self.executor = executor
+        self.db_executor = db_executor
         self.sends_per_hour = 10
         self.relay = Relay(sessions, TemporalConnector(settings, env.client))
         self.provider = SimulatorProvider(sessions)
@@ -111,17 +111,22 @@ class Rig:
         """The automation activities as the worker builds them, with this rig's loop cap."""
         return automation_class(
             self.sessions,
-            self.settings.model_copy(update={"automation_sends_per_hour": self.sends_per_hour}),
-            delivery=SmsActivities(self.sessions, self.provider),
+            self._settings(),
+            executor=self.db_executor,
+            calls_executor=self.executor,
         )
+
+    def _settings(self) -> Settings:
+        return self.settings.model_copy(update={"automation_sends_per_hour": self.sends_per_hour})
 
     def worker(self, automation: AutomationActivities | None = None) -> Worker:
         """The worker ``inbox worker`` runs (``automation`` replaces its automation activities)."""
         return build_worker(
             self.env.client,
             sessions=self.sessions,
-            settings=self.settings,
+            settings=self._settings(),
             provider=self.provider,
+            db_executor=self.db_executor,
             activity_executor=self.executor,
             automation=automation or self.automation(),
             sandboxed=True,  # the full sandbox: it catches a non-deterministic call
@@ -166,14 +171,8 @@ class Rig:
             session.add(message)
             session.flush()
             key = f"msg-{message.id}"
-            # The webhook attaches the rules an inbound message's triggers select.
-            rules = (
-                event_rules(self.settings.rules_dir, SIGNAL_TRIGGERS[signal], self.sends_per_hour)
-                if inbound
-                else None
-            )
             event = ConversationEvent(
-                key=key, at=at, message_id=message.id, author_id=author_id, body=body, rules=rules
+                key=key, at=at, message_id=message.id, author_id=author_id, body=body
             )
             enqueue_conversation_signal(session, conversation.id, signal, event)
             session.commit()
@@ -199,9 +198,9 @@ class Rig:
             return state if idle and handled and not self._signals_pending(handle.id) else None
 
         # Twice in a row: a signal an action sent may be on its way to the next workflow task.
-        first: ConversationState = await until(ready)
+        first: ConversationState = await eventually(ready)
         await asyncio.sleep(0.05)
-        again: ConversationState = await until(ready)
+        again: ConversationState = await eventually(ready)
         return again or first
 
     def _signals_pending(self, workflow_id: str) -> bool:
@@ -222,7 +221,13 @@ class Rig:
 
 @pytest.fixture
 def executor() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(MAX_ACTIVITY_THREADS) as pool:
+    with ThreadPoolExecutor(SEND_THREADS) as pool:
+        yield pool
+
+
+@pytest.fixture
+def db_executor() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(DB_THREADS) as pool:
         yield pool
 
 
@@ -232,29 +237,6 @@ async def rig(
     sessions: sessionmaker[Session],
     settings: Settings,
     executor: ThreadPoolExecutor,
+    db_executor: ThreadPoolExecutor,
 ) -> AsyncIterator[Rig]:
-    yield Rig(time_env, sessions, settings, executor)
-
-
-async def until(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """Await ``check()`` (in real time, not workflow time) until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """Poll ``check`` (in real time, not workflow time) until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
+    yield Rig(time_env, sessions, settings, executor, db_executor)

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -14,61 +15,69 @@ from pathlib import Path
 from sqlalchemy import event, func, select
 
 from activities.automation import AutomationActivities
-from activities.sms import SmsActivities
+from activities.store import StoreActivities
 from inbox.contracts import (
+    SIGNAL_CLOSED,
+    SIGNAL_MESSAGE_SENT,
+    ActionRequest,
     ActionTaken,
-    ConversationState,
-    DeliverMessageInput,
-    FireEventInput,
-    LoadRulesInput,
+    Clocks,
     ObserveInput,
-    RecordRunInput,
-    RunActionInput,
-    SnapshotInput,
+    RunRecord,
+    RunRuleInput,
 )
 from inbox.models import (
     Conversation,
     LiveEvent,
     Message,
     Notification,
+    PendingSignal,
     RuleAction,
     RuleRun,
-    SimulatorMessage,
 )
-from inbox.providers import SimulatorProvider
 from inbox.rules.snapshot import build_facts
 from inbox.settings import Settings
 
 NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)
 
 
-def _acts(sessions, database_url: str, rules_dir: Path) -> AutomationActivities:
-    settings = Settings(database_url=database_url, rules_dir=rules_dir)
-    return AutomationActivities(sessions, settings, flush_signals=False)
+def _settings(database_url: str, rules_dir: Path) -> Settings:
+    return Settings(database_url=database_url, rules_dir=rules_dir)
 
 
-def _action(conversation_id: int, kind: str, params: dict, key: str = "k") -> RunActionInput:
-    return RunActionInput(
-        key=f"{conversation_id}:rule:{key}:0",
-        conversation_id=conversation_id,
-        rule="rule",
-        version="v1",
-        trigger="message_received",
-        kind=kind,
-        params=params,
-        now=NOW,
-        message_body="hello",
-    )
+class _Acts(AutomationActivities):
+    """The automation activity, with a shorthand that runs one action as a one-action rule."""
+
+    async def run_action(
+        self, conversation_id: int, kind: str, params: dict, key: str = "k"
+    ) -> ActionTaken:
+        result = await self.run_rule(
+            RunRuleInput(
+                record=_fired(conversation_id, key),
+                actions=[_action(conversation_id, kind, params, key)],
+                message_body="hello",
+            )
+        )
+        (taken,) = result.actions
+        return taken
 
 
-def _fired(conversation_id: int) -> RecordRunInput:
+def _acts(sessions, database_url: str, rules_dir: Path) -> _Acts:
+    return _Acts(sessions, _settings(database_url, rules_dir))
+
+
+def _action(conversation_id: int, kind: str, params: dict, key: str = "k") -> ActionRequest:
+    return ActionRequest(key=f"{conversation_id}:rule:{key}:0", kind=kind, params=params)
+
+
+def _fired(conversation_id: int, key: str = "k") -> RunRecord:
     """The run record of rule "rule" firing on ``conversation_id`` (its actions added later)."""
-    return RecordRunInput(
+    return RunRecord(
         conversation_id=conversation_id,
         rule="rule",
         version="v1",
         trigger="message_received",
-        trigger_key="k",
+        trigger_key=key,
         outcome="fired",
         triggered_at=NOW,
         evaluated_at=NOW,
@@ -83,9 +92,9 @@ def _count(sessions, model) -> int:
 async def test_send_sms_runs_once_per_key(sessions, database_url, rules_dir, factory) -> None:
     conversation = factory.conversation(contact=factory.contact(name="Ada Lovelace"))
     acts = _acts(sessions, database_url, rules_dir)
-    data = _action(conversation.id, "send_sms", {"text": "Hi {{ contact.first_name }}"})
-    first = await acts.run_action(data)
-    again = await acts.run_action(data)
+    data = (conversation.id, "send_sms", {"text": "Hi {{ contact.first_name }}"})
+    first = await acts.run_action(*data)
+    again = await acts.run_action(*data)
     assert first.status == again.status == "done"
     assert first.detail == again.detail
     with sessions() as session:
@@ -99,7 +108,7 @@ async def test_opted_out_contact_is_skipped_with_the_reason(
 ) -> None:
     conversation = factory.conversation(contact=factory.contact(opted_out=True))
     acts = _acts(sessions, database_url, rules_dir)
-    result = await acts.run_action(_action(conversation.id, "send_sms", {"text": "Hi"}))
+    result = await acts.run_action(conversation.id, "send_sms", {"text": "Hi"})
     assert result.status == "skipped"
     assert result.detail.startswith("not sent:")
     assert _count(sessions, Message) == 0
@@ -116,15 +125,15 @@ async def test_notify_manager_and_missing_manager(
     unmanaged = factory.conversation(assignee_id=loner.id)
     unassigned = factory.conversation()
     params = {"to": "assignee.manager", "text": "{{ contact.name }} waits"}
-    done = await acts.run_action(_action(managed.id, "notify", params))
+    done = await acts.run_action(managed.id, "notify", params)
     assert done.status == "done"
     with sessions() as session:
         (note,) = session.scalars(select(Notification))
         assert note.user_id == boss.id and note.automation == "rule"
         assert session.scalar(select(LiveEvent).where(LiveEvent.kind == "notification.created"))
-    missing = await acts.run_action(_action(unmanaged.id, "notify", params))
+    missing = await acts.run_action(unmanaged.id, "notify", params)
     assert (missing.status, missing.detail) == ("skipped", f"assignee {loner.email} has no manager")
-    nobody = await acts.run_action(_action(unassigned.id, "notify", params))
+    nobody = await acts.run_action(unassigned.id, "notify", params)
     assert nobody.detail == "the conversation has no assignee"
 
 
@@ -136,7 +145,7 @@ async def test_round_robin_takes_turns(sessions, database_url, rules_dir, factor
     chosen = []
     for n in range(3):
         conversation = factory.conversation(channel=channel)
-        await acts.run_action(_action(conversation.id, "assign", {"to": "round_robin"}, f"rr{n}"))
+        await acts.run_action(conversation.id, "assign", {"to": "round_robin"}, f"rr{n}")
         with sessions() as session:
             chosen.append(session.get(Conversation, conversation.id).assignee_id)
     assert chosen == [a.id, b.id, a.id]
@@ -155,7 +164,7 @@ async def test_tags_fields_close_and_reopen(sessions, database_url, rules_dir, f
         ("remove_tag", {"tag": "vip"}, "done"),
     ]
     for n, (kind, params, expected) in enumerate(steps):
-        result = await acts.run_action(_action(conversation.id, kind, params, f"s{n}"))
+        result = await acts.run_action(conversation.id, kind, params, f"s{n}")
         assert result.status == expected, (kind, result)
     with sessions() as session:
         stored = session.get(Conversation, conversation.id)
@@ -185,7 +194,7 @@ async def test_webhook_is_signed(sessions, database_url, rules_dir, factory, mon
         acts = _acts(sessions, database_url, rules_dir)
         url = f"http://127.0.0.1:{server.server_port}/hook"
         params = {"url": url, "secret_env": "CRM_SECRET", "data": {"said": "{{ message.body }}"}}
-        result = await acts.run_action(_action(conversation.id, "webhook", params))
+        result = await acts.run_action(conversation.id, "webhook", params)
     finally:
         server.shutdown()
     assert result.status == "done"
@@ -198,46 +207,60 @@ async def test_webhook_is_signed(sessions, database_url, rules_dir, factory, mon
     assert payload["data"] == {"said": "hello"}
 
 
-async def test_snapshot_and_load_rules(sessions, database_url, rules_dir, factory) -> None:
-    (rules_dir / "r.yaml").write_text("- name: r\n  trigger: closed\n  then: [reopen]\n")
+def _store(sessions, database_url: str, rules_dir: Path) -> StoreActivities:
+    return StoreActivities(sessions, _settings(database_url, rules_dir))
+
+
+async def test_the_store_step_reads_the_rules_and_the_stored_facts(
+    sessions, database_url, rules_dir, factory
+) -> None:
+    (rules_dir / "r.yaml").write_text(
+        "- name: r\n  trigger: closed\n  if: [{contact.first_name: Ada}]\n  then: [reopen]\n"
+    )
     (rules_dir / "bad.yaml").write_text("- name: b\n  trigger: closd\n  then: [reopen]\n")
     contact = factory.contact(name="Ada Lovelace", fields={"plan": "gold"})
     conversation = factory.conversation(contact=contact, tags=["vip"])
-    acts = _acts(sessions, database_url, rules_dir)
-    snap = await acts.snapshot(SnapshotInput(conversation_id=conversation.id, now=NOW))
-    assert snap.found
+    store = _store(sessions, database_url, rules_dir)
+    snap = await store.observe_conversation(
+        ObserveInput(conversation_id=conversation.id, now=NOW, triggers=["closed"])
+    )
+    assert [r.name for r in snap.rules] == ["r"]  # the broken file is skipped
+    assert snap.found and snap.facts is not None
     assert snap.facts["contact.first_name"] == "Ada"
     assert snap.facts["contact.fields.plan"] == "gold"
     assert snap.facts["conversation.tags"] == ["vip"]
     assert snap.facts["inbox.within_business_hours"] is True
     json.dumps(snap.facts)  # JSON-safe: it travels through Temporal
-    assert not (await acts.snapshot(SnapshotInput(conversation_id=999999, now=NOW))).found
-    loaded = await acts.load_rules(LoadRulesInput(trigger="closed"))
-    assert [r.name for r in loaded.rules] == ["r"]
-    assert "'closd' is not a valid trigger for rule 'b'" in loaded.problems[0]
-    assert (await acts.load_rules(LoadRulesInput(trigger="opened"))).rules == []
+    gone = await store.observe_conversation(
+        ObserveInput(conversation_id=999999, now=NOW, triggers=["closed"])
+    )
+    assert not gone.found
+    none = await store.observe_conversation(
+        ObserveInput(conversation_id=conversation.id, now=NOW, triggers=["opened"])
+    )
+    assert none.rules == [] and none.facts is None
 
 
-async def test_record_run_is_stored_once(sessions, database_url, rules_dir, factory) -> None:
+async def test_a_skipped_run_is_recorded_once(sessions, database_url, rules_dir, factory) -> None:
     conversation = factory.conversation()
     acts = _acts(sessions, database_url, rules_dir)
-    data = RecordRunInput(
+    record = RunRecord(
         conversation_id=conversation.id,
         rule="r",
         version="abc",
         trigger="message_received",
         trigger_key="msg-1",
-        outcome="fired",
-        actions=[ActionTaken("close", "done", "closed")],
+        outcome="skipped",
+        reason="conversation.status is closed (needs open)",
         triggered_at=NOW,
         evaluated_at=NOW,
     )
-    await acts.record_run(data)
-    await acts.record_run(data)
+    await acts.run_rule(RunRuleInput(record=record))
+    await acts.run_rule(RunRuleInput(record=record))
     with sessions() as session:
         (run,) = session.scalars(select(RuleRun))
-    assert run.actions == [{"kind": "close", "status": "done", "detail": "closed"}]
-    assert (run.version, run.outcome) == ("abc", "fired")
+    assert run.actions == []
+    assert (run.version, run.outcome, run.reason) == ("abc", "skipped", record.reason)
 
 
 async def test_observe_writes_clocks_and_reads_rules_and_facts_in_one_step(
@@ -252,11 +275,9 @@ async def test_observe_writes_clocks_and_reads_rules_and_facts_in_one_step(
         "- name: closing\n  trigger: closed\n  then: [reopen]\n"
     )
     conversation = factory.conversation(contact=factory.contact(name="Ada Lovelace"))
-    acts = _acts(sessions, database_url, rules_dir)
-    clocks = ConversationState(
-        conversation_id=conversation.id, first_inbound_at=NOW, last_inbound_at=NOW
-    )
-    observed = await acts.observe(
+    store = _store(sessions, database_url, rules_dir)
+    clocks = Clocks(first_inbound_at=NOW, last_inbound_at=NOW)
+    observed = await store.observe_conversation(
         ObserveInput(
             conversation_id=conversation.id,
             now=NOW,
@@ -266,9 +287,9 @@ async def test_observe_writes_clocks_and_reads_rules_and_facts_in_one_step(
     )
     # Enabled rules of either trigger, in file order; facts because "ack" runs at once and
     # reads the tags, which only the database knows.
-    assert [rule.name for rule in observed.rules.rules] == ["ack", "later"]
-    assert observed.snapshot is not None and observed.snapshot.found
-    assert observed.snapshot.facts["contact.first_name"] == "Ada"
+    assert [rule.name for rule in observed.rules] == ["ack", "later"]
+    assert observed.found and observed.facts is not None
+    assert observed.facts["contact.first_name"] == "Ada"
     with sessions() as session:
         row = session.get(Conversation, conversation.id)
         assert row.last_inbound_at.replace(tzinfo=UTC) == NOW
@@ -278,25 +299,29 @@ async def test_observe_writes_clocks_and_reads_rules_and_facts_in_one_step(
             .where(LiveEvent.conversation_id == conversation.id)
         )
     # Only a delayed rule: nothing is evaluated now, so no facts are read.
-    waiting = await acts.observe(
+    waiting = await store.observe_conversation(
         ObserveInput(conversation_id=conversation.id, now=NOW, triggers=["message_received"])
     )
-    assert [rule.name for rule in waiting.rules.rules] == ["later"]
-    assert waiting.snapshot is None
+    assert [rule.name for rule in waiting.rules] == ["later"]
+    assert waiting.facts is None
     # A named rule (its wait fell due): its condition reads what the workflow knows (the last
     # message's direction), so no facts are read; without that, they are.
     known = {"conversation.last_direction": "inbound"}
-    due = await acts.observe(
+    due = await store.observe_conversation(
         ObserveInput(conversation_id=conversation.id, now=NOW, rule="later", known=known)
     )
-    assert [rule.name for rule in due.rules.rules] == ["later"] and due.snapshot is None
-    blind = await acts.observe(ObserveInput(conversation_id=conversation.id, now=NOW, rule="later"))
-    assert blind.snapshot is not None and blind.snapshot.found
-    gone = await acts.observe(ObserveInput(conversation_id=conversation.id, now=NOW, rule="nope"))
-    assert gone.rules.rules == [] and gone.snapshot is None
+    assert [rule.name for rule in due.rules] == ["later"] and due.facts is None
+    blind = await store.observe_conversation(
+        ObserveInput(conversation_id=conversation.id, now=NOW, rule="later")
+    )
+    assert blind.found and blind.facts is not None
+    gone = await store.observe_conversation(
+        ObserveInput(conversation_id=conversation.id, now=NOW, rule="nope")
+    )
+    assert gone.rules == [] and gone.facts is None
 
 
-async def test_fire_runs_actions_then_records_the_run_and_a_retry_repeats_nothing(
+async def test_a_rule_runs_its_actions_then_records_the_run_and_a_retry_repeats_nothing(
     sessions, database_url, rules_dir, factory
 ) -> None:
     conversation = factory.conversation(contact=factory.contact(name="Ada Lovelace"))
@@ -306,16 +331,12 @@ async def test_fire_runs_actions_then_records_the_run_and_a_retry_repeats_nothin
     close.key = send.key[:-1] + "1"
     bad = _action(conversation.id, "no_such_action", {})
     bad.key = send.key[:-1] + "2"
-    data = FireEventInput(
-        actions=[send, close, bad],
-        record=_fired(conversation.id),
-    )
-    first = await acts.fire(data)
-    again = await acts.fire(data)  # a retry after a crash
-    assert [r.status for r in first.results] == ["done", "done", "failed"]
-    assert "unknown action 'no_such_action'" in first.results[2].detail
-    assert [r.status for r in again.results] == ["done", "done", "failed"]
-    assert len(first.results[0].message_ids) == 1
+    data = RunRuleInput(actions=[send, close, bad], record=_fired(conversation.id))
+    first = await acts.run_rule(data)
+    again = await acts.run_rule(data)  # a retry after a crash
+    assert [r.status for r in first.actions] == ["done", "done", "failed"]
+    assert "unknown action 'no_such_action'" in first.actions[2].detail
+    assert [r.status for r in again.actions] == ["done", "done", "failed"]
     with sessions() as session:
         (message,) = session.scalars(select(Message))
         (run,) = session.scalars(select(RuleRun))
@@ -324,76 +345,53 @@ async def test_fire_runs_actions_then_records_the_run_and_a_retry_repeats_nothin
     assert [a["kind"] for a in run.actions] == ["send_sms", "close", "no_such_action"]
     assert [a["status"] for a in run.actions] == ["done", "done", "failed"]
     assert _count(sessions, RuleAction) == 2
+    # What the actions did to the conversation comes back for its workflow to apply (and not
+    # as signals to it), the same on the retry: the automated reply's message_sent, the close.
+    assert [e.signal for e in first.events] == [SIGNAL_MESSAGE_SENT, SIGNAL_CLOSED]
+    assert first.events == again.events
+    sent = first.events[0].event
+    assert (sent.message_id, sent.automated, sent.by_automation) == (message.id, True, True)
+    with sessions() as session:
+        assert session.scalars(select(PendingSignal)).all() == []
 
 
-async def test_fire_writes_the_event_clocks_it_is_handed_before_acting(
+async def test_a_failed_step_records_what_was_done_and_fails_the_rest(
     sessions, database_url, rules_dir, factory
 ) -> None:
-    # Rules carried in the signal: the event's clocks go with its first rule's step.
+    # The workflow gave up on the step (a long outage): nothing more is done; what the first
+    # attempt did comes back; the rest are recorded as failed with the reason.
     conversation = factory.conversation()
     acts = _acts(sessions, database_url, rules_dir)
-    clocks = ConversationState(
-        conversation_id=conversation.id, first_inbound_at=NOW, last_inbound_at=NOW
-    )
     tag = _action(conversation.id, "add_tag", {"tag": "new"})
-    await acts.fire(FireEventInput(actions=[tag], record=_fired(conversation.id), clocks=clocks))
-    with sessions() as session:
-        row = session.get_one(Conversation, conversation.id)
-        stored = (row.first_inbound_at, row.last_inbound_at)
-        assert [at.replace(tzinfo=UTC) if at.tzinfo is None else at for at in stored] == [NOW, NOW]
-        assert row.tags == ["new"]
-
-
-async def test_an_sms_an_action_queues_is_handed_over_in_the_same_step(
-    sessions, database_url, rules_dir, factory
-) -> None:
-    # Its first attempt is counted in the action's own transaction, then the provider is called.
-    conversation = factory.conversation(contact=factory.contact(name="Ada Lovelace"))
-    provider = SimulatorProvider(sessions)
-    acts = AutomationActivities(
-        sessions,
-        Settings(database_url=database_url, rules_dir=rules_dir),
-        flush_signals=False,
-        delivery=SmsActivities(sessions, provider),
+    close = _action(conversation.id, "close", {})
+    close.key = tag.key[:-1] + "1"
+    await acts.run_rule(RunRuleInput(actions=[tag], record=_fired(conversation.id, "x")))
+    reason = "the rule's step failed: the database is unreachable"
+    failed = RunRuleInput(
+        actions=[tag, close],
+        record=replace(_fired(conversation.id), outcome="failed", reason=reason),
+        failure=reason,
     )
-    send = _action(conversation.id, "send_sms", {"text": "Hi {{ contact.first_name }}"})
-    result = await acts.run_action(send)
+    result = await acts.run_rule(failed)
+    assert [(a.kind, a.status) for a in result.actions] == [
+        ("add_tag", "done"),
+        ("close", "failed"),
+    ]
     with sessions() as session:
-        message = session.get_one(Message, result.message_ids[0])
-        phone = session.scalars(select(SimulatorMessage)).one()
-    assert result.delivered_ids == result.message_ids
-    attempt = (message.send_attempts, message.provider, message.status)
-    assert attempt == (1, "simulator", "delivered")
-    assert (phone.body, phone.client_ref) == ("Hi Ada", str(message.id))
+        assert session.get_one(Conversation, conversation.id).status == "open"
+        run = session.scalars(select(RuleRun).where(RuleRun.trigger_key == "k")).one()
+    assert (run.outcome, run.reason) == ("failed", reason)
+    assert [a["status"] for a in run.actions] == ["done", "failed"]
 
 
-async def test_a_failed_first_attempt_leaves_the_message_to_the_workflow_delivery(
+async def test_a_template_the_sandbox_refuses_fails_the_action_not_the_step(
     sessions, database_url, rules_dir, factory
 ) -> None:
-    # The provider is down: the attempt stays counted, the workflow's delivery takes over and
-    # reconciles (nothing was sent) before sending it once.
     conversation = factory.conversation()
-    provider = SimulatorProvider(sessions)
-    sms = SmsActivities(sessions, provider)
-    acts = AutomationActivities(
-        sessions,
-        Settings(database_url=database_url, rules_dir=rules_dir),
-        flush_signals=False,
-        delivery=sms,
-    )
-    provider.outage = True
-    result = await acts.run_action(_action(conversation.id, "send_sms", {"text": "Hello"}))
-    (message_id,) = result.message_ids
-    assert result.delivered_ids == []
-    with sessions() as session:
-        message = session.get_one(Message, message_id)
-        assert (message.send_attempts, message.status) == (1, "sending")
-    provider.outage = False
-    delivered = sms.deliver_message(DeliverMessageInput(message_id=message_id))
-    assert delivered.status == "delivered"
-    assert _count(sessions, SimulatorMessage) == 1
-    with sessions() as session:
-        assert session.get_one(Message, message_id).send_attempts == 2
+    acts = _acts(sessions, database_url, rules_dir)
+    taken = await acts.run_action(conversation.id, "send_sms", {"text": "{{ 1 / 0 }}"})
+    assert taken.status == "failed" and "division by zero" in taken.detail
+    assert _count(sessions, Message) == 0
 
 
 def test_facts_a_template_names_are_read_alone(sessions, engine, factory) -> None:

@@ -4,13 +4,11 @@ already-open conversation's running workflow does next, with no restart of anyth
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +17,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from inbox.cli.dev import SQLITE_PRAGMA_ARGS
-from inbox.cli.worker import MAX_ACTIVITY_THREADS, build_worker
+from inbox.cli.worker import SEND_THREADS, build_worker
 from inbox.contracts import (
     SA_ASSIGNEE,
     SA_INBOX,
@@ -34,6 +32,7 @@ from inbox.services.inbound import receive_inbound
 from inbox.settings import Settings
 from inbox.temporal import TemporalConnector
 from tests.factories import Factory
+from tests.polling import eventually
 
 pytestmark = pytest.mark.devserver
 
@@ -60,14 +59,6 @@ async def dev_env(tmp_path: Path) -> AsyncIterator[WorkflowEnvironment]:
     )
     async with env:
         yield env
-
-
-async def _eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := check()):
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
-    return result
 
 
 async def test_editing_a_rule_changes_an_open_conversation_without_restart(
@@ -106,7 +97,7 @@ async def test_editing_a_rule_changes_an_open_conversation_without_restart(
         with sessions() as session:
             return list(session.get_one(Conversation, conversation_id).tags or [])
 
-    with ThreadPoolExecutor(MAX_ACTIVITY_THREADS) as executor:
+    with ThreadPoolExecutor(SEND_THREADS) as executor:
         worker = build_worker(
             dev_env.client,
             sessions=sessions,
@@ -116,14 +107,14 @@ async def test_editing_a_rule_changes_an_open_conversation_without_restart(
         )
         async with worker:
             conversation_id = await inbound(1)
-            await _eventually(lambda: tags(conversation_id) == ["first-version"])
+            await eventually(lambda: tags(conversation_id) == ["first-version"], timeout=30)
             handle = dev_env.client.get_workflow_handle(conversation_workflow_id(conversation_id))
             run_id = (await handle.describe()).run_id
 
             # Saved while the worker and the conversation's workflow keep running.
             rule_file.write_text(RULE.format(tag="second-version"))
             assert await inbound(2) == conversation_id
-            await _eventually(lambda: "second-version" in tags(conversation_id))
+            await eventually(lambda: "second-version" in tags(conversation_id), timeout=30)
 
             described = await handle.describe()
             assert described.run_id == run_id  # the same workflow run, never restarted

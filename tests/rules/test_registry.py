@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from inbox.rules.registry import RuleRegistry, event_rules
+from inbox.rules.registry import RuleRegistry
 
 GOOD = "- name: greet\n  trigger: message_received\n  then:\n    - send_sms: Hello\n"
 CHANGED = "- name: greet\n  trigger: message_received\n  then:\n    - send_sms: Hello again\n"
@@ -75,24 +75,10 @@ DISABLED = (
 )
 
 
-def test_event_rules_are_the_enabled_rules_of_the_signal_triggers(tmp_path: Path) -> None:
+def test_an_events_rules_are_the_enabled_rules_of_its_triggers(tmp_path: Path) -> None:
     _write(tmp_path / "a.yaml", GOOD)
     _write(tmp_path / "b.yaml", OTHER)
     _write(tmp_path / "c.yaml", DISABLED)
-    carried = event_rules(tmp_path, ["opened", "message_received"], sends_per_hour=7)
-    assert carried is not None
-    assert carried.triggers == ["opened", "message_received"]
-    assert [rule.name for rule in carried.rules.rules] == ["greet"]  # not "bye", not "off"
-    assert carried.rules.sends_per_hour == 7
-
-
-def test_no_event_rules_when_this_process_may_see_other_rules(tmp_path: Path) -> None:
-    # The worker reads the rules itself when the web process cannot vouch for them: no folder
-    # here, or a file with problems (the worker may still run its last good version).
-    assert event_rules(tmp_path / "missing", ["message_received"], 10) is None
-    _write(tmp_path / "a.yaml", BROKEN)
-    _write(tmp_path / "b.yaml", OTHER)
-    assert event_rules(tmp_path, ["message_received"], 10) is None
-    _write(tmp_path / "a.yaml", GOOD)
-    fixed = event_rules(tmp_path, ["message_received"], 10)
-    assert fixed is not None and [rule.name for rule in fixed.rules.rules] == ["greet"]
+    rule_set = RuleRegistry(tmp_path).current()
+    selected = rule_set.for_triggers(["opened", "message_received"])
+    assert [rule.name for rule in selected] == ["greet"]  # not "bye", not "off"

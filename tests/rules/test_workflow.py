@@ -8,7 +8,9 @@ deciding and acting; time to first response stays a human measure."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,15 +20,13 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.automation import AutomationActivities
+from inbox.cli.worker import DB_THREADS
 from inbox.contracts import (
-    ACTIVITY_FIRE,
-    ACTIVITY_RUN_ACTION,
+    ACTIVITY_RUN_RULE,
     TASK_QUEUE,
     ConversationInput,
-    FireEventInput,
-    FireResult,
-    RunActionInput,
-    RunActionResult,
+    RunRuleInput,
+    RunRuleResult,
     conversation_workflow_id,
 )
 from inbox.models import (
@@ -38,8 +38,10 @@ from inbox.models import (
     RuleRun,
     SimulatorMessage,
 )
+from inbox.providers import SimulatorProvider
 from inbox.rules.registry import registry_for
-from tests.rules.conftest import REPO, Rig, eventually, until
+from tests.polling import eventually
+from tests.rules.conftest import REPO, Rig
 from workflows.conversation import ConversationWorkflow
 
 SLOW = "alert-manager-on-slow-reply"
@@ -372,7 +374,7 @@ async def _continued(rig: Rig, conversation_id: int, run_id: str) -> None:
     async def handed_over() -> bool:
         return (await old.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
 
-    await until(handed_over)
+    await eventually(handed_over)
 
 
 async def test_pending_wait_survives_continue_as_new(rig: Rig, rules_dir: Path, factory) -> None:
@@ -418,27 +420,18 @@ def _version(rig: Rig, rule: str) -> str:
 
 
 class CrashAfterActing(AutomationActivities):
-    """The first attempt of each action step (a rule's ``automation_fire``, or one action)
-    acts and commits, then the worker "dies" before reporting back; Temporal retries it."""
+    """The first attempt of each rule's step acts and commits, then the worker "dies" before
+    reporting back; Temporal retries it."""
 
     attempts: list[int]
 
-    @activity.defn(name=ACTIVITY_RUN_ACTION)
-    async def run_action(self, data: RunActionInput) -> RunActionResult:
-        result = await super().run_action(data)
-        self._crash_on_first_attempt()
-        return result
-
-    @activity.defn(name=ACTIVITY_FIRE)
-    async def fire(self, data: FireEventInput) -> FireResult:
-        result = await super().fire(data)
-        self._crash_on_first_attempt()
-        return result
-
-    def _crash_on_first_attempt(self) -> None:
+    @activity.defn(name=ACTIVITY_RUN_RULE)
+    async def run_rule(self, request: RunRuleInput) -> RunRuleResult:
+        result = await super().run_rule(request)
         self.attempts.append(activity.info().attempt)
         if activity.info().attempt == 1:
             raise RuntimeError("worker crashed after acting")
+        return result
 
 
 async def test_crash_between_deciding_and_acting_never_sends_twice(
@@ -459,3 +452,89 @@ async def test_crash_between_deciding_and_acting_never_sends_twice(
     assert 2 in crashing.attempts
     (run,) = _runs(rig, ACK)
     assert run.actions[0]["status"] == "done"
+
+
+ECHO_RULE = """
+- name: got-it
+  trigger: message_received
+  then:
+    - send_sms: "Got it"
+"""
+
+
+class HangingProvider(SimulatorProvider):
+    """A provider whose sends hang until ``release`` is set (a dead connection)."""
+
+    def __init__(self, sessions) -> None:
+        super().__init__(sessions)
+        self.release = threading.Event()
+        self.calls = 0
+
+    def send(self, sms):
+        self.calls += 1
+        self.release.wait(timeout=60)
+        return super().send(sms)
+
+
+async def test_a_hung_provider_slows_sending_never_the_conversations_events(
+    rig: Rig, rules_dir: Path, factory
+) -> None:
+    (rules_dir / "echo.yaml").write_text(ECHO_RULE)
+    provider = rig.provider = HangingProvider(rig.sessions)
+    conversations = [
+        factory.conversation(contact=factory.contact(name=f"C{n}"), channel=factory.channel())
+        for n in range(DB_THREADS + 2)
+    ]
+    try:
+        async with rig.worker():
+            for conversation in conversations:
+                await rig.inbound(conversation.id, "hello", settle=False)
+            # Every conversation's event is handled (clocks written, its rule run recorded)
+            # while every send hangs: sends and events do not share their threads.
+            started = asyncio.get_running_loop().time()
+            await eventually(lambda: len(_runs(rig, "got-it")) == len(conversations))
+            await eventually(lambda: provider.calls == len(conversations))
+            handled_in = asyncio.get_running_loop().time() - started
+            with rig.sessions() as session:
+                rows = session.scalars(
+                    select(Conversation).where(Conversation.id.in_([c.id for c in conversations]))
+                ).all()
+                assert all(row.last_inbound_at is not None for row in rows)
+            assert _handed_to_provider(rig) == []
+            provider.release.set()
+            await eventually(lambda: len(_handed_to_provider(rig)) == len(conversations))
+    finally:
+        provider.release.set()
+    assert handled_in < 10
+    assert _handed_to_provider(rig) == ["Got it"] * len(conversations)  # each sent once
+
+
+BROKEN_TEMPLATE_RULES = """
+- name: divide
+  trigger: message_received
+  then:
+    - add_note: "{{ 1 / 0 }}"
+- name: tag-it
+  trigger: message_received
+  then:
+    - add_tag: seen
+"""
+
+
+async def test_a_template_that_fails_to_render_fails_its_action_not_the_conversation(
+    rig: Rig, rules_dir: Path, factory
+) -> None:
+    (rules_dir / "broken.yaml").write_text(BROKEN_TEMPLATE_RULES)
+    conversation, _rep, _manager = _setup(factory)
+    async with rig.worker():
+        await rig.inbound(conversation.id, "hello")
+        await rig.inbound(conversation.id, "again")
+        status = (await rig.handle(conversation.id).describe()).status
+    assert status == WorkflowExecutionStatus.RUNNING
+    divide = _runs(rig, "divide")
+    assert [run.outcome for run in divide] == ["fired", "fired"]
+    assert divide[0].actions[0]["status"] == "failed"
+    assert "division by zero" in divide[0].actions[0]["detail"]
+    assert len(_runs(rig, "tag-it")) == 2  # the next rule of each event ran
+    with rig.sessions() as session:
+        assert session.get_one(Conversation, conversation.id).tags == ["seen"]

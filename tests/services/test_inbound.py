@@ -7,6 +7,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from inbox import relay
 from inbox.contracts import SIGNAL_MESSAGE_RECEIVED, SIGNAL_REOPENED
 from inbox.models import (
     Contact,
@@ -143,9 +144,10 @@ def test_two_first_messages_from_a_new_contact_make_one_conversation(factory, se
     def deliver(sid: str) -> None:
         barrier.wait()
         try:
-            results.append(
-                receive_and_commit(
-                    sessions,
+            with sessions() as own:
+                result = receive_and_commit(
+                    own,
+                    lambda: relay.commit(own),
                     provider="twilio",
                     provider_message_id=sid,
                     from_number="+12025550143",
@@ -153,7 +155,7 @@ def test_two_first_messages_from_a_new_contact_make_one_conversation(factory, se
                     body=sid,
                     media=[],
                 )
-            )
+            results.append(result)
         except Exception as exc:  # recorded, asserted below
             errors.append(exc)
 

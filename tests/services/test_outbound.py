@@ -69,7 +69,7 @@ def test_one_off_starts_its_own_workflow_and_no_conversation(factory, session):
     message = queue_one_off(
         session,
         contact=contact,
-        number="(202) 555-0143",
+        number="+12025550143",  # normalised where it entered (the API's E164 type)
         channel=channel,
         body="Welcome!",
         automated=True,

@@ -150,6 +150,7 @@ def _big_csv(path: Path, rows: int, every_bad: int) -> list[int]:
     return bad
 
 
+@pytest.mark.slow
 def test_100k_rows_import_with_bad_rows_in_flat_memory(sessions, session, tmp_path):
     rows, every_bad = 100_000, 97
     source = tmp_path / "big.csv"

@@ -1,12 +1,13 @@
-"""Stand-in activities (registered under the real names) and helpers for the workflow tests and
-for ``record_histories.py``."""
+"""Stand-in activities (registered under the real names, with the real input and result types:
+``test_fakes.py`` holds them against the worker's registry) and helpers for the workflow tests
+and for ``record_histories.py``."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,46 +19,38 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from activities.store import select_rules
 from inbox.contracts import (
     ACTIVITY_DELIVER_MESSAGE,
-    ACTIVITY_FIRE,
-    ACTIVITY_LOAD_RULES,
     ACTIVITY_LOAD_STATE,
     ACTIVITY_MARK_MESSAGE_FAILED,
     ACTIVITY_OBSERVE,
-    ACTIVITY_RECORD_CLOCKS,
-    ACTIVITY_RECORD_RUN,
-    ACTIVITY_RUN_ACTION,
-    ACTIVITY_SNAPSHOT,
+    ACTIVITY_RUN_RULE,
     SEARCH_ATTRIBUTES,
-    SIGNAL_MESSAGE_RECEIVED,
-    SIGNAL_TRIGGERS,
+    SIGNAL_MESSAGE_SENT,
+    ActionRequest,
     ActionTaken,
+    Clocks,
     ConversationEvent,
     ConversationInput,
     ConversationState,
     DeliverMessageInput,
     DeliverMessageResult,
-    EventRules,
-    FireEventInput,
-    FireResult,
-    LoadRulesInput,
-    LoadRulesResult,
     LoadStateInput,
     MarkFailedInput,
     ObserveInput,
     ObserveResult,
-    RecordClocksInput,
-    RecordRunInput,
+    PendingEvent,
     RuleSpec,
-    RunActionInput,
-    RunActionResult,
-    SnapshotInput,
-    SnapshotResult,
+    RunRecord,
+    RunRuleInput,
+    RunRuleResult,
     conversation_workflow_id,
 )
 from inbox.rules.registry import RuleSet
 from inbox.rules.validate import check_text
+from inbox.services.conversations import row_state
+from tests.polling import eventually
 from workflows.conversation import ConversationWorkflow
 from workflows.send_message import SendMessageWorkflow
 
@@ -80,18 +73,59 @@ async def register_search_attributes(client: Client) -> None:
     )
 
 
+@dataclasses.dataclass
+class FakeRow:
+    """A conversation row, as the store activities read and write it."""
+
+    id: int
+    created_at: datetime = T0
+    status: str = "open"
+    inbox_id: int | None = 1
+    channel_id: int | None = None
+    assignee_id: int | None = None
+    first_inbound_at: datetime | None = None
+    first_response_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    last_outbound_at: datetime | None = None
+    closed_at: datetime | None = None
+    time_to_first_response_seconds: int | None = None
+    time_to_close_seconds: int | None = None
+
+
+class Outage:
+    """A database outage: every store step fails while it lasts, from the first step it
+    catches, by ``clock`` (the time-skipping server's: ``env.get_current_time``)."""
+
+    def __init__(self, length: timedelta, clock: Callable[[], Awaitable[datetime]]) -> None:
+        self.length = length
+        self.clock = clock
+        self.started: datetime | None = None
+        self.refused = 0
+
+    async def check(self) -> None:
+        now = await self.clock()
+        self.started = self.started or now
+        if now - self.started < self.length:
+            self.refused += 1
+            raise ApplicationError("the database is unreachable", type="OperationalError")
+
+
 class FakeStore:
-    """The conversation table, in memory."""
+    """The conversation table, in memory: ``load_conversation_state`` and the store step
+    ``observe_conversation`` (rules and facts from the fake automation)."""
 
     def __init__(self) -> None:
-        self.rows: dict[int, ConversationState] = {}
+        self.rows: dict[int, FakeRow] = {}
         self.loads = 0
-        self.records: list[ConversationState] = []
+        self.records: list[Clocks] = []
+        self.observed: list[ObserveInput] = []
+        self.automation: FakeAutomation | None = None  # set by ``fake_worker``
+        self.outage: Outage | None = None
 
-    def add(self, conversation_id: int, **fields: Any) -> ConversationState:
-        fields.setdefault("opened_at", T0)
-        fields.setdefault("inbox_id", 1)
-        self.rows[conversation_id] = ConversationState(conversation_id=conversation_id, **fields)
+    def add(self, conversation_id: int, **fields: Any) -> FakeRow:
+        if "opened_at" in fields:
+            fields["created_at"] = fields.pop("opened_at")
+        self.rows[conversation_id] = FakeRow(id=conversation_id, **fields)
         return self.rows[conversation_id]
 
     @activity.defn(name=ACTIVITY_LOAD_STATE)
@@ -100,24 +134,24 @@ class FakeStore:
         row = self.rows.get(request.conversation_id)
         if row is None:
             raise ApplicationError("no such conversation", non_retryable=True)
-        return dataclasses.replace(row)
+        return row_state(row)  # type: ignore[arg-type]
 
-    @activity.defn(name=ACTIVITY_RECORD_CLOCKS)
-    async def record(self, request: RecordClocksInput) -> None:
-        self.records.append(request.state)
-        row = self.rows[request.state.conversation_id]
-        for name in (
-            "first_inbound_at",
-            "first_response_at",
-            "last_inbound_at",
-            "last_outbound_at",
-            "closed_at",
-            "time_to_first_response_seconds",
-            "time_to_close_seconds",
-        ):
-            setattr(row, name, getattr(request.state, name))
-        # What the services write to the row themselves.
-        row.status = request.state.status
+    @activity.defn(name=ACTIVITY_OBSERVE)
+    async def observe(self, request: ObserveInput) -> ObserveResult:
+        if self.outage is not None:
+            await self.outage.check()
+        self.observed.append(request)
+        automation = self.automation or FakeAutomation()
+        rule_set = RuleSet(rules=automation.rules)
+        rules, wants_facts = select_rules(rule_set, request)
+        row = self.rows.get(request.conversation_id)
+        if row is None:
+            return ObserveResult(rules=rules, found=False)
+        if request.clocks is not None:
+            self.records.append(request.clocks)
+            request.clocks.copy_to(row)
+        facts = dict(automation.facts) if wants_facts else None
+        return ObserveResult(rules=rules, facts=facts)
 
 
 class FakeSms:
@@ -128,7 +162,7 @@ class FakeSms:
         self.delivered: list[int] = []
         self.failed: list[MarkFailedInput] = []
         self.fail: Callable[[int], Exception | None] = lambda _message_id: None
-        self.release: asyncio.Event | None = None  # when set, delivery waits for it
+        self.release: Any = None  # an asyncio.Event: when set, delivery waits for it
 
     @activity.defn(name=ACTIVITY_DELIVER_MESSAGE)
     async def deliver(self, request: DeliverMessageInput) -> DeliverMessageResult:
@@ -146,18 +180,21 @@ class FakeSms:
         self.failed.append(request)
 
 
+_message_ids = itertools.count(900_000)
+
+
 class FakeAutomation:
-    """The automation activities without a database: rules from YAML text, facts from a dict,
-    actions and rule runs recorded in lists."""
+    """``automation_run_rule`` without a database: rules from YAML text, facts from a dict,
+    actions and rule runs recorded in lists. A ``send_sms`` queues a message as the real action
+    does: its ``message_sent`` comes back in the result for the workflow to apply."""
 
     def __init__(self, rules_yaml: str = "", facts: dict[str, Any] | None = None) -> None:
         self.rules: list[RuleSpec] = []
         self.facts: dict[str, Any] = facts or {}
-        self.actions: list[RunActionInput] = []
-        self.runs: list[RecordRunInput] = []
-        # Where ``fire`` writes the clocks an event hands it (``fake_worker`` sets the store).
-        self.store: FakeStore | None = None
-        self.fired: list[FireEventInput] = []
+        self.actions: list[ActionRequest] = []
+        self.runs: list[RunRecord] = []
+        self.done: dict[str, tuple[ActionTaken, list[PendingEvent]]] = {}
+        self.outage: Outage | None = None
         if rules_yaml:
             self.set_rules(rules_yaml)
 
@@ -167,69 +204,44 @@ class FakeAutomation:
             raise ValueError("\n".join(str(problem) for problem in result.problems))
         self.rules = result.rules
 
-    @activity.defn(name=ACTIVITY_LOAD_RULES)
-    async def load_rules(self, request: LoadRulesInput) -> LoadRulesResult:
-        if request.rule is not None:
-            return LoadRulesResult([rule for rule in self.rules if rule.name == request.rule])
-        trigger = request.trigger
-        return LoadRulesResult(
-            [rule for rule in self.rules if trigger is None or trigger in rule.triggers]
+    @activity.defn(name=ACTIVITY_RUN_RULE)
+    async def run_rule(self, request: RunRuleInput) -> RunRuleResult:
+        if self.outage is not None:
+            await self.outage.check()
+        result = RunRuleResult()
+        for action in request.actions:
+            if action.key not in self.done and not request.failure:
+                self.actions.append(action)
+                self.done[action.key] = (
+                    ActionTaken(action.kind, "done", action.kind),
+                    self._events(action, request),
+                )
+            taken, events = self.done.get(
+                action.key, (ActionTaken(action.kind, "failed", request.failure), [])
+            )
+            result.actions.append(taken)
+            result.events.extend(events)
+        if all(
+            run.trigger_key != request.record.trigger_key or run.rule != request.record.rule
+            for run in self.runs
+        ):
+            self.runs.append(dataclasses.replace(request.record, actions=result.actions))
+        return result
+
+    def _events(self, action: ActionRequest, request: RunRuleInput) -> list[PendingEvent]:
+        if action.kind != "send_sms":
+            return []
+        message_id = next(_message_ids)
+        at = request.record.evaluated_at or T0
+        sent = ConversationEvent(
+            key=f"msg-{message_id}",
+            at=at,
+            message_id=message_id,
+            automated=True,
+            by_automation=True,
+            body=str(action.params.get("text", "")),
         )
-
-    @activity.defn(name=ACTIVITY_SNAPSHOT)
-    async def snapshot(self, request: SnapshotInput) -> SnapshotResult:
-        return SnapshotResult(found=True, facts=dict(self.facts))
-
-    @activity.defn(name=ACTIVITY_RUN_ACTION)
-    async def run_action(self, request: RunActionInput) -> RunActionResult:
-        self.actions.append(request)
-        return RunActionResult("done", request.kind)
-
-    @activity.defn(name=ACTIVITY_RECORD_RUN)
-    async def record_run(self, request: RecordRunInput) -> None:
-        self.runs.append(request)
-
-    @activity.defn(name=ACTIVITY_FIRE)
-    async def fire(self, request: FireEventInput) -> FireResult:
-        self.fired.append(request)
-        if request.clocks is not None and self.store is not None:
-            await self.store.record(RecordClocksInput(state=request.clocks))
-        results = [await self.run_action(action) for action in request.actions]
-        taken = [
-            ActionTaken(action.kind, result.status, result.detail)
-            for action, result in zip(request.actions, results, strict=True)
-        ]
-        await self.record_run(dataclasses.replace(request.record, actions=taken))
-        return FireResult(results=results)
-
-    def all(self) -> list[Callable[..., Any]]:
-        return [self.load_rules, self.snapshot, self.run_action, self.record_run, self.fire]
-
-
-class FakeObserver:
-    """``observe_conversation`` over the fake store and the fake automation."""
-
-    def __init__(self, store: FakeStore, automation: FakeAutomation) -> None:
-        self.store = store
-        self.automation = automation
-        self.calls: list[ObserveInput] = []
-
-    @activity.defn(name=ACTIVITY_OBSERVE)
-    async def observe(self, request: ObserveInput) -> ObserveResult:
-        self.calls.append(request)
-        if request.clocks is not None:
-            await self.store.record(RecordClocksInput(state=request.clocks))
-        rules = [
-            rule
-            for rule in self.automation.rules
-            if rule.name == request.rule
-            or (rule.enabled and any(trigger in rule.triggers for trigger in request.triggers))
-        ]
-        wants_facts = any(
-            rule.enabled and (request.rule is not None or not rule.wait_seconds) for rule in rules
-        )
-        snapshot = SnapshotResult(found=True, facts=dict(self.automation.facts))
-        return ObserveResult(LoadRulesResult(rules), snapshot if wants_facts else None)
+        return [PendingEvent(SIGNAL_MESSAGE_SENT, sent)]
 
 
 def fake_worker(
@@ -238,31 +250,22 @@ def fake_worker(
     sms: FakeSms,
     task_queue: str,
     automation: FakeAutomation | None = None,
-    observer: FakeObserver | None = None,
 ) -> Worker:
     automation = automation or FakeAutomation()
-    automation.store = store
-    observer = observer or FakeObserver(store, automation)
+    store.automation = automation
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[ConversationWorkflow, SendMessageWorkflow],
-        activities=[
-            store.load,
-            store.record,
-            sms.deliver,
-            sms.mark_failed,
-            observer.observe,
-            *automation.all(),
-        ],
+        activities=fake_activities(store, sms, automation),
     )
 
 
-def carried(automation: FakeAutomation, signal: str = SIGNAL_MESSAGE_RECEIVED) -> EventRules:
-    """The rules a signal carries, as the webhook attaches them (``event_rules``)."""
-    triggers = list(SIGNAL_TRIGGERS[signal])
-    rules = RuleSet(rules=automation.rules).for_triggers(triggers)
-    return EventRules(triggers=triggers, rules=LoadRulesResult(rules))
+def fake_activities(
+    store: FakeStore, sms: FakeSms, automation: FakeAutomation
+) -> list[Callable[..., Any]]:
+    """Every fake, as the real worker registers the real ones (``test_fakes.py``)."""
+    return [store.load, store.observe, sms.deliver, sms.mark_failed, automation.run_rule]
 
 
 def event(key: str, minutes: float = 0, **fields: Any) -> ConversationEvent:
@@ -290,37 +293,32 @@ async def signal_with_start(
     )
 
 
+async def query_state(handle: WorkflowHandle[Any, Any]) -> ConversationState | None:
+    """The workflow's state, or None while it cannot answer (still loading, or continuing as
+    new: the test server can leave a query that reaches a run as it continues as new
+    unanswered until the default 30 s timeout, so a short RPC timeout asks again instead)."""
+    try:
+        state: ConversationState = await handle.query(
+            "state", result_type=ConversationState, rpc_timeout=timedelta(seconds=2)
+        )
+    except Exception:
+        return None
+    return state
+
+
 async def wait_for_state(
     handle: WorkflowHandle[Any, Any],
     ready: Callable[[ConversationState], bool],
     timeout: float = 15,
 ) -> ConversationState:
-    """Query the workflow until ``ready(state)`` (signals are processed asynchronously)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    last: ConversationState | None = None
-    while True:
-        try:
-            # A short RPC timeout: the test server can leave a query that reaches a run as it
-            # continues as new unanswered (until the default 30 s timeout); ask again instead.
-            last = await handle.query(
-                "state", result_type=ConversationState, rpc_timeout=timedelta(seconds=2)
-            )
-        except Exception:  # still loading, or the first task is not done yet
-            last = None
-        if last is not None and ready(last):
-            return last
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"workflow state never became ready; last: {last}")
-        await asyncio.sleep(0.05)
+    """The workflow's state once ``ready(state)`` (signals are processed asynchronously)."""
 
+    async def check() -> ConversationState | None:
+        state = await query_state(handle)
+        return state if state is not None and ready(state) else None
 
-async def eventually(check: Callable[[], bool], timeout: float = 15) -> None:
-    """Wait until ``check()`` (an activity runs after the state it writes is queryable)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition never became true")
-        await asyncio.sleep(0.05)
+    state: ConversationState = await eventually(check, timeout, "workflow state")
+    return state
 
 
 def unique_queue() -> str:

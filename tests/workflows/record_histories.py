@@ -1,13 +1,15 @@
 """Record workflow histories for the replay test (``test_replay.py``).
 
-Run from the repository root after a deliberate, compatible change to the workflows, and commit
-the files it writes to ``tests/workflows/histories/``:
+Run from the repository root and commit the files it writes to ``tests/workflows/histories/``:
 
     .venv/bin/python -m tests.workflows.record_histories
 
-Keep the histories of released versions: the replay test must go on replaying them, which is
-what proves a change did not break running conversations. Name new ones so they do not
-overwrite old ones (``--suffix v2``).
+Until the first release there are no running conversations to keep: after a change to the
+workflows, delete the old files and record them again (no ``workflow.patched`` branches). From
+the first release on, keep the histories of every released version (the replay test must go on
+replaying them: that proves a change did not break running conversations), guard incompatible
+changes with ``workflow.patched``, and name new recordings so they do not overwrite old ones
+(``--suffix v2``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from tests.workflows.fakes import (
     FakeAutomation,
     FakeSms,
     FakeStore,
-    carried,
     event,
     fake_worker,
     register_search_attributes,
@@ -174,32 +175,6 @@ async def rules_fire(
     return [handle]
 
 
-async def rules_carried(
-    client: Client, store: FakeStore, sms: FakeSms
-) -> list[WorkflowHandle[Any, Any]]:
-    """Inbound signals carrying their rules (as the webhook sends them): the immediate rule
-    fires in one step with the clocks; the next message only re-arms the delayed rule (its
-    clocks written alone); the delayed rule fires after the close."""
-    store.add(106, assignee_id=3)
-    rules = carried(FakeAutomation(RULES))
-    now = datetime.now(UTC)
-    handle = await signal_with_start(
-        client,
-        QUEUE,
-        106,
-        "message_received",
-        _at("msg-70", now, message_id=70, body="hi", rules=rules),
-    )
-    later = now + timedelta(seconds=1)
-    await handle.signal(
-        "message_received", _at("msg-71", later, message_id=71, body="hello?", rules=rules)
-    )
-    await wait_for_state(handle, lambda s: s.messages_received == 2)
-    await handle.signal("closed", _at("closed-72", later + timedelta(seconds=1)))
-    await handle.result()
-    return [handle]
-
-
 async def rule_wait_pending(
     client: Client, store: FakeStore, sms: FakeSms
 ) -> list[WorkflowHandle[Any, Any]]:
@@ -246,7 +221,6 @@ SCENARIOS: dict[str, Scenario] = {
     "conversation_spam": spam_and_back,
     "conversation_rules_fire": rules_fire,
     "conversation_rule_wait_pending": rule_wait_pending,
-    "conversation_rules_carried": rules_carried,
     "send_message": one_off_messages,
 }
 

@@ -12,11 +12,32 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.store import StoreActivities
 from inbox import live
-from inbox.contracts import ConversationState, LoadStateInput, RecordClocksInput
+from inbox.contracts import Clocks, ConversationState, LoadStateInput, ObserveInput
 from inbox.models import Conversation, ConversationStatus, LiveEvent, Message
+from inbox.settings import Settings
 from tests.factories import Factory
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def _store(sessions: sessionmaker[Session]) -> StoreActivities:
+    return StoreActivities(sessions, Settings())
+
+
+async def _load(sessions: sessionmaker[Session], conversation_id: int) -> ConversationState:
+    state: ConversationState = await ActivityEnvironment().run(
+        _store(sessions).load_conversation_state, LoadStateInput(conversation_id)
+    )
+    return state
+
+
+async def _record(sessions: sessionmaker[Session], conversation_id: int, clocks: Clocks) -> bool:
+    """The store step of an event that changed the clocks and fired no rule; found or not."""
+    result = await ActivityEnvironment().run(
+        _store(sessions).observe_conversation,
+        ObserveInput(conversation_id=conversation_id, now=T0, clocks=clocks),
+    )
+    return bool(result.found)
 
 
 def _message(factory: Factory, conversation: Conversation, direction: str, minutes: int) -> Message:
@@ -37,7 +58,7 @@ def _message(factory: Factory, conversation: Conversation, direction: str, minut
     return message
 
 
-def test_load_state_reads_the_row_and_its_messages(
+async def test_load_state_reads_the_row_and_its_messages(
     sessions: sessionmaker[Session], factory: Factory
 ) -> None:
     user = factory.user()
@@ -57,9 +78,7 @@ def test_load_state_reads_the_row_and_its_messages(
         _message(factory, conversation, "inbound", 7),
     ]
 
-    state = ActivityEnvironment().run(
-        StoreActivities(sessions).load_conversation_state, LoadStateInput(conversation.id)
-    )
+    state = await _load(sessions, conversation.id)
 
     assert state == ConversationState(
         conversation_id=conversation.id,
@@ -68,11 +87,13 @@ def test_load_state_reads_the_row_and_its_messages(
         channel_id=conversation.channel_id,
         assignee_id=user.id,
         opened_at=T0,
-        first_inbound_at=T0,
-        first_response_at=T0 + timedelta(minutes=5),
-        closed_at=T0 + timedelta(hours=1),
-        time_to_first_response_seconds=300,
-        time_to_close_seconds=3600,
+        clocks=Clocks(
+            first_inbound_at=T0,
+            first_response_at=T0 + timedelta(minutes=5),
+            closed_at=T0 + timedelta(hours=1),
+            time_to_first_response_seconds=300,
+            time_to_close_seconds=3600,
+        ),
         last_direction="inbound",
         messages_received=2,
         messages_sent=1,
@@ -82,7 +103,7 @@ def test_load_state_reads_the_row_and_its_messages(
     assert state.opened_at is not None and state.opened_at.tzinfo is not None
 
 
-def test_load_state_marks_messages_newer_than_the_recorded_clocks_as_counted(
+async def test_load_state_marks_messages_newer_than_the_recorded_clocks_as_counted(
     sessions: sessionmaker[Session], factory: Factory
 ) -> None:
     conversation = factory.conversation(
@@ -92,14 +113,12 @@ def test_load_state_marks_messages_newer_than_the_recorded_clocks_as_counted(
     _message(factory, conversation, "outbound", 5)
     # Stored while the workflow was gone: its signal (which restarts the workflow) is to come.
     pending = _message(factory, conversation, "inbound", 9)
-    state = ActivityEnvironment().run(
-        StoreActivities(sessions).load_conversation_state, LoadStateInput(conversation.id)
-    )
+    state = await _load(sessions, conversation.id)
     assert (state.messages_received, state.messages_sent) == (2, 1)
     assert state.counted_message_ids == [pending.id]
 
 
-def test_automated_messages_do_not_answer_the_contact(
+async def test_automated_messages_do_not_answer_the_contact(
     sessions: sessionmaker[Session], factory: Factory
 ) -> None:
     conversation = factory.conversation(created_at=T0)
@@ -107,32 +126,25 @@ def test_automated_messages_do_not_answer_the_contact(
     auto = _message(factory, conversation, "outbound", 1)
     auto.automated = True
     factory.session.commit()
-    state = ActivityEnvironment().run(
-        StoreActivities(sessions).load_conversation_state, LoadStateInput(conversation.id)
-    )
+    state = await _load(sessions, conversation.id)
     assert state.last_direction == "inbound"
 
 
-def test_load_state_of_a_conversation_without_messages(
+async def test_load_state_of_a_conversation_without_messages(
     sessions: sessionmaker[Session], factory: Factory
 ) -> None:
     conversation = factory.conversation()
-    state = ActivityEnvironment().run(
-        StoreActivities(sessions).load_conversation_state, LoadStateInput(conversation.id)
-    )
+    state = await _load(sessions, conversation.id)
     assert (state.status, state.last_direction, state.messages_received) == ("open", None, 0)
-    assert state.first_inbound_at is None
+    assert state.clocks.first_inbound_at is None
 
 
-def test_record_clocks_writes_the_row_and_publishes(
+async def test_record_clocks_writes_the_row_and_publishes(
     sessions: sessionmaker[Session], factory: Factory
 ) -> None:
     conversation = factory.conversation(created_at=T0)
-    state = ConversationState(
-        conversation_id=conversation.id,
-        # Status and assignee are the services' to write: these must not reach the row.
-        status="closed",
-        assignee_id=12345,
+    # Status and assignee are the services' to write: the store step writes only the clocks.
+    clocks = Clocks(
         first_inbound_at=T0,
         first_response_at=T0 + timedelta(hours=2),
         last_inbound_at=T0 + timedelta(hours=3),
@@ -141,9 +153,7 @@ def test_record_clocks_writes_the_row_and_publishes(
         time_to_first_response_seconds=7200,
         time_to_close_seconds=14400,
     )
-    ActivityEnvironment().run(
-        StoreActivities(sessions).record_conversation_clocks, RecordClocksInput(state)
-    )
+    assert await _record(sessions, conversation.id, clocks)
 
     with sessions() as session:
         row = session.get_one(Conversation, conversation.id)
@@ -162,31 +172,28 @@ def test_record_clocks_writes_the_row_and_publishes(
     assert event.data["time_to_first_response_seconds"] == 7200
 
 
-def test_record_clocks_clears_what_a_reopen_cleared(
+async def test_record_clocks_clears_what_a_reopen_cleared(
     sessions: sessionmaker[Session], factory: Factory
 ) -> None:
     conversation = factory.conversation(closed_at=T0, time_to_close_seconds=60)
-    ActivityEnvironment().run(
-        StoreActivities(sessions).record_conversation_clocks,
-        RecordClocksInput(ConversationState(conversation_id=conversation.id)),
-    )
+    assert await _record(sessions, conversation.id, Clocks())
     with sessions() as session:
         row = session.get_one(Conversation, conversation.id)
         assert (row.closed_at, row.time_to_close_seconds) == (None, None)
 
 
-@pytest.mark.parametrize("name", ["load_conversation_state", "record_conversation_clocks"])
-def test_missing_conversation_is_a_non_retryable_error(
-    sessions: sessionmaker[Session], name: str
+async def test_missing_conversation_is_a_non_retryable_error_to_load(
+    sessions: sessionmaker[Session],
 ) -> None:
-    store = StoreActivities(sessions)
-    request = (
-        LoadStateInput(987654)
-        if name == "load_conversation_state"
-        else RecordClocksInput(ConversationState(conversation_id=987654))
-    )
     with pytest.raises(ApplicationError, match="conversation 987654 does not exist") as raised:
-        ActivityEnvironment().run(getattr(store, name), request)
+        await _load(sessions, 987654)
     assert raised.value.non_retryable
+
+
+async def test_a_missing_conversation_is_reported_by_the_store_step_and_nothing_written(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Not an error that could fail the workflow: it is told, and skips the event's rules.
+    assert not await _record(sessions, 987654, Clocks(first_inbound_at=T0))
     with sessions() as session:
         assert session.scalars(select(LiveEvent)).all() == []  # nothing half-written

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from inbox.cli.worker import MAX_ACTIVITY_THREADS, build_worker, run_worker
+from inbox.cli.worker import SEND_THREADS, build_worker, run_worker
 from inbox.contracts import (
     SA_STATUS,
     SIGNAL_MESSAGE_RECEIVED,
@@ -28,7 +28,7 @@ from inbox.services.outbound import queue_message
 from inbox.settings import Settings
 from inbox.temporal import TemporalConnector
 from tests.factories import Factory
-from tests.workflows.fakes import eventually
+from tests.polling import eventually
 
 
 def _inbound(session: Session, conversation: Conversation, minutes_ago: int) -> Message:
@@ -71,7 +71,7 @@ async def test_inbound_then_reply_records_clocks_and_delivers(
     provider = SimulatorProvider(sessions)
     relay = Relay(sessions, TemporalConnector(settings, env.client))
     conversation = factory.conversation()
-    with ThreadPoolExecutor(MAX_ACTIVITY_THREADS) as executor:
+    with ThreadPoolExecutor(SEND_THREADS) as executor:
         worker = build_worker(
             env.client,
             sessions=sessions,
@@ -113,7 +113,7 @@ async def test_inbound_then_reply_records_clocks_and_delivers(
         assert row.first_inbound_at is not None and row.last_outbound_at is not None
         outbox = session.scalars(select(SimulatorMessage)).all()
         assert [m.body for m in outbox] == ["Yes, it is!"]
-    assert state.time_to_first_response_seconds == row.time_to_first_response_seconds
+    assert state.clocks.time_to_first_response_seconds == row.time_to_first_response_seconds
     assert attrs.get(SA_STATUS) == "open"
 
 
@@ -130,7 +130,7 @@ async def test_rejected_reply_is_marked_failed_with_the_provider_reason(
     provider.rejection = ProviderRejected("21610", "Attempt to send to unsubscribed recipient")
     relay = Relay(sessions, TemporalConnector(settings, env.client))
     conversation = factory.conversation()
-    with ThreadPoolExecutor(MAX_ACTIVITY_THREADS) as executor:
+    with ThreadPoolExecutor(SEND_THREADS) as executor:
         async with build_worker(
             env.client,
             sessions=sessions,

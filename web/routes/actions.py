@@ -8,21 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from api.deps import SessionDep, StateDep
+from api.deps import CommitDep, SessionDep
 from inbox.models import Conversation, EventKind, User
 from inbox.services import conversations as actions
 from inbox.services.admin import blocklist
 from inbox.services.outbound import OutboundBlocked, queue_message
 from web.auth import CsrfProtected, CurrentUser
-from web.deps import flush_after, live_position, page_context
+from web.deps import live_position, page_context
 from web.merge import MergeError, merge_values, render_merge_fields
 from web.queries import ListQuery, get_conversation, mark_read, mark_unread, visible_inboxes
 from web.routes.inbox import conversation_context
 from web.templating import render
 
 router = APIRouter(prefix="/conversations", tags=["web"], dependencies=[CsrfProtected])
-
-MAX_BODY = 1600  # Twilio's limit for one message
 
 
 def _changed(
@@ -56,7 +54,7 @@ def _refused(exc: ValueError) -> HTTPException:
 def reply(
     request: Request,
     session: SessionDep,
-    state: StateDep,
+    commit: CommitDep,
     user: CurrentUser,
     conversation_id: int,
     body: Annotated[str, Form()] = "",
@@ -69,25 +67,21 @@ def reply(
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     if not text.strip():
         raise HTTPException(status_code=422, detail="Type a message first")
-    if len(text) > MAX_BODY:
-        raise HTTPException(
-            status_code=422, detail=f"A message can be at most {MAX_BODY} characters"
-        )
     try:
         queue_message(session, conversation=conversation, body=text, author_id=user.id)
     except OutboundBlocked as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     session.flush()
     mark_read(session, user=user, conversation=conversation)
-    session.commit()
-    return flush_after(_changed(request, session, user, conversation), state, [conversation.id])
+    commit()
+    return _changed(request, session, user, conversation)
 
 
 @router.post("/{conversation_id}/assign")
 def assign(
     request: Request,
     session: SessionDep,
-    state: StateDep,
+    commit: CommitDep,
     user: CurrentUser,
     conversation_id: int,
     assignee_id: Annotated[str, Form()] = "",
@@ -101,15 +95,15 @@ def assign(
         actions.assign(session, conversation=conversation, assignee_id=target, actor_id=user.id)
     except actions.ConversationActionError as exc:
         raise _refused(exc) from exc
-    session.commit()
-    return flush_after(_changed(request, session, user, conversation), state, [conversation.id])
+    commit()
+    return _changed(request, session, user, conversation)
 
 
 @router.post("/{conversation_id}/move")
 def move(
     request: Request,
     session: SessionDep,
-    state: StateDep,
+    commit: CommitDep,
     user: CurrentUser,
     conversation_id: int,
     inbox_id: Annotated[int, Form()],
@@ -124,8 +118,8 @@ def move(
         actions.move(session, conversation=conversation, inbox_id=inbox_id, actor_id=user.id)
     except actions.ConversationActionError as exc:
         raise _refused(exc) from exc
-    session.commit()
-    return flush_after(_changed(request, session, user, conversation), state, [conversation.id])
+    commit()
+    return _changed(request, session, user, conversation)
 
 
 @router.post("/{conversation_id}/notes")
@@ -156,7 +150,7 @@ def add_note(
 def lifecycle(
     request: Request,
     session: SessionDep,
-    state: StateDep,
+    commit: CommitDep,
     user: CurrentUser,
     conversation_id: int,
     action: str,
@@ -176,8 +170,8 @@ def lifecycle(
             raise HTTPException(status_code=404, detail=f"Unknown action {action!r}")
     except ValueError as exc:  # ConversationActionError, or unread on a closed conversation
         raise _refused(exc) from exc
-    session.commit()
+    commit()
     if action == "unread":
         # The agent is done with it for now: leave the conversation, back to the list.
         return Response(status_code=204, headers={"HX-Redirect": "/inbox"})
-    return flush_after(_changed(request, session, user, conversation), state, [conversation.id])
+    return _changed(request, session, user, conversation)

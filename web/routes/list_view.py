@@ -9,11 +9,11 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import Select
 
-from api.deps import SessionDep, StateDep
+from api.deps import CommitDep, SessionDep
 from inbox.models import Conversation, User
 from inbox.services import conversations as actions
 from web.auth import CsrfProtected, CurrentUser
-from web.deps import flush_after, page_context
+from web.deps import page_context
 from web.queries import (
     VIEW_LABELS,
     assignable_users,
@@ -129,7 +129,7 @@ def save_columns(
 def bulk(
     request: Request,
     session: SessionDep,
-    state: StateDep,
+    commit: CommitDep,
     user: CurrentUser,
     action: Annotated[str, Form()],
     ids: Annotated[list[int] | None, Form()] = None,
@@ -171,12 +171,11 @@ def bulk(
             done.append(conversation.id)
         except actions.ConversationActionError:
             skipped += 1  # e.g. closing one that is closed already: leave it, report it
-    session.commit()
+    commit()
     notice = f"{action.capitalize()}: {len(done)} done" + (
         f", {skipped} skipped" if skipped else ""
     )
-    response = Response(status_code=204, headers={"HX-Trigger": _notice_trigger(notice)})
-    return flush_after(response, state, done)
+    return Response(status_code=204, headers={"HX-Trigger": _notice_trigger(notice)})
 
 
 def _notice_trigger(text: str) -> str:

@@ -9,13 +9,12 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from api.deps import SessionDep, StateDep
+from api.deps import CommitDep, SessionDep
 from inbox.models import BlockedNumber, Contact, Conversation, ConversationStatus, User
 from inbox.phone import InvalidNumber
 from inbox.services.admin import blocklist
 from inbox.services.conversations import ConversationActionError
 from web.auth import AdminUser, CsrfProtected
-from web.deps import flush_after
 from web.settings.common import admin_router, back, page
 
 router: APIRouter = admin_router("blocklist")
@@ -62,7 +61,7 @@ def blocklist_page(request: Request, session: SessionDep, user: AdminUser) -> Re
 def block_number(
     request: Request,
     session: SessionDep,
-    state: StateDep,
+    commit: CommitDep,
     user: AdminUser,
     number: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
@@ -73,28 +72,26 @@ def block_number(
     except (InvalidNumber, blocklist.BlocklistError) as exc:
         session.rollback()
         return _show(request, session, user, error=f"number: {exc}", status_code=422)
-    changed = _signalled(session)
-    session.commit()
-    return flush_after(back("/settings/blocklist"), state, changed)
+    commit()
+    return back("/settings/blocklist")
 
 
 @router.post("/{entry_id}/unblock", dependencies=[CsrfProtected])
 def unblock(
-    request: Request, session: SessionDep, state: StateDep, user: AdminUser, entry_id: int
+    request: Request, session: SessionDep, commit: CommitDep, user: AdminUser, entry_id: int
 ) -> Response:
     """Remove an entry; conversations no longer covered return to open or closed."""
     entry = session.get(BlockedNumber, entry_id)
     if entry is None:
         raise HTTPException(status_code=404, detail="No such blocklist entry")
     blocklist.unblock(session, entry=entry, actor_id=user.id)
-    changed = _signalled(session)
-    session.commit()
-    return flush_after(back("/settings/blocklist"), state, changed)
+    commit()
+    return back("/settings/blocklist")
 
 
 @router.post("/conversations/{conversation_id}/not-spam", dependencies=[CsrfProtected])
 def not_spam(
-    request: Request, session: SessionDep, state: StateDep, user: AdminUser, conversation_id: int
+    request: Request, session: SessionDep, commit: CommitDep, user: AdminUser, conversation_id: int
 ) -> Response:
     """Mark as not spam: lift the sender's block and restore all their conversations."""
     conversation = session.get(Conversation, conversation_id)
@@ -105,15 +102,5 @@ def not_spam(
     except ConversationActionError as exc:
         session.rollback()
         return _show(request, session, user, error=str(exc), status_code=409)
-    changed = _signalled(session)
-    session.commit()
-    return flush_after(back("/settings/blocklist"), state, changed)
-
-
-def _signalled(session: SessionDep) -> list[int]:
-    """Conversations this transaction changed, whose workflows should hear it at once."""
-    return [
-        obj.id
-        for obj in (*session.dirty, *session.new)
-        if isinstance(obj, Conversation) and obj.id is not None
-    ]
+    commit()
+    return back("/settings/blocklist")
