@@ -114,22 +114,9 @@ class SmsActivities:
             # to reconcile.
             self._count_attempt(message)
             session.commit()
-        return self.send_claimed(sms, data.message_id)
-
-    def claim(self, message: Message) -> OutboundSms:
-        """Count the first attempt on a message just queued, in the caller's transaction, which
-        must commit before :meth:`send_claimed` (so an automation action that queues an SMS
-        hands it over without a transaction of its own for this). If the call never happens
-        (a crash), the conversation's delivery finds the attempt counted and reconciles with
-        the provider before sending, as after any interrupted attempt."""
-        self._count_attempt(message)
-        return _sms(message)
-
-    def send_claimed(self, sms: OutboundSms, message_id: int) -> DeliverMessageResult:
-        """Hand a claimed message to the provider and store what it says."""
         with _provider_errors():
             result = self._provider.send(sms)
-        return self._store(result, message_id)
+        return self._store(result, data.message_id)
 
     def _count_attempt(self, message: Message) -> None:
         message.send_attempts += 1

@@ -49,16 +49,6 @@ SIGNAL_MOVED = "moved"
 SIGNAL_MARKED_SPAM = "marked_spam"
 # Back from spam to closed (back to open is ``reopened``).
 SIGNAL_MARKED_NOT_SPAM = "marked_not_spam"
-SIGNAL_NAMES = (
-    SIGNAL_MESSAGE_RECEIVED,
-    SIGNAL_MESSAGE_SENT,
-    SIGNAL_CLOSED,
-    SIGNAL_REOPENED,
-    SIGNAL_ASSIGNED,
-    SIGNAL_MOVED,
-    SIGNAL_MARKED_SPAM,
-    SIGNAL_MARKED_NOT_SPAM,
-)
 # The signal (and input) of ``SendMessageWorkflow``.
 SIGNAL_SEND = "send"
 

@@ -309,36 +309,10 @@ class Automation:
         return reason
 
     async def _run_rule(self, request: RunRuleInput, remote: bool = False) -> RunRuleResult:
-        """Run a rule's step (a regular activity if it waits on another system, else local);
-        if it fails for good, record the run as failed with the reason (what its actions had
-        done by then still comes back) and go on."""
-        summary = request.record.rule + (
-            f": {', '.join(action.kind for action in request.actions)}"
-            if request.actions
-            else f" {request.record.outcome}"
-        )
+        """Run a rule's step; if it fails for good, record the run as failed with the reason
+        (what its actions had done by then still comes back) and go on."""
         try:
-            if remote:
-                result: RunRuleResult = await workflow.execute_activity(
-                    ACTIVITY_RUN_RULE,
-                    request,
-                    result_type=RunRuleResult,
-                    start_to_close_timeout=RULE_TIMEOUT,
-                    retry_policy=REMOTE_RULE_RETRY,
-                    summary=summary,
-                )
-            else:
-                result = await workflow.execute_local_activity(
-                    ACTIVITY_RUN_RULE,
-                    request,
-                    result_type=RunRuleResult,
-                    start_to_close_timeout=RULE_TIMEOUT,
-                    schedule_to_close_timeout=RULE_DEADLINE,
-                    retry_policy=RULE_RETRY,
-                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-                    summary=summary,
-                )
-            return result
+            return await self._step(request, remote, RULE_RETRY)
         except FailureError as exc:
             # A local step that spent its retries surfaces as its own error, not wrapped.
             reason = f"the rule's step failed: {_cause(exc)}"
@@ -349,21 +323,43 @@ class Automation:
             request, record=_outcome(request.record, RunOutcome.FAILED, reason), failure=reason
         )
         try:
-            recorded: RunRuleResult = await workflow.execute_local_activity(
-                ACTIVITY_RUN_RULE,
-                failed,
-                result_type=RunRuleResult,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-                summary=f"{request.record.rule} failed",
-            )
-            return recorded
+            return await self._step(failed, False, STORE_RETRY)
         except FailureError as exc:
             workflow.logger.error(
-                "rule %s: cannot record its failure: %s", request.record.rule, exc
+                "rule %s: its failure is not recorded: %s", failed.record.rule, exc
             )
             return RunRuleResult()
+
+    async def _step(self, request: RunRuleInput, remote: bool, retry: RetryPolicy) -> RunRuleResult:
+        """The ``automation_run_rule`` step: a regular activity when it waits on another system
+        (a webhook), else a local one."""
+        summary = request.record.rule + (
+            f": {', '.join(action.kind for action in request.actions)}"
+            if request.actions and not request.failure
+            else f" {request.record.outcome}"
+        )
+        result: RunRuleResult
+        if remote:
+            result = await workflow.execute_activity(
+                ACTIVITY_RUN_RULE,
+                request,
+                result_type=RunRuleResult,
+                start_to_close_timeout=RULE_TIMEOUT,
+                retry_policy=REMOTE_RULE_RETRY,
+                summary=summary,
+            )
+        else:
+            result = await workflow.execute_local_activity(
+                ACTIVITY_RUN_RULE,
+                request,
+                result_type=RunRuleResult,
+                start_to_close_timeout=RULE_TIMEOUT,
+                schedule_to_close_timeout=RULE_DEADLINE,
+                retry_policy=retry,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+                summary=summary,
+            )
+        return result
 
     async def _observe(self, request: ObserveInput) -> ObserveResult | None:
         """The store step (see :class:`ObserveInput`); None, logged, if it fails for good or

@@ -192,8 +192,9 @@ def _search_attributes(state: ConversationState) -> list[SearchAttributeUpdate[A
 
 @workflow.defn(name=WORKFLOW_TYPE)
 class ConversationWorkflow:
-    """One conversation's durable state. Signals: one per name in ``SIGNAL_NAMES``, each taking
-    a :class:`ConversationEvent`. Query ``state`` returns the :class:`ConversationState`."""
+    """One conversation's durable state. Signals: one per ``SIGNAL_*`` name of the contracts,
+    each taking a :class:`ConversationEvent`. Query ``state`` returns the
+    :class:`ConversationState`."""
 
     @workflow.init
     def __init__(self, request: ConversationInput) -> None:

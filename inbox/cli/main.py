@@ -13,7 +13,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from pydantic import ValidationError
 
@@ -21,8 +21,6 @@ from inbox.cli import rules, simulate, users
 from inbox.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[argparse.Namespace], "int | None"]
 
 
 def _settings() -> Settings:

@@ -203,11 +203,6 @@ def lookup(name: str) -> ConditionField | None:
     return None
 
 
-def field_names() -> list[str]:
-    """Every field name, custom-field prefixes shown as ``contact.fields.<name>``."""
-    return [*FIELDS, *(f"{prefix}<name>" for prefix in PREFIXES)]
-
-
 def value_of(name: str, facts: Facts, now: datetime) -> Any:
     """The current value of field ``name``."""
     entry = lookup(name)

@@ -28,10 +28,6 @@ class RuleSet:
     rules: list[RuleSpec] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
-    def for_trigger(self, trigger: str) -> list[RuleSpec]:
-        """Enabled rules that list ``trigger``."""
-        return self.for_triggers([trigger])
-
     def for_triggers(self, triggers: Iterable[str]) -> list[RuleSpec]:
         """Enabled rules that list any of ``triggers``, in evaluation order."""
         wanted = set(triggers)

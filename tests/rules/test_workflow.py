@@ -38,7 +38,7 @@ from inbox.models import (
     RuleRun,
     SimulatorMessage,
 )
-from inbox.providers import SimulatorProvider
+from inbox.providers import ProviderRejected, SimulatorProvider
 from inbox.rules.registry import registry_for
 from tests.polling import eventually
 from tests.rules.conftest import REPO, Rig
@@ -538,3 +538,32 @@ async def test_a_template_that_fails_to_render_fails_its_action_not_the_conversa
     assert len(_runs(rig, "tag-it")) == 2  # the next rule of each event ran
     with rig.sessions() as session:
         assert session.get_one(Conversation, conversation.id).tags == ["seen"]
+
+
+class RejectingProvider(SimulatorProvider):
+    """Refuses every send for good (a number that opted out at the carrier), counting them."""
+
+    def __init__(self, sessions) -> None:
+        super().__init__(sessions)
+        self.rejection = ProviderRejected("21610", "Attempt to send to unsubscribed recipient")
+        self.submitted = 0
+
+    def send(self, sms):
+        self.submitted += 1
+        return super().send(sms)
+
+
+async def test_a_rejected_auto_reply_is_submitted_once_and_marked_failed(
+    rig: Rig, rules_dir: Path, factory
+) -> None:
+    (rules_dir / "echo.yaml").write_text(ECHO_RULE)
+    provider = rig.provider = RejectingProvider(rig.sessions)
+    conversation, _rep, _manager = _setup(factory)
+    async with rig.worker():
+        await rig.inbound(conversation.id, "hello")
+        await eventually(lambda: [m.status for m in _automated(rig)] == ["failed"])
+        await rig.settled(conversation.id)
+    assert provider.submitted == 1
+    (reply,) = _automated(rig)
+    assert reply.error_code == "21610"
+    assert reply.error_message == "Attempt to send to unsubscribed recipient"

@@ -74,22 +74,16 @@ async def register_search_attributes(client: Client) -> None:
 
 
 @dataclasses.dataclass
-class FakeRow:
-    """A conversation row, as the store activities read and write it."""
+class FakeRow(Clocks):
+    """A conversation row, as the store activities read and write it: the clocks, and what
+    the services write."""
 
-    id: int
+    id: int = 0
     created_at: datetime = T0
     status: str = "open"
     inbox_id: int | None = 1
     channel_id: int | None = None
     assignee_id: int | None = None
-    first_inbound_at: datetime | None = None
-    first_response_at: datetime | None = None
-    last_inbound_at: datetime | None = None
-    last_outbound_at: datetime | None = None
-    closed_at: datetime | None = None
-    time_to_first_response_seconds: int | None = None
-    time_to_close_seconds: int | None = None
 
 
 class Outage:
@@ -118,7 +112,6 @@ class FakeStore:
         self.rows: dict[int, FakeRow] = {}
         self.loads = 0
         self.records: list[Clocks] = []
-        self.observed: list[ObserveInput] = []
         self.automation: FakeAutomation | None = None  # set by ``fake_worker``
         self.outage: Outage | None = None
 
@@ -140,7 +133,6 @@ class FakeStore:
     async def observe(self, request: ObserveInput) -> ObserveResult:
         if self.outage is not None:
             await self.outage.check()
-        self.observed.append(request)
         automation = self.automation or FakeAutomation()
         rule_set = RuleSet(rules=automation.rules)
         rules, wants_facts = select_rules(rule_set, request)

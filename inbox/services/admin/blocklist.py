@@ -55,17 +55,6 @@ def block_number(
     return entry
 
 
-def block_contact(
-    session: Session, *, contact: Contact, actor_id: int | None = None, reason: str = ""
-) -> BlockedNumber:
-    """Block a contact (all of its numbers); its conversations move to spam."""
-    if session.scalars(select(BlockedNumber).where(BlockedNumber.contact_id == contact.id)).first():
-        raise BlocklistError(f"contact {contact.display_name} is blocked already")
-    entry = _add(session, number=None, contact_id=contact.id, actor_id=actor_id, reason=reason)
-    _spam_all(session, numbers=set(), contact_ids={contact.id}, actor_id=actor_id, automation=None)
-    return entry
-
-
 def mark_spam(
     session: Session,
     *,
