@@ -7,8 +7,8 @@ and calls it from two places of its main loop:
   is the whole route of an event: one store step (write the clocks, read the rules the
   triggers select and, only when a rule evaluated now needs them, the stored facts), then for
   each rule in order: arm its wait, or evaluate it and run it;
-- when a rule's wait falls due: ``await automation.run_due(state)``, which re-reads the rule
-  and re-checks its conditions as things are now.
+- as a :class:`~workflows.timers.Timekeeper` of the rules' waits: when one falls due,
+  ``fire_next`` re-reads the rule and re-checks its conditions as things are now.
 
 Rules come from the store step (so an edited rule applies at the next trigger, and history shows
 which version ran); conditions are evaluated here with the pure engine; a rule's actions and its
@@ -184,21 +184,14 @@ class Automation:
                         break
         return caused
 
-    async def run_due(self, conversation: ConversationState) -> list[PendingEvent]:
-        """Fire every wait that has fallen due, re-checking its rule and conditions as things
-        are now. Returns what the actions did to the conversation."""
+    async def fire_next(self, conversation: ConversationState, now: datetime) -> list[PendingEvent]:
+        """Fire the earliest wait (it is due), re-checking its rule and conditions as things are
+        now. Returns what the actions did to the conversation."""
+        wait = min(self.state.waits, key=lambda wait: (wait.due_at, wait.rule))
+        self.state.waits.remove(wait)
         caused: list[PendingEvent] = []
-        while True:
-            now = workflow.now()
-            due = sorted(
-                (wait for wait in self.state.waits if wait.due_at <= now),
-                key=lambda wait: (wait.due_at, wait.rule),
-            )
-            if not due:
-                return caused
-            wait = due[0]
-            self.state.waits.remove(wait)
-            await self._fire(wait, conversation, now, caused)
+        await self._fire(wait, conversation, now, caused)
+        return caused
 
     # -- internals ---------------------------------------------------------------------------
 

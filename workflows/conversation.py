@@ -70,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         Automation,
     )
     from workflows.send_message import deliver
+    from workflows.timers import Timekeeper, earliest, fire_due
 
 OPEN, CLOSED, SPAM = ConversationStatus.OPEN, ConversationStatus.CLOSED, ConversationStatus.SPAM
 
@@ -206,6 +207,8 @@ class ConversationWorkflow:
         self._deliveries: dict[int, asyncio.Task[object]] = {}
         # Built in ``run`` on the loaded state (its memory lives in ``state.automation``).
         self._automation: Automation | None = None
+        # Every kind of deadline the conversation keeps (``workflows/timers.py``).
+        self._timekeepers: list[Timekeeper] = []
         # When the last event was handled: a closed conversation ends a quiet period after it.
         self._last_event_at = workflow.now()
         # False only while the main loop sleeps (nothing being applied, evaluated or fired).
@@ -280,16 +283,17 @@ class ConversationWorkflow:
                 local_retry_threshold=LOCAL_RETRY_THRESHOLD,
             )
         state = self._state
-        automation = self._automation = Automation(state.automation, state.conversation_id)
+        self._automation = Automation(state.automation, state.conversation_id)
+        self._timekeepers = [self._automation]
         self._sync_search_attributes(state)
         while True:
             while self._queue and not self._should_continue_as_new():
                 await self._handle(state, self._queue.pop(0))
             if self._should_continue_as_new():
                 await self._continue_as_new(state)
-            # Sleep until the next event, the next rule wait, or (closed only) the end of the
+            # Sleep until the next event, the next deadline, or (closed only) the end of the
             # quiet period, whichever comes first.
-            timeout = self._wait_timeout(state, automation)
+            timeout = self._wait_timeout(state)
             if timeout is None or timeout > timedelta(0):
                 self._busy = False
                 with contextlib.suppress(TimeoutError):
@@ -298,10 +302,8 @@ class ConversationWorkflow:
                         timeout=timeout,
                     )
                 self._busy = True
-            self._queue[0:0] = await automation.run_due(state)
-            if self._quiet_remaining(state) == timedelta(0) and await self._finished_quietly(
-                state, automation
-            ):
+            self._queue[0:0] = await fire_due(self._timekeepers, state)
+            if self._quiet_remaining(state) == timedelta(0) and await self._finished_quietly(state):
                 return state
 
     async def _handle(self, state: ConversationState, pending: PendingEvent) -> None:
@@ -349,10 +351,10 @@ class ConversationWorkflow:
         ends = self._last_event_at + timedelta(seconds=self._request.quiet_period_seconds)
         return max(ends - workflow.now(), timedelta(0))
 
-    def _wait_timeout(self, state: ConversationState, automation: Automation) -> timedelta | None:
-        # A pending rule wait always falls due before the workflow may end (it cannot end with
+    def _wait_timeout(self, state: ConversationState) -> timedelta | None:
+        # A pending deadline always falls due before the workflow may end (it cannot end with
         # one pending), so while one is armed the quiet period need not wake the loop.
-        deadline = automation.next_deadline()
+        deadline = earliest(self._timekeepers)
         if deadline is None:
             return self._quiet_remaining(state)
         return max(deadline - workflow.now(), timedelta(0))
@@ -374,10 +376,10 @@ class ConversationWorkflow:
             dataclasses.replace(self._request, state=state, pending=list(self._queue))
         )
 
-    async def _finished_quietly(self, state: ConversationState, automation: Automation) -> bool:
+    async def _finished_quietly(self, state: ConversationState) -> bool:
         """After the quiet period: True when the closed conversation's workflow may end (no
-        rule waits pending: they must fire, or be skipped with their reason, first)."""
-        if automation.next_deadline() is not None:
+        deadline pending: it must fire, or be skipped with its reason, first)."""
+        if earliest(self._timekeepers) is not None:
             return False
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and not self._deliveries
