@@ -32,11 +32,20 @@ from inbox.providers import (
     SendResult,
     SmsProvider,
 )
-from inbox.services.outbound import advance_status, publish_message_update, store_provider_id
+from inbox.services import consent
+from inbox.services.outbound import (
+    CARRIER_OPT_OUT_CODE,
+    advance_status,
+    publish_message_update,
+    store_provider_id,
+)
 
 log = logging.getLogger(__name__)
 
 _DONE = frozenset({MessageStatus.SENT, MessageStatus.DELIVERED})
+_NOT_TO_SEND = frozenset(
+    {MessageStatus.FAILED, MessageStatus.BLOCKED, MessageStatus.CANCELLED, MessageStatus.HELD}
+)
 # Our other messages to the same number whose provider ids reconciliation must not claim.
 _RECONCILE_WINDOW = timedelta(days=1)
 
@@ -100,8 +109,20 @@ class SmsActivities:
                 )
             if message.provider_message_id is not None:
                 return DeliverMessageResult(message.status, message.provider_message_id)
-            if message.status == MessageStatus.FAILED:
-                # Marked failed already; sending it now would surprise everyone.
+            if message.status in _NOT_TO_SEND:
+                # Failed, blocked or cancelled already (or held, to go later): sending it now
+                # would surprise everyone.
+                return DeliverMessageResult(message.status, None)
+            # The guard every send passes, at the moment it goes: the number may have opted
+            # out since the message was queued.
+            blocked = consent.send_blocked(session, message.to_number, message.purpose)
+            if blocked is not None:
+                message.status = MessageStatus.BLOCKED
+                message.error_code = blocked.code
+                message.error_message = f"Not sent: {blocked.reason}"
+                publish_message_update(session, message)
+                session.commit()
+                log.info("message %s blocked: %s", message.id, blocked.code)
                 return DeliverMessageResult(message.status, None)
             sms = _outbound_sms(session, message)
             if message.send_attempts > 0:
@@ -114,9 +135,20 @@ class SmsActivities:
             # to reconcile.
             self._count_attempt(message)
             session.commit()
-        with _provider_errors():
-            result = self._provider.send(sms)
+        try:
+            with _provider_errors():
+                result = self._provider.send(sms)
+        except ApplicationError as exc:
+            if exc.details and exc.details[0] == CARRIER_OPT_OUT_CODE:
+                self._carrier_opt_out(data.message_id)
+            raise
         return self._store(result, data.message_id)
+
+    def _carrier_opt_out(self, message_id: int) -> None:
+        """The carrier refused the send: the number opted out there (Twilio 21610)."""
+        with self._sessions() as session:
+            consent.record_carrier_opt_out(session, session.get_one(Message, message_id))
+            session.commit()
 
     def _count_attempt(self, message: Message) -> None:
         message.send_attempts += 1

@@ -20,22 +20,32 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from inbox import live
+from inbox.consent.quiet_hours import held_until
 from inbox.contracts import (
     ACTIVITY_LOAD_STATE,
     ACTIVITY_OBSERVE,
+    ACTIVITY_RELEASE_HELD,
+    SIGNAL_MESSAGE_SENT,
     Clocks,
+    ConversationEvent,
     ConversationState,
     Direction,
     LoadStateInput,
+    MessageStatus,
     ObserveInput,
     ObserveResult,
+    PendingEvent,
+    ReleaseHeldInput,
+    ReleaseHeldResult,
     RuleSpec,
 )
 from inbox.models import Conversation, Message
 from inbox.rules import engine
 from inbox.rules.registry import RuleSet, registry_for
 from inbox.rules.snapshot import build_facts, last_direction, message_counts
+from inbox.services import consent
 from inbox.services.conversations import row_state
+from inbox.services.outbound import publish_message_update
 from inbox.settings import Settings
 
 T = TypeVar("T")
@@ -170,3 +180,57 @@ class StoreActivities:
                 )
             session.commit()
         return result
+
+    @activity.defn(name=ACTIVITY_RELEASE_HELD)
+    async def release_held_message(self, request: ReleaseHeldInput) -> ReleaseHeldResult:
+        """End a message's hold: cancel it (with the reason given), block it (its number opted
+        out meanwhile), hold it again (quiet hours), or queue it; queued, its ``message_sent``
+        comes back for the workflow to apply and deliver."""
+        return await self._run(lambda: self._release(request))
+
+    def _release(self, request: ReleaseHeldInput) -> ReleaseHeldResult:
+        with self._sessions() as session:
+            message = session.get(Message, request.message_id)
+            if message is None or message.status != MessageStatus.HELD:
+                return ReleaseHeldResult()  # cancelled (or sent) meanwhile
+            conversation = session.get_one(Conversation, message.conversation_id)
+            result = ReleaseHeldResult()
+            blocked = consent.send_blocked(session, message.to_number, message.purpose)
+            again = held_until(
+                request.now,
+                message.to_number,
+                consent.compliance(session).quiet_hours,
+                contact_zone=conversation.contact.timezone,
+                inbox_zone=conversation.inbox.timezone,
+            )
+            if request.cancel:
+                message.status = MessageStatus.CANCELLED
+                message.error_message = f"Not sent: {request.cancel}"
+            elif blocked is not None:
+                message.status = MessageStatus.BLOCKED
+                message.error_code = blocked.code
+                message.error_message = f"Not sent: {blocked.reason}"
+            elif again is not None:
+                message.held_until = result.held_until = again
+            else:
+                message.status = MessageStatus.QUEUED
+                message.held_until = None
+                result.events.append(
+                    PendingEvent(
+                        SIGNAL_MESSAGE_SENT,
+                        ConversationEvent(
+                            key=f"msg-{message.id}",
+                            at=request.now,
+                            message_id=message.id,
+                            automated=message.automated,
+                            author_id=message.author_id,
+                            inbox_id=conversation.inbox_id,
+                            assignee_id=conversation.assignee_id,
+                            by_automation=message.automation is not None,
+                            body=message.body,
+                        ),
+                    )
+                )
+            publish_message_update(session, message)
+            session.commit()
+            return result

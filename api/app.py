@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api import errors
 from api.routes import contacts as contacts_api
 from api.routes import conversations as conversations_api
 from api.routes import messages as messages_api
@@ -56,6 +57,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.inbox = state
+    errors.install(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

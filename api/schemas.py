@@ -32,9 +32,11 @@ E164 = Annotated[str, AfterValidator(normalize_number)]
 
 
 class ErrorOut(BaseModel):
-    """The body of a 401, 404 or 409 answer."""
+    """The body of a 401, 404 or 409 answer; a refused send also says why in ``code``
+    (``opted_out`` …)."""
 
     detail: str
+    code: str | None = None
 
 
 class ConversationOut(BaseModel):

@@ -49,10 +49,18 @@ SIGNAL_MOVED = "moved"
 SIGNAL_MARKED_SPAM = "marked_spam"
 # Back from spam to closed (back to open is ``reopened``).
 SIGNAL_MARKED_NOT_SPAM = "marked_not_spam"
+# An outbound message was stored held until ``held_until`` (quiet hours, or sent later).
+SIGNAL_MESSAGE_HELD = "message_held"
+# A held message (``message_id``) was cancelled: by a person, or by the number's opt-out.
+SIGNAL_HOLD_CANCELLED = "hold_cancelled"
+# A person decided a possible opt-out (recorded it, or dismissed it): no reminder is due.
+SIGNAL_OPT_OUT_DECIDED = "opt_out_decided"
 # The signal (and input) of ``SendMessageWorkflow``.
 SIGNAL_SEND = "send"
 
 # Activities, so workflows and tests name them without importing their implementations.
+# A held message's hold ends: sent (queued for delivery), held again, or cancelled.
+ACTIVITY_RELEASE_HELD = "release_held_message"
 ACTIVITY_LOAD_STATE = "load_conversation_state"
 # The store step of an event: write the clocks, read the rules its triggers select (and the
 # stored facts when a rule evaluated now needs them).
@@ -100,12 +108,18 @@ class Direction(StrEnum):
 
 class MessageStatus(StrEnum):
     RECEIVED = "received"
+    # Waiting for a moment to go (quiet hours, or sent later): ``messages.held_until``.
+    HELD = "held"
     QUEUED = "queued"
     SENDING = "sending"
     SENT = "sent"
     DELIVERED = "delivered"
     UNDELIVERED = "undelivered"
     FAILED = "failed"
+    # Never handed to the provider: the number opted out (the reason is on the message).
+    BLOCKED = "blocked"
+    # A held message someone cancelled, or one an opt-out cancelled.
+    CANCELLED = "cancelled"
 
 
 class RunOutcome(StrEnum):
@@ -167,6 +181,18 @@ class Clocks:
 
 
 @dataclass
+class RuleContext:
+    """The rule run that held a message: what its conditions are re-checked with when the
+    hold ends (the triggering message's text and whether it was automated)."""
+
+    rule: str
+    trigger: str
+    trigger_key: str
+    message_body: str = ""
+    message_automated: bool = False
+
+
+@dataclass
 class ConversationEvent:
     """The payload of every conversation signal.
 
@@ -186,6 +212,15 @@ class ConversationEvent:
     # True when the cause was an automation action (an automated close, assign …).
     by_automation: bool = False
     body: str = ""
+    # An inbound text that was a consent keyword ("opt_out", "opt_in", "help"): the inbox
+    # answered it itself, so it runs no message rules.
+    keyword: str = ""
+    # An inbound text that may revoke consent in other words: the managers are reminded if
+    # nobody has decided by then.
+    review_by: datetime | None = None
+    # ``message_held``: when the held message goes; ``cause``, the rule run that held it.
+    held_until: datetime | None = None
+    cause: RuleContext | None = None
 
 
 @dataclass
@@ -210,6 +245,25 @@ class PendingWait:
     message_body: str = ""
     message_automated: bool = False
     by_automation: bool = False
+
+
+@dataclass
+class HeldSend:
+    """A message held until ``until`` (quiet hours, or sent later); ``cause`` is the rule run
+    that held it (None for a person's scheduled message)."""
+
+    message_id: int
+    until: datetime
+    cause: RuleContext | None = None
+
+
+@dataclass
+class Review:
+    """A possible opt-out (message ``message_id``) nobody has decided yet: the inbox's managers
+    are reminded at ``due_at``."""
+
+    message_id: int
+    due_at: datetime
 
 
 @dataclass
@@ -247,6 +301,9 @@ class ConversationState:
     seen_keys: list[str] = field(default_factory=list)
     # Pending rule waits, run_once marks and the loop cap's window (workflows/automation.py).
     automation: AutomationState = field(default_factory=AutomationState)
+    # Held messages and undecided possible opt-outs (workflows/consent.py).
+    holds: list[HeldSend] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
 
     def facts(self) -> dict[str, Any]:
         """What the workflow knows best, as rule facts: they override the stored snapshot."""
@@ -391,6 +448,24 @@ class RunRuleResult:
     # What the actions did to this conversation, for the workflow to apply in order (an
     # automated reply's ``message_sent``, a ``closed`` …): its own automation never signals it.
     events: list[PendingEvent] = field(default_factory=list)
+
+
+@dataclass
+class ReleaseHeldInput:
+    """End the hold of message ``message_id`` at ``now``: queue it for delivery (unless its
+    number opted out meanwhile, or quiet hours hold it again), or cancel it with ``cancel``."""
+
+    message_id: int
+    now: datetime
+    cancel: str = ""
+
+
+@dataclass
+class ReleaseHeldResult:
+    # The message's ``message_sent`` when it goes now.
+    events: list[PendingEvent] = field(default_factory=list)
+    # When it was held again (quiet hours still on for it).
+    held_until: datetime | None = None
 
 
 # --- delivery --------------------------------------------------------------------------------

@@ -7,7 +7,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from inbox.models import Channel, Contact, ContactNumber, Conversation, Inbox, Role, User
+from inbox.models import (
+    Channel,
+    ConsentMethod,
+    ConsentState,
+    Contact,
+    ContactNumber,
+    Conversation,
+    Inbox,
+    Role,
+    User,
+)
 
 _seq = itertools.count(1)
 # Generated numbers start here: tests write numbers below it by hand (+14155550100 …), and a
@@ -48,6 +58,16 @@ class Factory:
         kw.setdefault("name", f"Contact {n}")
         contact = Contact(**kw)
         contact.numbers.append(ContactNumber(number=number or f"+1202555{_NUMBER_BASE + n:04d}"))
+        if kw.get("opted_out"):
+            # Consent is kept per number: an opted-out contact's number is opted out.
+            self.session.add(
+                ConsentState(
+                    number=contact.numbers[0].number,
+                    opted_out=True,
+                    method=ConsentMethod.KEYWORD,
+                    keyword="STOP",
+                )
+            )
         return self._save(contact)  # type: ignore[no-any-return]
 
     def conversation(self, **kw: Any) -> Conversation:

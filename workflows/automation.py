@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         ACTIVITY_OBSERVE,
         ACTIVITY_RUN_RULE,
         MESSAGE_TRIGGERS,
+        SIGNAL_MESSAGE_HELD,
         ActionRequest,
         AutomationState,
         ConversationEvent,
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         ObserveResult,
         PendingEvent,
         PendingWait,
+        RuleContext,
         RuleSpec,
         RunOutcome,
         RunRecord,
@@ -144,7 +146,7 @@ class Automation:
         immediate one, in order. Returns what the actions did to the conversation."""
         now = workflow.now()
         known = known_facts(conversation, event.body, event.automated)
-        observed = await self._observe(
+        observed = await self.observe(
             ObserveInput(
                 conversation_id=self.conversation_id,
                 now=now,
@@ -158,6 +160,8 @@ class Automation:
         caused: list[PendingEvent] = []
         stored = observed.facts  # good until a rule acts
         for trigger in triggers:
+            if event.keyword and trigger in MESSAGE_TRIGGERS:
+                continue  # STOP, START, HELP: the inbox answered it itself
             by_automation = event.by_automation or (trigger in MESSAGE_TRIGGERS and event.automated)
             for rule in observed.rules:
                 if not engine.matches_trigger(rule, trigger, by_automation) or (
@@ -168,7 +172,7 @@ class Automation:
                     self._arm(rule, trigger, event, now)
                     continue
                 if stored is None and engine.needs_stored_facts(rule, known, now):
-                    again = await self._observe(
+                    again = await self.observe(
                         ObserveInput(self.conversation_id, now, rule=rule.name, known=known)
                     )
                     stored = again.facts if again is not None else None
@@ -203,7 +207,7 @@ class Automation:
         caused: list[PendingEvent],
     ) -> None:
         known = known_facts(conversation, wait.message_body, wait.message_automated)
-        observed = await self._observe(
+        observed = await self.observe(
             ObserveInput(self.conversation_id, now, rule=wait.rule, known=known)
         )
         if observed is None:
@@ -227,7 +231,7 @@ class Automation:
                 wait.armed_at,
                 now,
             )
-            await self._run_rule(RunRuleInput(_outcome(record, RunOutcome.SKIPPED, reason)))
+            await self.run(RunRuleInput(_outcome(record, RunOutcome.SKIPPED, reason)))
             return
         facts = {**(observed.facts or {}), **known}
         await self._evaluate_and_run(
@@ -261,7 +265,7 @@ class Automation:
         if not skipped:
             skipped = self._over_send_cap(rule, observed.sends_per_hour, now)
         if skipped:
-            await self._run_rule(RunRuleInput(_outcome(record, RunOutcome.SKIPPED, skipped)))
+            await self.run(RunRuleInput(_outcome(record, RunOutcome.SKIPPED, skipped)))
             return False
         # The decision is made (and is in history): remember it before acting, so a retry or a
         # replay after a crash cannot decide differently.
@@ -280,9 +284,34 @@ class Automation:
             ],
             message_body=message_body,
         )
-        result = await self._run_rule(request, remote=rule.remote)
+        result = await self.run(request, remote=rule.remote)
+        for caused_event in result.events:
+            if caused_event.signal == SIGNAL_MESSAGE_HELD:
+                # What its hold re-checks when it ends (workflows/consent.py).
+                caused_event.event.cause = RuleContext(
+                    rule.name, trigger, trigger_key, message_body, bool(facts["message.automated"])
+                )
         caused.extend(result.events)
         return True
+
+    async def why_not_now(
+        self, cause: RuleContext, conversation: ConversationState, now: datetime
+    ) -> str:
+        """Why the rule that held a message would not send it now (it is gone, disabled, or
+        its conditions no longer hold), or ``""``."""
+        known = known_facts(conversation, cause.message_body, cause.message_automated)
+        observed = await self.observe(
+            ObserveInput(self.conversation_id, now, rule=cause.rule, known=known)
+        )
+        if observed is None:
+            return "its rule could not be read"
+        rule = observed.rules[0] if observed.rules else None
+        if rule is None:
+            return f"the rule {cause.rule} no longer exists"
+        if not rule.enabled:
+            return f"the rule {cause.rule} is disabled"
+        verdict = engine.evaluate(rule.conditions, {**(observed.facts or {}), **known}, now)
+        return "" if verdict.ok else f"the rule's conditions no longer hold: {verdict.reason}"
 
     def _over_send_cap(self, rule: RuleSpec, sends_per_hour: int, now: datetime) -> str:
         """Why ``rule`` may not send now (the per-conversation loop cap), or ``""``."""
@@ -301,7 +330,7 @@ class Automation:
         )
         return reason
 
-    async def _run_rule(self, request: RunRuleInput, remote: bool = False) -> RunRuleResult:
+    async def run(self, request: RunRuleInput, remote: bool = False) -> RunRuleResult:
         """Run a rule's step; if it fails for good, record the run as failed with the reason
         (what its actions had done by then still comes back) and go on."""
         try:
@@ -354,7 +383,7 @@ class Automation:
             )
         return result
 
-    async def _observe(self, request: ObserveInput) -> ObserveResult | None:
+    async def observe(self, request: ObserveInput) -> ObserveResult | None:
         """The store step (see :class:`ObserveInput`); None, logged, if it fails for good or
         the conversation is gone: the event's rules are then skipped."""
         try:

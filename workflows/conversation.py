@@ -40,11 +40,14 @@ with workflow.unsafe.imports_passed_through():
         SA_STATUS,
         SIGNAL_ASSIGNED,
         SIGNAL_CLOSED,
+        SIGNAL_HOLD_CANCELLED,
         SIGNAL_MARKED_NOT_SPAM,
         SIGNAL_MARKED_SPAM,
+        SIGNAL_MESSAGE_HELD,
         SIGNAL_MESSAGE_RECEIVED,
         SIGNAL_MESSAGE_SENT,
         SIGNAL_MOVED,
+        SIGNAL_OPT_OUT_DECIDED,
         SIGNAL_REOPENED,
         TRIGGER_ASSIGNED,
         TRIGGER_CLOSED,
@@ -59,8 +62,10 @@ with workflow.unsafe.imports_passed_through():
         ConversationState,
         ConversationStatus,
         Direction,
+        HeldSend,
         LoadStateInput,
         PendingEvent,
+        Review,
         as_utc,
     )
     from workflows.automation import (
@@ -69,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
         STORE_TIMEOUT,
         Automation,
     )
+    from workflows.consent import Holds, Reviews
     from workflows.send_message import deliver
     from workflows.timers import Timekeeper, earliest, fire_due
 
@@ -117,6 +123,8 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
             clocks.first_inbound_at = at
         clocks.last_inbound_at = _later(clocks.last_inbound_at, at)
         state.last_direction = Direction.INBOUND
+        if event.review_by is not None and event.message_id is not None:
+            state.reviews.append(Review(event.message_id, as_utc(event.review_by)))
         triggers.append(TRIGGER_MESSAGE_RECEIVED)
     elif signal == SIGNAL_MESSAGE_SENT:
         state.messages_sent += 0 if counted else 1
@@ -163,6 +171,15 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
         # Back to closed as it was (back to open comes as ``reopened``); no rules run.
         if state.status == SPAM:
             state.status = CLOSED
+    elif signal == SIGNAL_MESSAGE_HELD:
+        # Nothing is sent yet: its message_sent comes when the hold ends.
+        if event.message_id is not None and event.held_until is not None:
+            state.holds = [h for h in state.holds if h.message_id != event.message_id]
+            state.holds.append(HeldSend(event.message_id, as_utc(event.held_until), event.cause))
+    elif signal == SIGNAL_HOLD_CANCELLED:
+        state.holds = [h for h in state.holds if h.message_id != event.message_id]
+    elif signal == SIGNAL_OPT_OUT_DECIDED:
+        state.reviews = [r for r in state.reviews if r.message_id != event.message_id]
     else:
         raise ValueError(f"unknown conversation signal {signal!r}")
     return triggers
@@ -256,6 +273,21 @@ class ConversationWorkflow:
         """A spam conversation went back to closed."""
         self._queue.append(PendingEvent(SIGNAL_MARKED_NOT_SPAM, event))
 
+    @workflow.signal(name=SIGNAL_MESSAGE_HELD)
+    def message_held(self, event: ConversationEvent) -> None:
+        """An outbound message was stored held until ``held_until`` (sent later)."""
+        self._queue.append(PendingEvent(SIGNAL_MESSAGE_HELD, event))
+
+    @workflow.signal(name=SIGNAL_HOLD_CANCELLED)
+    def hold_cancelled(self, event: ConversationEvent) -> None:
+        """A held message was cancelled (by a person, or by the number's opt-out)."""
+        self._queue.append(PendingEvent(SIGNAL_HOLD_CANCELLED, event))
+
+    @workflow.signal(name=SIGNAL_OPT_OUT_DECIDED)
+    def opt_out_decided(self, event: ConversationEvent) -> None:
+        """A person decided the possible opt-out ``message_id``: no reminder."""
+        self._queue.append(PendingEvent(SIGNAL_OPT_OUT_DECIDED, event))
+
     @workflow.query(name="state")
     def state(self) -> ConversationState:
         """The conversation as the workflow knows it."""
@@ -284,7 +316,11 @@ class ConversationWorkflow:
             )
         state = self._state
         self._automation = Automation(state.automation, state.conversation_id)
-        self._timekeepers = [self._automation]
+        self._timekeepers = [
+            self._automation,
+            Holds(state, self._automation),
+            Reviews(state, self._automation),
+        ]
         self._sync_search_attributes(state)
         while True:
             while self._queue and not self._should_continue_as_new():

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_api_key
 from api.deps import Commit, CommitDep, SessionDep
+from api.errors import Refused
 from api.schemas import (
     AssignIn,
     ContactEventOut,
@@ -224,7 +225,7 @@ async def send_message(
                 automated=payload.automated,
             )
         except OutboundBlocked as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, exc.reason) from exc
+            raise Refused.send(exc) from exc
         commit()
         return MessageOut.model_validate(message)
 

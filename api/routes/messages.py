@@ -6,11 +6,12 @@ inbound message. The message is delivered by its own ``SendMessageWorkflow``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, status
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_api_key
 from api.deps import CommitDep, SessionDep
+from api.errors import Refused
 from api.routes.conversations import field_error
 from api.schemas import ErrorOut, MessageOut, OneOffMessageIn
 from inbox.models import Channel, Contact
@@ -51,7 +52,7 @@ async def send_one_off(
                 session, contact=contact, number=payload.number, channel=channel, body=payload.body
             )
         except OutboundBlocked as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, exc.reason) from exc
+            raise Refused.send(exc) from exc
         commit()
         return MessageOut.model_validate(message)
 

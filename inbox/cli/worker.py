@@ -63,6 +63,7 @@ def activities(
     return [
         store.load_conversation_state,
         store.observe_conversation,
+        store.release_held_message,
         sms.deliver_message,
         sms.mark_message_failed,
         automation.run_rule,

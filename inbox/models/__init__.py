@@ -4,6 +4,7 @@ from sqlalchemy import event
 
 from inbox.models.base import Base, utcnow
 from inbox.models.channels import Channel
+from inbox.models.consent import ComplianceSettings, ConsentMethod, ConsentRecord, ConsentState
 from inbox.models.contacts import Contact, ContactEvent, ContactNumber
 from inbox.models.conversations import Conversation, Message
 from inbox.models.delivery import EarlyStatusReport
@@ -47,6 +48,10 @@ __all__ = [
     "BlockedNumber",
     "Channel",
     "ChannelType",
+    "ComplianceSettings",
+    "ConsentMethod",
+    "ConsentRecord",
+    "ConsentState",
     "Contact",
     "ContactEvent",
     "ContactNumber",

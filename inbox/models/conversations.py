@@ -56,6 +56,9 @@ class Conversation(Base):
     closed_at: Mapped[datetime | None]
     time_to_first_response_seconds: Mapped[int | None] = mapped_column(Integer)
     time_to_close_seconds: Mapped[int | None] = mapped_column(Integer)
+    # A message of this conversation that may revoke consent in other words, until a person
+    # decides (a banner). No foreign key: a message goes only with its conversation.
+    possible_opt_out_message_id: Mapped[int | None] = mapped_column(Integer)
 
     contact: Mapped[Contact] = relationship()
     channel: Mapped[Channel] = relationship()
@@ -96,5 +99,10 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    # Status "held": when it goes (the end of quiet hours, or the time it was scheduled for).
+    held_until: Mapped[datetime | None]
+    # "consent" for the inbox's own replies to STOP, START and HELP (they reach an opted-out
+    # number: the one confirmation of its opt-out); "" for every other message.
+    purpose: Mapped[str] = mapped_column(String(16), default="")
 
     author: Mapped[User | None] = relationship()

@@ -41,4 +41,6 @@ class EventKind(StrEnum):
     AUTOMATION = "automation"
     OPTED_OUT = "opted_out"
     OPTED_IN = "opted_in"
+    # A message that may revoke consent in other words, for a person to decide.
+    POSSIBLE_OPT_OUT = "possible_opt_out"
     CUSTOM = "custom"

@@ -20,7 +20,7 @@ import json
 import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -31,10 +31,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inbox import live
-from inbox.models import Conversation, EventKind, Inbox, Notification, RoundRobinCursor, User
+from inbox.consent import quiet_hours
+from inbox.contracts import as_utc
+from inbox.models import Conversation, EventKind, Inbox, RoundRobinCursor, User
 from inbox.rules import templates
 from inbox.rules.suggest import did_you_mean
-from inbox.services import conversations
+from inbox.services import consent, conversations, notifications
 from inbox.services.admin import blocklist
 from inbox.services.outbound import OutboundBlocked, queue_message
 
@@ -180,21 +182,51 @@ class SendSms(_Params):
     text: str = Field(min_length=1, description="Jinja template of the message.")
 
 
+# An automated answer this soon after the contact's own text is not held for quiet hours: they
+# are awake, and waiting for it.
+ANSWER_WINDOW = timedelta(minutes=5)
+
+
 def _send_sms(ctx: ActionContext, params: SendSms) -> str:
+    conversation = ctx.conversation
+    rules = consent.compliance(ctx.session)
+    sent_today = consent.automated_in_last_day(ctx.session, conversation.contact_id, ctx.now)
+    if sent_today >= rules.automated_per_day:
+        raise ActionSkipped(
+            f"frequency cap reached: {sent_today} automated texts to this contact in the last "
+            f"24 hours (limit {rules.automated_per_day})"
+        )
     body = ctx.render(params.text)
     if not body:
         raise ActionSkipped("the message rendered empty")
+    answering = conversation.last_inbound_at is not None and (
+        ctx.now - as_utc(conversation.last_inbound_at) <= ANSWER_WINDOW
+    )
+    hold = (
+        None
+        if answering
+        else quiet_hours.held_until(
+            ctx.now,
+            conversation.contact_number,
+            rules.quiet_hours,
+            contact_zone=conversation.contact.timezone,
+            inbox_zone=conversation.inbox.timezone,
+        )
+    )
     try:
         message = queue_message(
             ctx.session,
-            conversation=ctx.conversation,
+            conversation=conversation,
             body=body,
             automated=True,
             automation=ctx.rule,
+            held_until=hold,
         )
     except OutboundBlocked as exc:
         raise ActionSkipped(f"not sent: {exc}") from exc
     ctx.session.flush()
+    if hold is not None:
+        return f"held message {message.id} until {hold.isoformat()} (quiet hours)"
     return f"queued message {message.id}"
 
 
@@ -369,12 +401,14 @@ for _name, _service, _done, _text in (
 
 # --- notify ------------------------------------------------------------------------------------
 
-NOTIFY_TARGETS = ("assignee", "assignee.manager")
+NOTIFY_TARGETS = ("assignee", "assignee.manager", "inbox.managers")
 
 
 class Notify(_Params):
     to: str = Field(
-        default="assignee", description="assignee, assignee.manager, or a user's e-mail."
+        default="assignee",
+        description="assignee, assignee.manager, inbox.managers (the managers of the "
+        "conversation's inbox), or a user's e-mail.",
     )
     text: str = Field(min_length=1, description="Jinja template of the notification.")
 
@@ -382,45 +416,45 @@ class Notify(_Params):
     @classmethod
     def _to(cls, value: str, info: ValidationInfo) -> str:
         _target(
-            value, "recipient", NOTIFY_TARGETS, "use assignee, assignee.manager or a user's e-mail"
+            value,
+            "recipient",
+            NOTIFY_TARGETS,
+            "use assignee, assignee.manager, inbox.managers or a user's e-mail",
         )
         return value if value in NOTIFY_TARGETS else _exists(value, "user", "users", info)
 
 
-def _notify(ctx: ActionContext, params: Notify) -> str:
+def _recipients(ctx: ActionContext, to: str) -> list[User]:
     conversation = ctx.conversation
-    recipient: User | None
-    if params.to == "assignee":
-        recipient = conversation.assignee
-        if recipient is None:
-            raise ActionSkipped("the conversation has no assignee")
-    elif params.to == "assignee.manager":
+    if to == "inbox.managers":
+        return notifications.inbox_managers(ctx.session, conversation.inbox)
+    if to in ("assignee", "assignee.manager"):
         if conversation.assignee is None:
             raise ActionSkipped("the conversation has no assignee")
-        recipient = conversation.assignee.manager
-        if recipient is None:
+        if to == "assignee":
+            return [conversation.assignee]
+        if conversation.assignee.manager is None:
             raise ActionSkipped(f"assignee {conversation.assignee.email} has no manager")
-    else:
-        recipient = _user_by_email(ctx.session, params.to)
-        if recipient is None:
-            raise ActionSkipped(f"no user {params.to!r}")
+        return [conversation.assignee.manager]
+    recipient = _user_by_email(ctx.session, to)
+    if recipient is None:
+        raise ActionSkipped(f"no user {to!r}")
+    return [recipient]
+
+
+def _notify(ctx: ActionContext, params: Notify) -> str:
+    recipients = _recipients(ctx, params.to)
     text = ctx.render(params.text)
-    notification = Notification(
-        user_id=recipient.id, conversation_id=conversation.id, text=text, automation=ctx.rule
-    )
-    ctx.session.add(notification)
-    ctx.session.flush()
-    live.publish(
-        ctx.session,
-        NOTIFICATION_CREATED,
-        conversation_id=conversation.id,
-        inbox_id=conversation.inbox_id,
-        data={"notification_id": notification.id, "user_id": recipient.id, "text": text},
-    )
-    return f"notified {recipient.email}"
+    for recipient in recipients:
+        notifications.notify(
+            ctx.session,
+            user=recipient,
+            text=text,
+            conversation=ctx.conversation,
+            automation=ctx.rule,
+        )
+    return "notified " + ", ".join(recipient.email for recipient in recipients)
 
-
-NOTIFICATION_CREATED = "notification.created"
 
 _action(
     ActionKind(

@@ -174,7 +174,12 @@ _field("contact.name", "string", "The contact's full name.", {"is_set": True})
 _field("contact.first_name", "string", "First word of the contact's name.", "Ada")
 _field("contact.phone", "string", "The number this conversation uses (E.164).", "+14155550100")
 _field("contact.email", "string", "The contact's e-mail.", {"contains": "@acme.com"})
-_field("contact.opted_out", "bool", "True when the contact texted STOP.", False)
+_field(
+    "contact.opted_out",
+    "bool",
+    "True when this conversation's number opted out (STOP, the carrier, or recorded by a person).",
+    False,
+)
 _field("contact.fields.", "any", "A custom field of the contact.", {"in": ["gold", "silver"]})
 _field(
     "message.body",
@@ -184,6 +189,13 @@ _field(
 )
 _field(
     "message.automated", "bool", "True when the triggering message was sent by automation.", False
+)
+_field(
+    "message.looks_like_opt_out",
+    "bool",
+    'True when the triggering message may ask to stop texts in other words than STOP ("please '
+    'stop texting me"): the conversation is flagged for a person to decide.',
+    True,
 )
 _field(
     "inbox.within_business_hours",

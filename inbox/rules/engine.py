@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from inbox.consent.phrases import looks_like_opt_out
 from inbox.contracts import MESSAGE_TRIGGERS, RuleSpec
 from inbox.rules import conditions
 from inbox.rules.conditions import Facts
@@ -123,4 +124,9 @@ def matches_trigger(rule: RuleSpec, trigger: str, caused_by_automation: bool) ->
 
 def message_facts(body: str, automated: bool) -> Facts:
     """Facts about the message that triggered the rule."""
-    return {"message.body": body, "message.automated": automated}
+    return {
+        "message.body": body,
+        "message.automated": automated,
+        # Pure text patterns: the workflow may evaluate them itself.
+        "message.looks_like_opt_out": not automated and looks_like_opt_out(body),
+    }

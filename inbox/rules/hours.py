@@ -64,3 +64,23 @@ def describe_next_open(schedule: dict[str, Any], timezone: str | None, now: date
     if opens.date() == local_now.date() + timedelta(days=1):
         return f"tomorrow at {clock}"
     return f"{opens.strftime('%A')} at {clock}"
+
+
+def is_business_day(schedule: dict[str, Any], day: str) -> bool:
+    """Whether the inbox opens at all on ``day`` (``"mon"`` …); every day without a schedule."""
+    return not schedule or bool(_spans(schedule, day))
+
+
+def add_business_days(
+    schedule: dict[str, Any], timezone: str | None, start: datetime, days: int
+) -> datetime:
+    """The moment ``days`` business days after ``start`` (the same local time on the
+    ``days``-th later day the inbox opens; with no schedule, every day counts)."""
+    zone = _zone(timezone)
+    local = start.astimezone(zone)
+    counted = 0
+    while counted < days:
+        local = (local + timedelta(days=1)).replace(tzinfo=zone)
+        if is_business_day(schedule, DAYS[local.weekday()]):
+            counted += 1
+    return local

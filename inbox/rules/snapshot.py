@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from inbox.models import Conversation, Message
+from inbox.models import ConsentState, Conversation, Message
 from inbox.rules import hours
 
 
@@ -40,7 +40,7 @@ def last_direction(session: Session, conversation_id: int) -> str | None:
 # from the conversation row itself.
 _INBOX = ("conversation.inbox", "inbox.name", "inbox.within_business_hours", "inbox.next_open")
 _ASSIGNEE = ("conversation.assignee", "assignee.name", "assignee.first_name", "assignee.email")
-_CONTACT = ("contact.name", "contact.first_name", "contact.email", "contact.opted_out")
+_CONTACT = ("contact.name", "contact.first_name", "contact.email")
 _COUNTS = ("conversation.messages_received", "conversation.messages_sent")
 
 
@@ -103,6 +103,10 @@ def build_facts(
         facts["assignee.name"] = assignee.name if assignee else None
         facts["assignee.first_name"] = _first(assignee.name) if assignee else None
         facts["assignee.email"] = assignee.email if assignee else None
+    if wanted("contact.opted_out"):
+        # Consent is per number: this conversation's number.
+        state = session.get(ConsentState, conversation.contact_number)
+        facts["contact.opted_out"] = bool(state is not None and state.opted_out)
     if wanted("conversation.last_direction"):
         facts["conversation.last_direction"] = last_direction(session, conversation.id)
     if wanted(*_COUNTS):
@@ -114,7 +118,6 @@ def build_facts(
         facts["contact.name"] = contact.name
         facts["contact.first_name"] = _first(contact.name)
         facts["contact.email"] = contact.email
-        facts["contact.opted_out"] = bool(contact.opted_out)
         for key, value in (contact.fields or {}).items():
             facts[f"contact.fields.{key}"] = value
     return facts

@@ -31,6 +31,7 @@ from inbox.models import (
     utcnow,
 )
 from inbox.phone import normalize_number
+from inbox.services import consent
 from inbox.services.admin.blocklist import is_blocked
 from inbox.services.conversations import (
     ConversationActionError,
@@ -39,6 +40,7 @@ from inbox.services.conversations import (
     start_conversation,
 )
 from inbox.services.messages import add_to_conversation
+from inbox.services.outbound import queue_message
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +127,35 @@ def receive_inbound(
         status=MessageStatus.RECEIVED,
         created_at=now,
     )
+    session.add(message)
+    session.flush()
+    # STOP, START and HELP are acted on at once, in this transaction (the record of an opt-out
+    # and its one confirmation commit together); hidden spam is only stored.
+    answer = (
+        consent.InboundConsent()
+        if hidden
+        else consent.handle_inbound(
+            session, message=message, conversation=conversation, channel=channel
+        )
+    )
     add_to_conversation(
         session,
         conversation=conversation,
         message=message,
         signal=None if hidden else SIGNAL_MESSAGE_RECEIVED,
         live_data={"contact_id": contact.id, "hidden": hidden},
+        keyword=answer.keyword or "",
+        review_by=answer.review_by,
     )
+    if answer.reply:
+        queue_message(
+            session,
+            conversation=conversation,
+            body=answer.reply,
+            automated=True,
+            automation=consent.CONSENT_PURPOSE,
+            purpose=consent.CONSENT_PURPOSE,
+        )
     return InboundResult(message=message, conversation=conversation, created=True)
 
 

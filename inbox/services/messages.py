@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from inbox import live
-from inbox.contracts import ConversationEvent
+from inbox.contracts import SIGNAL_MESSAGE_HELD, ConversationEvent
 from inbox.models import Conversation, Message
 from inbox.relay import enqueue_conversation_signal
 from inbox.services.conversations import started_state
@@ -50,7 +50,8 @@ def add_to_conversation(
             conversation.id,
             signal,
             ConversationEvent(
-                key=f"msg-{message.id}",
+                # A held message's own ``msg-`` event comes when its hold ends.
+                key=f"{'held' if signal == SIGNAL_MESSAGE_HELD else 'msg'}-{message.id}",
                 at=message.created_at,
                 message_id=message.id,
                 inbox_id=conversation.inbox_id,

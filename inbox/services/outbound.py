@@ -8,7 +8,7 @@ conversation workflow on ``message_sent`` or by ``SendMessageWorkflow`` for a on
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from inbox import live
 from inbox.contracts import (
     SEND_MESSAGE_WORKFLOW_TYPE,
+    SIGNAL_MESSAGE_HELD,
     SIGNAL_MESSAGE_SENT,
     SIGNAL_SEND,
     SendMessageInput,
@@ -34,6 +35,7 @@ from inbox.models import (
     utcnow,
 )
 from inbox.relay import enqueue
+from inbox.services import consent
 from inbox.services.messages import add_to_conversation
 
 log = logging.getLogger(__name__)
@@ -44,28 +46,41 @@ MAX_BODY_CHARS = 1600
 # Statuses only move forward: a late "sent" callback never undoes "delivered". The three final
 # statuses share a rank, so the first final report wins.
 _RANK = {
+    MessageStatus.HELD: -1,
     MessageStatus.QUEUED: 0,
     MessageStatus.SENDING: 1,
     MessageStatus.SENT: 2,
     MessageStatus.DELIVERED: 3,
     MessageStatus.UNDELIVERED: 3,
     MessageStatus.FAILED: 3,
+    MessageStatus.BLOCKED: 3,
+    MessageStatus.CANCELLED: 3,
 }
 
 
 class OutboundBlocked(ValueError):
-    """The message may not be sent; ``reason`` says why in words an agent understands."""
+    """The message may not be sent; ``reason`` says why in words an agent understands, and
+    ``code`` for machines (``opted_out``; empty for a message that is itself at fault)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
-def _check_sendable(contact: Contact, body: str, media: list[dict[str, Any]] | None) -> None:
-    if contact.opted_out:
+def _check_sendable(
+    session: Session,
+    number: str,
+    body: str,
+    media: list[dict[str, Any]] | None,
+    purpose: str = "",
+) -> None:
+    blocked = consent.send_blocked(session, number, purpose)
+    if blocked is not None:
         raise OutboundBlocked(
-            f"{contact.display_name} has opted out of SMS (replied STOP); they must text START "
-            "before we can message them again"
+            f"{number} {blocked.reason[:1].lower()}{blocked.reason[1:]}; nothing can be sent "
+            "to it until the contact texts START",
+            blocked.code,
         )
     if not body.strip() and not media:
         raise OutboundBlocked("the message is empty")
@@ -90,13 +105,15 @@ def queue_message(
     author_id: int | None = None,
     automated: bool = False,
     automation: str | None = None,
+    purpose: str = "",
+    held_until: datetime | None = None,
 ) -> Message:
-    """Store an outbound message in ``conversation`` (status queued) and tell its workflow,
-    which delivers it. Raises :class:`OutboundBlocked` when it may not be sent."""
+    """Store an outbound message in ``conversation`` (status queued, or held until
+    ``held_until``) and tell its workflow, which delivers it (when its hold ends). Raises
+    :class:`OutboundBlocked` when it may not be sent."""
     if conversation.status == ConversationStatus.SPAM:
         raise OutboundBlocked(f"conversation {conversation.id} is marked as spam")
-    contact = conversation.contact
-    _check_sendable(contact, body, media)
+    _check_sendable(session, conversation.contact_number, body, media, purpose)
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
@@ -112,17 +129,20 @@ def queue_message(
         automation=automation,
         # The provider is recorded by the delivery activity, when it first hands the message over.
         provider="",
-        status=MessageStatus.QUEUED,
+        status=MessageStatus.QUEUED if held_until is None else MessageStatus.HELD,
+        held_until=held_until,
+        purpose=purpose,
         created_at=now,
     )
     return add_to_conversation(
         session,
         conversation=conversation,
         message=message,
-        signal=SIGNAL_MESSAGE_SENT,
+        signal=SIGNAL_MESSAGE_SENT if held_until is None else SIGNAL_MESSAGE_HELD,
         automated=automated,
         author_id=author_id,
         by_automation=automation is not None,
+        held_until=held_until,
     )
 
 
@@ -142,7 +162,7 @@ def queue_one_off(
     to_number = number
     if to_number not in {n.number for n in contact.numbers}:
         raise OutboundBlocked(f"{to_number} is not one of {contact.display_name}'s numbers")
-    _check_sendable(contact, body, None)
+    _check_sendable(session, to_number, body, None)
     message = Message(
         conversation_id=None,
         contact_id=contact.id,
@@ -176,15 +196,26 @@ def queue_one_off(
 EARLY_REPORT_RETENTION = timedelta(days=1)
 
 
+# The provider's code for "the number opted out at the carrier" (Twilio 21610).
+CARRIER_OPT_OUT_CODE = "21610"
+
+
 def _advance(
-    message: Message, status: str, error_code: str | None, error_message: str | None
+    session: Session,
+    message: Message,
+    status: str,
+    error_code: str | None,
+    error_message: str | None,
 ) -> bool:
-    """:func:`advance_status`, keeping the provider's reason when it is a failure."""
+    """:func:`advance_status`, keeping the provider's reason when it is a failure (and
+    recording the opt-out a carrier reports)."""
     if not advance_status(message, status):
         return False
     if status in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
         message.error_code = error_code
         message.error_message = error_message
+        if error_code == CARRIER_OPT_OUT_CODE:
+            consent.record_carrier_opt_out(session, message)
     return True
 
 
@@ -208,7 +239,8 @@ def store_provider_id(
     ).all()
     for report in early:
         changed = (
-            _advance(message, report.status, report.error_code, report.error_message) or changed
+            _advance(session, message, report.status, report.error_code, report.error_message)
+            or changed
         )
         session.delete(report)
     return changed
@@ -291,7 +323,7 @@ def apply_status_update(
             )
         )
         return None
-    if not _advance(message, status, error_code, error_message):
+    if not _advance(session, message, status, error_code, error_message):
         return message
     publish_message_update(session, message)
     return message

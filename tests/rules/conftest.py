@@ -135,19 +135,29 @@ class Rig:
     def handle(self, conversation_id: int) -> WorkflowHandle[Any, Any]:
         return self.env.client.get_workflow_handle(conversation_workflow_id(conversation_id))
 
-    async def inbound(self, conversation_id: int, body: str, *, settle: bool = True) -> Message:
+    async def inbound(
+        self, conversation_id: int, body: str, *, settle: bool = True, **event_fields: Any
+    ) -> Message:
         """A message from the contact, stored and signalled as the inbound path does; returns
         once the workflow has handled it (rules evaluated, actions done) unless ``settle`` is
         False (a test that expects continue-as-new waits for the new run instead: the test
         server mishandles a query that reaches a run as it continues as new)."""
-        return await self._message(conversation_id, SIGNAL_MESSAGE_RECEIVED, body, None, settle)
+        return await self._message(
+            conversation_id, SIGNAL_MESSAGE_RECEIVED, body, None, settle, **event_fields
+        )
 
     async def reply(self, conversation_id: int, body: str, author_id: int | None) -> Message:
         """An agent's reply, stored (queued) and signalled as the composer does."""
         return await self._message(conversation_id, SIGNAL_MESSAGE_SENT, body, author_id, True)
 
     async def _message(
-        self, conversation_id: int, signal: str, body: str, author_id: int | None, settle: bool
+        self,
+        conversation_id: int,
+        signal: str,
+        body: str,
+        author_id: int | None,
+        settle: bool,
+        **event_fields: Any,
     ) -> Message:
         at = await self.env.get_current_time()
         with self.sessions() as session:
@@ -172,7 +182,12 @@ class Rig:
             session.flush()
             key = f"msg-{message.id}"
             event = ConversationEvent(
-                key=key, at=at, message_id=message.id, author_id=author_id, body=body
+                key=key,
+                at=at,
+                message_id=message.id,
+                author_id=author_id,
+                body=body,
+                **event_fields,
             )
             enqueue_conversation_signal(session, conversation.id, signal, event)
             session.commit()

@@ -30,6 +30,7 @@ from inbox.contracts import (
     conversation_workflow_id,
 )
 from inbox.models import (
+    ComplianceSettings,
     ContactEvent,
     Conversation,
     Message,
@@ -316,6 +317,10 @@ async def test_loop_cap_stops_automated_sends_and_records_it(
 ) -> None:
     (rules_dir / "echo.yaml").write_text(LOOP_RULE)
     rig.sends_per_hour = 3
+    # The hourly loop cap is under test here, not the daily cap per contact (3 by default).
+    with rig.sessions() as session:
+        session.get_one(ComplianceSettings, 1).automated_per_day = 10
+        session.commit()
     conversation, _rep, _manager = _setup(factory)
     async with rig.worker():
         for n in range(5):

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from inbox.contracts import SEND_MESSAGE_WORKFLOW_TYPE, SIGNAL_MESSAGE_SENT, SIGNAL_SEND
 from inbox.models import (
+    ConsentState,
     ConversationStatus,
     EarlyStatusReport,
     LiveEvent,
@@ -51,10 +52,12 @@ def test_queue_message_refuses_what_must_not_be_sent(factory, session):
         queue_message(session, conversation=convo, body="   ")
     with pytest.raises(OutboundBlocked, match="1600"):
         queue_message(session, conversation=convo, body="x" * 1601)
-    convo.contact.opted_out = True
+    # Consent is kept per number: this conversation's number opts out.
+    opt_out = ConsentState(number=convo.contact_number, opted_out=True, method="keyword")
+    session.add(opt_out)
     with pytest.raises(OutboundBlocked, match="opted out"):
         queue_message(session, conversation=convo, body="hello")
-    convo.contact.opted_out = False
+    session.delete(opt_out)
     convo.status = ConversationStatus.SPAM
     with pytest.raises(OutboundBlocked, match="spam"):
         queue_message(session, conversation=convo, body="hello")

@@ -25,6 +25,7 @@ from inbox.contracts import (
     ACTIVITY_LOAD_STATE,
     ACTIVITY_MARK_MESSAGE_FAILED,
     ACTIVITY_OBSERVE,
+    ACTIVITY_RELEASE_HELD,
     ACTIVITY_RUN_RULE,
     SEARCH_ATTRIBUTES,
     SIGNAL_MESSAGE_SENT,
@@ -41,6 +42,8 @@ from inbox.contracts import (
     ObserveInput,
     ObserveResult,
     PendingEvent,
+    ReleaseHeldInput,
+    ReleaseHeldResult,
     RuleSpec,
     RunRecord,
     RunRuleInput,
@@ -114,6 +117,8 @@ class FakeStore:
         self.records: list[Clocks] = []
         self.automation: FakeAutomation | None = None  # set by ``fake_worker``
         self.outage: Outage | None = None
+        self.released: list[ReleaseHeldInput] = []
+        self.cancelled: set[int] = set()  # held messages cancelled in the "database"
 
     def add(self, conversation_id: int, **fields: Any) -> FakeRow:
         if "opened_at" in fields:
@@ -144,6 +149,20 @@ class FakeStore:
             request.clocks.copy_to(row)
         facts = dict(automation.facts) if wants_facts else None
         return ObserveResult(rules=rules, facts=facts)
+
+    @activity.defn(name=ACTIVITY_RELEASE_HELD)
+    async def release(self, request: ReleaseHeldInput) -> ReleaseHeldResult:
+        self.released.append(request)
+        if request.cancel or request.message_id in self.cancelled:
+            return ReleaseHeldResult()
+        sent = ConversationEvent(
+            key=f"msg-{request.message_id}",
+            at=request.now,
+            message_id=request.message_id,
+            automated=True,
+            by_automation=True,
+        )
+        return ReleaseHeldResult(events=[PendingEvent(SIGNAL_MESSAGE_SENT, sent)])
 
 
 class FakeSms:
@@ -257,7 +276,14 @@ def fake_activities(
     store: FakeStore, sms: FakeSms, automation: FakeAutomation
 ) -> list[Callable[..., Any]]:
     """Every fake, as the real worker registers the real ones (``test_fakes.py``)."""
-    return [store.load, store.observe, sms.deliver, sms.mark_failed, automation.run_rule]
+    return [
+        store.load,
+        store.observe,
+        store.release,
+        sms.deliver,
+        sms.mark_failed,
+        automation.run_rule,
+    ]
 
 
 def event(key: str, minutes: float = 0, **fields: Any) -> ConversationEvent:
