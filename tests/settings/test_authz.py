@@ -73,6 +73,7 @@ def _cases(world: World) -> list[Case]:
         Case("POST", "/settings/users/{agent}/deactivate", 200),
         Case("POST", "/settings/users/{inactive}/reactivate", 303),
         Case("POST", "/settings/users/{agent}/link", 200),
+        Case("POST", "/settings/users/{agent}/sign-out", 200),
         Case("GET", "/settings/blocklist", 200),
         Case("POST", "/settings/blocklist", 303, {"number": "+12025550188"}),
         Case("POST", "/settings/blocklist/{entry}/unblock", 303),
@@ -173,10 +174,10 @@ def _audit_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditLog)) or 0)
 
 
-@pytest.mark.parametrize("index", range(40))
+@pytest.mark.parametrize("index", range(41))
 def test_route_by_role(index, world, ids, login, session):
     cases = _cases(world)
-    assert len(cases) == 40
+    assert len(cases) == 41
     case = cases[index]
     # Everyone who is not an admin first: none of them may change anything.
     anonymous = _send(login(None), case, ids)

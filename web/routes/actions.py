@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from api.deps import SessionDep, StateDep
+from inbox.limits import DbId, parse_id
 from inbox.models import Conversation, EventKind, User
 from inbox.services import conversations as actions
 from inbox.services.admin import blocklist
@@ -58,7 +59,7 @@ def reply(
     session: SessionDep,
     state: StateDep,
     user: CurrentUser,
-    conversation_id: int,
+    conversation_id: DbId,
     body: Annotated[str, Form()] = "",
 ) -> Response:
     """Send the composer's text (merge fields filled in) from this agent."""
@@ -89,12 +90,12 @@ def assign(
     session: SessionDep,
     state: StateDep,
     user: CurrentUser,
-    conversation_id: int,
+    conversation_id: DbId,
     assignee_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Change the assignee (empty: unassigned)."""
     conversation = get_conversation(session, user, conversation_id)
-    target = int(assignee_id) if assignee_id.isdigit() else None
+    target = parse_id(assignee_id)
     if target == conversation.assignee_id:
         return _changed(request, session, user, conversation)
     try:
@@ -111,8 +112,8 @@ def move(
     session: SessionDep,
     state: StateDep,
     user: CurrentUser,
-    conversation_id: int,
-    inbox_id: Annotated[int, Form()],
+    conversation_id: DbId,
+    inbox_id: Annotated[DbId, Form()],
 ) -> Response:
     """Move to another inbox (an agent only to an inbox they belong to)."""
     conversation = get_conversation(session, user, conversation_id)
@@ -133,7 +134,7 @@ def add_note(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    conversation_id: int,
+    conversation_id: DbId,
     text: Annotated[str, Form()] = "",
 ) -> Response:
     """Add an internal note (it also goes in the contact's log)."""
@@ -158,7 +159,7 @@ def lifecycle(
     session: SessionDep,
     state: StateDep,
     user: CurrentUser,
-    conversation_id: int,
+    conversation_id: DbId,
     action: str,
 ) -> Response:
     """Close, reopen, mark as spam, or mark unread (for this agent only)."""

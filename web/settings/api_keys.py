@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from api.deps import SessionDep
+from inbox.limits import DbId
 from inbox.models import ApiKey, User
 from inbox.services.admin import api_keys
 from inbox.services.admin.errors import SettingsError
@@ -54,7 +55,9 @@ def api_key_create(
 
 
 @router.post("/{key_id}/revoke", dependencies=[CsrfProtected])
-def api_key_revoke(request: Request, session: SessionDep, user: AdminUser, key_id: int) -> Response:
+def api_key_revoke(
+    request: Request, session: SessionDep, user: AdminUser, key_id: DbId
+) -> Response:
     """Revoke a key at once."""
     key = session.get(ApiKey, key_id)
     if key is None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from api.deps import SessionDep, StateDep
+from inbox.limits import DbId
 from inbox.models import Channel, ChannelType
 from inbox.providers import SmsProvider, get_provider
 from inbox.services.admin import channels
@@ -87,7 +88,7 @@ def channel_create(
     return back("/settings/channels")
 
 
-def _channel(session: SessionDep, channel_id: int) -> Channel:
+def _channel(session: SessionDep, channel_id: DbId) -> Channel:
     channel = session.get(Channel, channel_id)
     if channel is None:
         raise HTTPException(status_code=404, detail="No such channel")
@@ -100,7 +101,7 @@ def channel_update(
     session: SessionDep,
     user: AdminUser,
     provider: ProviderDep,
-    channel_id: int,
+    channel_id: DbId,
     name: Annotated[str, Form()] = "",
     number: Annotated[str, Form()] = "",
     default_inbox_id: Annotated[int, Form()] = 0,
@@ -131,7 +132,7 @@ def channel_update(
 
 @router.post("/{channel_id}/delete", dependencies=[CsrfProtected])
 def channel_delete(
-    request: Request, session: SessionDep, user: AdminUser, provider: ProviderDep, channel_id: int
+    request: Request, session: SessionDep, user: AdminUser, provider: ProviderDep, channel_id: DbId
 ) -> Response:
     """Delete an unused channel (one with conversations is refused, with the reason)."""
     channel = _channel(session, channel_id)
