@@ -71,6 +71,13 @@
     if (form && form.tagName === "FORM" && form.closest("#conv-header")) form.reset();
   });
   document.addEventListener("htmx:sendError", function () { toast("Cannot reach the server", "error"); });
+
+  // A form with data-confirm asks first (inline onclick handlers are refused by the CSP).
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) evt.preventDefault();
+  }, true);
   document.addEventListener("notice", function (evt) { toast(evt.detail.value, "ok"); });
 
   // --- after every swap -----------------------------------------------------------------------
