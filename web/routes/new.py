@@ -123,7 +123,8 @@ def contact_options(
         contacts=contacts,
         selected=selected or (contacts[0] if contacts else None),
     )
-    return render(request, "new.html", context, block="contact_picker")
+    # Only ever the picker (a plain GET of this URL too, which had no page to render).
+    return render(request, "new.html", context, block="contact_picker", fragment=True)
 
 
 @router.post("", dependencies=[CsrfProtected])
