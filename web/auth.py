@@ -67,8 +67,8 @@ def add_session_middleware(app: FastAPI, settings: Settings) -> None:
 
 
 def client_address(request: Request) -> str:
-    """The client's address as the server sees it (behind a proxy, run uvicorn with
-    ``--proxy-headers`` so this is the browser's, not the proxy's)."""
+    """The client's address as the server sees it: behind a proxy, uvicorn puts the browser's
+    here from ``X-Forwarded-For`` when the proxy is in ``FORWARDED_ALLOW_IPS``."""
     return request.client.host if request.client else ""
 
 
