@@ -51,11 +51,11 @@ def test_pages_work_with_no_csp_violation(
     seen["inbox"] = _violations(page)
     page.screenshot(path=str(tmp_path / "inbox.png"))
 
-    for path in ("/list", "/cards", "/new", "/account", "/settings/api-keys"):
+    for path in ("/list", "/cards", "/new", "/account", "/settings/api-keys", "/settings/channels"):
         page.goto(path)
         page.wait_for_load_state("load")
         seen[path] = _violations(page)
-    page.screenshot(path=str(tmp_path / "api-keys.png"))
+        page.screenshot(path=str(tmp_path / f"{path.strip('/').replace('/', '-')}.png"))
 
     # A data-confirm form (the replacement of inline onclick="return confirm(...)").
     page.goto("/settings/users")
@@ -64,6 +64,7 @@ def test_pages_work_with_no_csp_violation(
     page.on("dialog", lambda dialog: asked.append(dialog.message))  # open_page accepts it
     page.locator(f"#user-{world.other_agent.id} form[action$='/sign-out'] button").click()
     expect(page.locator(".notice")).to_contain_text("signed out everywhere")
+    page.screenshot(path=str(tmp_path / "users.png"))
     assert asked and "Sign Olive Other out" in asked[0]
     seen["users"] = _violations(page)
 
