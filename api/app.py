@@ -10,12 +10,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import errors
+from api.docs import mount_docs
+from api.errors import install_error_handlers
+from api.routes import consent as consent_api
 from api.routes import contacts as contacts_api
 from api.routes import conversations as conversations_api
 from api.routes import messages as messages_api
 from api.routes import simulator as simulator_routes
 from api.routes import webhooks as webhooks_routes
+from api.security_headers import SecurityHeaders
 from api.state import AppState
 from inbox.db import engine_for, make_session_factory
 from inbox.relay import Relay
@@ -55,9 +58,12 @@ def create_app(
         summary="A shared SMS inbox whose conversations are durable Temporal workflows.",
         version="0.1.0",
         lifespan=lifespan,
+        # Served by api/docs.py instead: behind sign-in in production, with their own CSP.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.inbox = state
-    errors.install(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -66,9 +72,13 @@ def create_app(
     app.include_router(conversations_api.router)
     app.include_router(contacts_api.router)
     app.include_router(messages_api.router)
+    app.include_router(consent_api.router)
     app.include_router(webhooks_routes.router)
     if settings.sms_provider == "simulator":
         app.include_router(simulator_routes.router)
     mount_web(app, state)
+    mount_docs(app)
+    install_error_handlers(app)
+    app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
 
     return app

@@ -1,7 +1,9 @@
 """Request and response bodies of the JSON API (pydantic), kept apart from the ORM models.
 
 Phone numbers in requests are normalised to E.164 here, so a bad number is a 422 naming its
-field before any route code runs.
+field before any route code runs; ids are bounded to what the database holds
+(:data:`inbox.limits.DbId`) and texts to their columns, so no value reaches the database that
+it would refuse with a 5xx.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 
+from inbox.limits import DbId
 from inbox.models import Conversation, ConversationStatus
 from inbox.phone import normalize_number
 from inbox.services.outbound import MAX_BODY_CHARS
@@ -149,8 +152,8 @@ class ConversationDetail(ConversationOut):
 
 
 class StartConversationIn(BaseModel):
-    channel_id: int
-    contact_id: int
+    channel_id: DbId
+    contact_id: DbId
     number: E164 = Field(description="One of the contact's numbers (any common format).")
 
 
@@ -178,11 +181,11 @@ class SendMessageIn(BaseModel):
 
 
 class AssignIn(BaseModel):
-    assignee_id: int | None = Field(description="A user id, or null to unassign.")
+    assignee_id: DbId | None = Field(description="A user id, or null to unassign.")
 
 
 class MoveIn(BaseModel):
-    inbox_id: int
+    inbox_id: DbId
 
 
 class ContactNumberIn(BaseModel):
@@ -249,7 +252,7 @@ class ContactEventIn(BaseModel):
     occurred_at: AwareDatetime | None = Field(
         default=None, description="When it happened (with a time zone); default now."
     )
-    conversation_id: int | None = Field(
+    conversation_id: DbId | None = Field(
         default=None,
         description="The conversation whose timeline shows it; default the contact's open "
         "conversation with the newest message (none: only the contact log).",
@@ -257,7 +260,7 @@ class ContactEventIn(BaseModel):
 
 
 class OneOffMessageIn(BaseModel):
-    contact_id: int
-    channel_id: int
+    contact_id: DbId
+    channel_id: DbId
     number: E164 = Field(description="One of the contact's numbers (any common format).")
     body: str = Field(min_length=1, max_length=MAX_BODY_CHARS)

@@ -11,9 +11,25 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from inbox import text
+
+
+def _without_nul(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+) -> tuple[str, Any]:
+    return statement, text.clean_parameters(parameters)
+
+
+def _store_text_safely(engine: Engine) -> Engine:
+    """No NUL reaches the database, from any route or service (see :mod:`inbox.text`)."""
+    event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+    return engine
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; for SQLite, make its folder and turn on WAL and foreign keys."""
+    """Create an engine; for SQLite, make its folder and turn on WAL and foreign keys. On
+    both, NUL in text and JSON is replaced before it is written (:mod:`inbox.text`)."""
+    kwargs.setdefault("json_serializer", text.dumps)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -35,11 +51,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-        return engine
+        return _store_text_safely(engine)
     if parsed.drivername in ("postgresql", "postgres"):
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    return _store_text_safely(create_engine(url, **kwargs))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -15,10 +18,22 @@ def hash_password(plain: str) -> str:
     return _hasher.hash(plain)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash no password is checked against for real: made once, with today's parameters."""
+    return _hasher.hash("no account has this password")
+
+
 def verify_password(password_hash: str | None, plain: str) -> bool:
     """True when ``plain`` matches ``password_hash``; False for a wrong password or a missing or
-    malformed hash (a user without a password cannot sign in)."""
+    malformed hash (a user without a password cannot sign in).
+
+    A missing hash (no such account, or one without a password) is still answered after a
+    full Argon2 check against a dummy hash: the same work as a real one, so the time of the
+    answer does not tell which e-mails have accounts."""
     if not password_hash:
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            _hasher.verify(_dummy_hash(), plain)
         return False
     try:
         return _hasher.verify(password_hash, plain)

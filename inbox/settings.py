@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # Rule runs (and the actions' idempotency records) older than this are deleted by the
     # worker: every evaluation, skipped ones included, writes a run.
     automation_run_retention_days: int = Field(default=90, ge=1)
+    # Web sign-in sessions (kept in the app database): one unused this long is signed out, and
+    # none lasts longer than the maximum, however active.
+    session_idle_minutes: int = Field(default=12 * 60, ge=1)
+    session_max_hours: int = Field(default=7 * 24, ge=1)
     twilio_account_sid: str = Field(
         default=DEV_TWILIO_ACCOUNT_SID,
         validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "INBOX_TWILIO_ACCOUNT_SID"),

@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.deps import SessionDep
 from inbox.live import MESSAGE_CREATED, NOTIFY_CHANNEL
 from inbox.models import Contact, Conversation, Direction, LiveEvent, Message, User, utcnow
-from web.auth import CurrentUser, is_manager
-from web.queries import member_inbox_ids
+from inbox.services import sessions, visibility
+from web.auth import SESSION_STATE, CurrentUser, lifetimes
 from web.templating import templates
 
 log = logging.getLogger(__name__)
@@ -313,15 +313,29 @@ async def live(
     """The server-sent event stream of one page."""
     follower = follower_for(request)
     await follower.start(after=after)
-    inbox_ids = None if is_manager(user) else frozenset(member_inbox_ids(session, user))
-    subscriber = Subscriber(user_id=user.id, inbox_ids=inbox_ids)
+    scope = visibility.scope_for_user(session, user)
+    subscriber = Subscriber(user_id=user.id, inbox_ids=scope.inbox_ids)
     session.close()  # a stream lives for hours: do not hold a connection
     follower.subscribe(subscriber, after=after)
+    token_hash = str(getattr(request.state, SESSION_STATE, ""))
+    state = request.app.state.inbox
+
+    def session_alive() -> bool:
+        with state.sessions() as check:
+            return sessions.still_valid(check, token_hash, lifetimes(state.settings))
 
     async def stream() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
         try:
             yield ": connected\n\n"
             while True:
+                # A stream outlives the request that opened it: once its session ends (sign
+                # out, deactivation), it must stop too, within a heartbeat.
+                if loop.time() - checked >= HEARTBEAT_SECONDS:
+                    checked = loop.time()
+                    if not await asyncio.to_thread(session_alive):
+                        return
                 try:
                     yield await asyncio.wait_for(subscriber.queue.get(), HEARTBEAT_SECONDS)
                 except TimeoutError:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from jinja2 import TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from inbox.models import Contact, Conversation, User
+from inbox.sandbox import LimitedSandbox
 
-_env = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+# The same limits as rule templates (output size, loop steps): a reply is at most 1,600
+# characters anyway, and a template must not make the web process build more on the way.
+_env = LimitedSandbox(autoescape=False, keep_trailing_newline=True)
 
 # What the composer's picker offers: (label, field).
 MERGE_FIELDS: list[tuple[str, str]] = [
@@ -47,6 +49,6 @@ def render_merge_fields(body: str, values: dict[str, Any]) -> str:
     if "{{" not in body and "{%" not in body:
         return body
     try:
-        return _env.from_string(body).render(values)
-    except TemplateError as exc:
+        return _env.render_limited(_env.from_string(body), values)
+    except (TemplateError, RecursionError, ValueError, TypeError, ArithmeticError) as exc:
         raise MergeError(f"Merge field problem: {exc}") from exc

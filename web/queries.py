@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import HTTPException
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, func, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from inbox.models import (
@@ -27,6 +27,7 @@ from inbox.models import (
     inbox_members,
     utcnow,
 )
+from inbox.services import visibility as visibility_rules
 from web.auth import is_manager
 from web.search import search_clause, walks
 
@@ -72,16 +73,8 @@ def parse_sort(value: str | None) -> Sort:
 
 
 def member_inbox_ids(session: Session, user: User) -> list[int]:
-    """The inboxes ``user`` belongs to, read once per session (one request: a conversation
-    page tests visibility more than once; no screen changes memberships and then lists)."""
-    key = ("member_inbox_ids", user.id)
-    if key not in session.info:
-        session.info[key] = list(
-            session.scalars(
-                select(inbox_members.c.inbox_id).where(inbox_members.c.user_id == user.id)
-            )
-        )
-    return list(session.info[key])
+    """The inboxes ``user`` belongs to (see :func:`inbox.services.visibility.member_inbox_ids`)."""
+    return sorted(visibility_rules.member_inbox_ids(session, user.id))
 
 
 def visible_inboxes(session: Session, user: User) -> list[Inbox]:
@@ -94,14 +87,14 @@ def visible_inboxes(session: Session, user: User) -> list[Inbox]:
     return list(session.scalars(query))
 
 
+def scope(session: Session, user: User) -> visibility_rules.Scope:
+    """What ``user`` may see (the domain's one visibility rule)."""
+    return visibility_rules.scope_for_user(session, user)
+
+
 def visibility(session: Session, user: User) -> ColumnElement[bool]:
-    """Admins and managers see everything; an agent sees their inboxes and what is theirs."""
-    if is_manager(user):
-        return true()
-    return or_(
-        Conversation.inbox_id.in_(member_inbox_ids(session, user)),
-        Conversation.assignee_id == user.id,
-    )
+    """The conversations ``user`` may see, as a condition (see :mod:`inbox.services.visibility`)."""
+    return visibility_rules.conversations(scope(session, user))
 
 
 def unread_clause(user_id: int) -> ColumnElement[bool]:
@@ -401,11 +394,14 @@ def contact_conversations(
     return list(session.scalars(stmt).unique())
 
 
-def contact_events(session: Session, contact_id: int, *, limit: int = 200) -> list[ContactEvent]:
-    """The contact's log, newest first."""
+def contact_events(
+    session: Session, user: User, contact_id: int, *, limit: int = 200
+) -> list[ContactEvent]:
+    """The contact's log as ``user`` may see it (not the notes and events of conversations in
+    inboxes they do not work in), newest first."""
     stmt = (
         select(ContactEvent)
-        .where(ContactEvent.contact_id == contact_id)
+        .where(ContactEvent.contact_id == contact_id, visibility_rules.events(scope(session, user)))
         .order_by(ContactEvent.occurred_at.desc(), ContactEvent.id.desc())
         .limit(limit)
     )

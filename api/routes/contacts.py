@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from api.auth import require_api_key
+from api.auth import ApiScope, require_api_key
 from api.deps import SessionDep
 from api.routes.conversations import action_error, field_error
 from api.schemas import (
@@ -19,7 +19,9 @@ from api.schemas import (
     ConversationOut,
     ErrorOut,
 )
+from inbox.limits import DbId
 from inbox.models import Contact, ContactEvent, ContactNumber, Conversation
+from inbox.services import visibility
 from inbox.services.conversations import ConversationActionError, add_contact_event
 
 # The newest entries only: a contact's log is for reading, not exporting.
@@ -33,8 +35,11 @@ router = APIRouter(
 )
 
 
-def _get_contact(session: Session, contact_id: int) -> Contact:
-    contact = session.get(Contact, contact_id)
+def _get_contact(session: Session, contact_id: int, scope: visibility.Scope) -> Contact:
+    """The contact, or 404 when there is none or the key may not see it."""
+    contact = session.scalars(
+        select(Contact).where(Contact.id == contact_id, visibility.contacts(scope))
+    ).one_or_none()
     if contact is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"contact {contact_id} not found")
     return contact
@@ -79,19 +84,20 @@ def create_contact(payload: ContactIn, session: SessionDep) -> ContactOut:
     response_model=ContactDetail,
     responses={404: {"model": ErrorOut, "description": "No such contact"}},
 )
-def get_contact(contact_id: int, session: SessionDep) -> ContactDetail:
-    """A contact with its log (newest first) and its conversations."""
-    contact = _get_contact(session, contact_id)
+def get_contact(contact_id: DbId, session: SessionDep, scope: ApiScope) -> ContactDetail:
+    """A contact with its log (newest first) and its conversations, as far as the key may
+    see them."""
+    contact = _get_contact(session, contact_id, scope)
     log = session.scalars(
         select(ContactEvent)
-        .where(ContactEvent.contact_id == contact_id)
+        .where(ContactEvent.contact_id == contact_id, visibility.events(scope))
         .order_by(ContactEvent.occurred_at.desc(), ContactEvent.id.desc())
         .limit(LOG_LIMIT)
     )
     conversations = session.scalars(
         select(Conversation)
         .options(selectinload(Conversation.contact))
-        .where(Conversation.contact_id == contact_id)
+        .where(Conversation.contact_id == contact_id, visibility.conversations(scope))
         .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
     )
     base = ContactOut.model_validate(contact)
@@ -109,16 +115,16 @@ def get_contact(contact_id: int, session: SessionDep) -> ContactDetail:
     responses={404: {"model": ErrorOut, "description": "No such contact"}},
 )
 def post_contact_event(
-    contact_id: int, payload: ContactEventIn, session: SessionDep
+    contact_id: DbId, payload: ContactEventIn, session: SessionDep, scope: ApiScope
 ) -> ContactEventOut:
     """Log a call, purchase, note … in the contact's log and in a conversation's timeline
     (``conversation_id``, or by default the contact's open conversation with the newest
     message)."""
-    contact = _get_contact(session, contact_id)
+    contact = _get_contact(session, contact_id, scope)
     conversation = None
     if payload.conversation_id is not None:
         conversation = session.get(Conversation, payload.conversation_id)
-        if conversation is None:
+        if conversation is None or not scope.sees(conversation):
             raise field_error(
                 "conversation_id", f"no conversation with id {payload.conversation_id}"
             )
@@ -131,6 +137,7 @@ def post_contact_event(
             data=payload.data,
             conversation=conversation,
             occurred_at=payload.occurred_at,
+            scope=scope,
         )
     except ConversationActionError as exc:
         session.rollback()

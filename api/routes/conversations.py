@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import require_api_key
+from api.auth import ApiScope, require_api_key
 from api.deps import Commit, CommitDep, SessionDep
 from api.errors import Refused
 from api.schemas import (
@@ -35,6 +35,7 @@ from api.schemas import (
     StartConversationIn,
     TimelineItem,
 )
+from inbox.limits import DbId
 from inbox.models import (
     Channel,
     Contact,
@@ -44,6 +45,7 @@ from inbox.models import (
     Message,
 )
 from inbox.services import conversations as service
+from inbox.services import visibility
 from inbox.services.admin import blocklist
 from inbox.services.conversations import ConversationActionError
 from inbox.services.outbound import OutboundBlocked, queue_message
@@ -78,10 +80,13 @@ def action_error(exc: ConversationActionError) -> HTTPException:
     return HTTPException(status_code=status.HTTP_409_CONFLICT, detail=str(exc))
 
 
-def get_conversation(session: Session, conversation_id: int) -> Conversation:
-    """The conversation, or 404."""
+def get_conversation(
+    session: Session, conversation_id: int, scope: visibility.Scope
+) -> Conversation:
+    """The conversation, or 404 when there is none or the key may not see it (the same
+    answer: a key learns nothing of other inboxes)."""
     conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
+    if conversation is None or not scope.sees(conversation):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"conversation {conversation_id} not found")
     return conversation
 
@@ -103,9 +108,10 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
 @router.get("", response_model=ConversationPage)
 def list_conversations(
     session: SessionDep,
+    scope: ApiScope,
     status_: Annotated[ConversationStatus | None, Query(alias="status")] = None,
-    inbox_id: int | None = None,
-    assignee_id: Annotated[int | None, Query(description="Only this user's.")] = None,
+    inbox_id: DbId | None = None,
+    assignee_id: Annotated[DbId | None, Query(description="Only this user's.")] = None,
     assignee: Annotated[
         Literal["none"] | None, Query(description="`none`: only unassigned conversations.")
     ] = None,
@@ -115,7 +121,11 @@ def list_conversations(
     """Conversations, newest message first, filtered and paged (keyset, stable under inserts)."""
     if assignee_id is not None and assignee is not None:
         raise field_error("assignee", "give assignee_id or assignee=none, not both", where="query")
-    query = select(Conversation).options(selectinload(Conversation.contact))
+    query = (
+        select(Conversation)
+        .where(visibility.conversations(scope))
+        .options(selectinload(Conversation.contact))
+    )
     if status_ is not None:
         query = query.where(Conversation.status == status_)
     if inbox_id is not None:
@@ -143,9 +153,11 @@ def list_conversations(
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail, responses=NOT_FOUND)
-def get_conversation_detail(conversation_id: int, session: SessionDep) -> ConversationDetail:
+def get_conversation_detail(
+    conversation_id: DbId, session: SessionDep, scope: ApiScope
+) -> ConversationDetail:
     """One conversation with its timeline: messages and events merged, oldest first."""
-    conversation = get_conversation(session, conversation_id)
+    conversation = get_conversation(session, conversation_id, scope)
     messages = session.scalars(
         select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
     )
@@ -175,13 +187,15 @@ def get_conversation_detail(conversation_id: int, session: SessionDep) -> Conver
         409: {"model": ErrorOut, "description": "The number already has an open conversation"}
     },
 )
-def start_conversation(payload: StartConversationIn, session: SessionDep) -> ConversationOut:
+def start_conversation(
+    payload: StartConversationIn, session: SessionDep, scope: ApiScope
+) -> ConversationOut:
     """Start a conversation with one of a contact's numbers on a channel (then send to it)."""
     channel = session.get(Channel, payload.channel_id)
-    if channel is None:
+    if channel is None or not scope.sees_inbox(channel.default_inbox_id):
         raise field_error("channel_id", f"no channel with id {payload.channel_id}")
     contact = session.get(Contact, payload.contact_id)
-    if contact is None:
+    if contact is None or not visibility.can_see_contact(session, scope, contact.id):
         raise field_error("contact_id", f"no contact with id {payload.contact_id}")
     try:
         conversation = service.start_conversation(
@@ -204,12 +218,16 @@ def start_conversation(payload: StartConversationIn, session: SessionDep) -> Con
     },
 )
 async def send_message(
-    conversation_id: int, payload: SendMessageIn, session: SessionDep, commit: CommitDep
+    conversation_id: DbId,
+    payload: SendMessageIn,
+    session: SessionDep,
+    commit: CommitDep,
+    scope: ApiScope,
 ) -> MessageOut:
     """Queue an outbound message; its workflow delivers it. 202: accepted, not yet sent."""
 
     def queue() -> MessageOut:
-        conversation = get_conversation(session, conversation_id)
+        conversation = get_conversation(session, conversation_id, scope)
         # The shape inbound media is stored in: {"url", and "content_type" when known}.
         media = [
             {"url": str(item.url)}
@@ -235,13 +253,14 @@ async def send_message(
 async def _act(
     session: Session,
     commit: Commit,
+    scope: visibility.Scope,
     conversation_id: int,
     action: Callable[[Conversation], object],
 ) -> ConversationOut:
     """Load (404), apply ``action`` (409/422), commit (the workflow's signals go after)."""
 
     def work() -> ConversationOut:
-        conversation = get_conversation(session, conversation_id)
+        conversation = get_conversation(session, conversation_id, scope)
         try:
             action(conversation)
         except ConversationActionError as exc:
@@ -257,11 +276,11 @@ async def _act(
     "/{conversation_id}/close", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
 )
 async def close_conversation(
-    conversation_id: int, session: SessionDep, commit: CommitDep
+    conversation_id: DbId, session: SessionDep, commit: CommitDep, scope: ApiScope
 ) -> ConversationOut:
     """Close an open conversation."""
     return await _act(
-        session, commit, conversation_id, lambda c: service.close(session, conversation=c)
+        session, commit, scope, conversation_id, lambda c: service.close(session, conversation=c)
     )
 
 
@@ -269,11 +288,11 @@ async def close_conversation(
     "/{conversation_id}/reopen", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
 )
 async def reopen_conversation(
-    conversation_id: int, session: SessionDep, commit: CommitDep
+    conversation_id: DbId, session: SessionDep, commit: CommitDep, scope: ApiScope
 ) -> ConversationOut:
     """Reopen a closed conversation."""
     return await _act(
-        session, commit, conversation_id, lambda c: service.reopen(session, conversation=c)
+        session, commit, scope, conversation_id, lambda c: service.reopen(session, conversation=c)
     )
 
 
@@ -281,12 +300,17 @@ async def reopen_conversation(
     "/{conversation_id}/assign", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
 )
 async def assign_conversation(
-    conversation_id: int, payload: AssignIn, session: SessionDep, commit: CommitDep
+    conversation_id: DbId,
+    payload: AssignIn,
+    session: SessionDep,
+    commit: CommitDep,
+    scope: ApiScope,
 ) -> ConversationOut:
     """Assign to a user, or unassign with ``{"assignee_id": null}``."""
     return await _act(
         session,
         commit,
+        scope,
         conversation_id,
         lambda c: service.assign(session, conversation=c, assignee_id=payload.assignee_id),
     )
@@ -296,12 +320,16 @@ async def assign_conversation(
     "/{conversation_id}/move", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
 )
 async def move_conversation(
-    conversation_id: int, payload: MoveIn, session: SessionDep, commit: CommitDep
+    conversation_id: DbId, payload: MoveIn, session: SessionDep, commit: CommitDep, scope: ApiScope
 ) -> ConversationOut:
-    """Move to another inbox (the assignee stays)."""
+    """Move to another inbox (the assignee stays); a key limited to some inboxes can move
+    only into one of them."""
+    if not scope.sees_inbox(payload.inbox_id):
+        raise field_error("inbox_id", f"this API key cannot use inbox {payload.inbox_id}")
     return await _act(
         session,
         commit,
+        scope,
         conversation_id,
         lambda c: service.move(session, conversation=c, inbox_id=payload.inbox_id),
     )
@@ -311,9 +339,13 @@ async def move_conversation(
     "/{conversation_id}/spam", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
 )
 async def mark_conversation_spam(
-    conversation_id: int, session: SessionDep, commit: CommitDep
+    conversation_id: DbId, session: SessionDep, commit: CommitDep, scope: ApiScope
 ) -> ConversationOut:
     """Mark as spam (its workflow hears ``closed``)."""
     return await _act(
-        session, commit, conversation_id, lambda c: blocklist.mark_spam(session, conversation=c)
+        session,
+        commit,
+        scope,
+        conversation_id,
+        lambda c: blocklist.mark_spam(session, conversation=c),
     )

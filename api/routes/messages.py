@@ -9,12 +9,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, status
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import require_api_key
+from api.auth import ApiScope, require_api_key
 from api.deps import CommitDep, SessionDep
 from api.errors import Refused
 from api.routes.conversations import field_error
 from api.schemas import ErrorOut, MessageOut, OneOffMessageIn
 from inbox.models import Channel, Contact
+from inbox.services import visibility
 from inbox.services.outbound import OutboundBlocked, queue_one_off
 
 router = APIRouter(
@@ -32,16 +33,16 @@ router = APIRouter(
     responses={409: {"model": ErrorOut, "description": "Sending is blocked (opt-out …)"}},
 )
 async def send_one_off(
-    payload: OneOffMessageIn, session: SessionDep, commit: CommitDep
+    payload: OneOffMessageIn, session: SessionDep, commit: CommitDep, scope: ApiScope
 ) -> MessageOut:
     """Queue an SMS to one of a contact's numbers, outside any conversation. 202: accepted."""
 
     def queue() -> MessageOut:
         contact = session.get(Contact, payload.contact_id)
-        if contact is None:
+        if contact is None or not visibility.can_see_contact(session, scope, contact.id):
             raise field_error("contact_id", f"no contact with id {payload.contact_id}")
         channel = session.get(Channel, payload.channel_id)
-        if channel is None:
+        if channel is None or not scope.sees_inbox(channel.default_inbox_id):
             raise field_error("channel_id", f"no channel with id {payload.channel_id}")
         if payload.number not in {n.number for n in contact.numbers}:
             raise field_error(

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import ImmutableMultiDict
 
 from api.deps import Commit, CommitDep, SessionDep, StateDep
+from api.form_values import error_fields
 from api.state import AppState
 from inbox.phone import InvalidNumber
 from inbox.providers.simulator import record_inbound
@@ -202,10 +203,7 @@ async def message_status(
         # A status Twilio added after this code was written: acknowledge, change nothing.
         log.warning("ignored unknown MessageStatus %r for %s", raw_status, sid)
         return _twiml()
-    error_code = form.get("ErrorCode") or None
-    error_message = form.get("ErrorMessage") or (
-        f"provider error {error_code}" if error_code else None
-    )
+    error_code, error_message = error_fields(form.get("ErrorCode"), form.get("ErrorMessage"))
     await run_in_threadpool(
         _apply_status,
         state,

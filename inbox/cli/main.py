@@ -132,11 +132,23 @@ def cmd_temporal_setup(args: argparse.Namespace) -> int:
 def cmd_api_key_create(args: argparse.Namespace) -> int:
     """Create a JSON API key and print it (it is shown only this once)."""
     from inbox.db import engine_for, make_session_factory, session_scope
-    from inbox.services.api_keys import create_api_key
+    from inbox.models import ApiKeyAccess
+    from inbox.services.admin import api_keys
+    from inbox.services.admin.errors import SettingsError
+    from inbox.services.admin.inboxes import inbox_ids_by_name
 
     sessions = make_session_factory(engine_for(_settings().database_url))
     with session_scope(sessions) as session:
-        row, plain = create_api_key(session, name=args.name)
+        try:
+            row, plain = api_keys.create(
+                session,
+                name=args.name,
+                access=ApiKeyAccess.READ if args.read_only else ApiKeyAccess.READ_WRITE,
+                inbox_ids=inbox_ids_by_name(session, args.inbox) if args.inbox else None,
+            )
+        except SettingsError as exc:
+            _out(f"cannot create the key: {exc}")
+            return 1
         key_id = row.id
     _out(f"API key {key_id} ({args.name}); keep it now, it is not shown again:\n{plain}")
     return 0
@@ -194,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     api_key_commands = api_key.add_subparsers(dest="api_key_command", required=True)
     create = api_key_commands.add_parser("create", help="create a key and print it once")
     create.add_argument("--name", required=True, help="what the key is for, e.g. 'crm'")
+    create.add_argument("--read-only", action="store_true", help="a key that can only read")
+    create.add_argument(
+        "--inbox",
+        action="append",
+        metavar="NAME",
+        help="limit the key to this inbox (repeat for more; default: every inbox)",
+    )
     create.set_defaults(handler=cmd_api_key_create)
 
     for register in (simulate.register, users.register, rules.register):

@@ -9,6 +9,7 @@ from inbox.models.contacts import Contact, ContactEvent, ContactNumber
 from inbox.models.conversations import Conversation, Message
 from inbox.models.delivery import EarlyStatusReport
 from inbox.models.enums import (
+    ApiKeyAccess,
     ChannelType,
     ConversationStatus,
     Direction,
@@ -21,6 +22,7 @@ from inbox.models.notifications import Notification
 from inbox.models.reads import ConversationRead
 from inbox.models.relay import PendingSignal
 from inbox.models.rules import RoundRobinCursor, RuleAction, RuleRun
+from inbox.models.security import PasswordToken, SignInThrottle, WebSession
 from inbox.models.settings import (
     AuditLog,
     BlockedNumber,
@@ -29,7 +31,7 @@ from inbox.models.settings import (
     ImportRowError,
 )
 from inbox.models.simulator import SimulatorMessage
-from inbox.models.users import ApiKey, Inbox, User, inbox_members
+from inbox.models.users import ApiKey, Inbox, User, api_key_inboxes, inbox_members
 from inbox.search_index import create_search_index, drop_search_index
 
 # The search index (FTS5 tables and triggers, or trigram indexes) is DDL the models cannot
@@ -43,6 +45,7 @@ event.listen(
 
 __all__ = [
     "ApiKey",
+    "ApiKeyAccess",
     "AuditLog",
     "Base",
     "BlockedNumber",
@@ -69,13 +72,17 @@ __all__ = [
     "Message",
     "MessageStatus",
     "Notification",
+    "PasswordToken",
     "PendingSignal",
     "Role",
     "RoundRobinCursor",
     "RuleAction",
     "RuleRun",
+    "SignInThrottle",
     "SimulatorMessage",
     "User",
+    "WebSession",
+    "api_key_inboxes",
     "inbox_members",
     "utcnow",
 ]

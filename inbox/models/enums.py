@@ -21,6 +21,11 @@ class Role(StrEnum):
     AGENT = "agent"
 
 
+class ApiKeyAccess(StrEnum):
+    READ = "read"
+    READ_WRITE = "read_write"
+
+
 class ChannelType(StrEnum):
     SMS = "sms"
 

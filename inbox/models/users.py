@@ -5,17 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inbox.models.base import Base, utcnow
-from inbox.models.enums import Role
+from inbox.models.enums import ApiKeyAccess, Role
 
 inbox_members = Table(
     "inbox_members",
     Base.metadata,
     Column("inbox_id", ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# The inboxes an API key is limited to (used only when the key is not for all inboxes).
+api_key_inboxes = Table(
+    "api_key_inboxes",
+    Base.metadata,
+    Column("api_key_id", ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True),
+    Column("inbox_id", ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True),
 )
 
 
@@ -69,3 +77,14 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Scopes. The server defaults give keys made before scopes existed the full access they had.
+    access: Mapped[str] = mapped_column(
+        String(16), default=ApiKeyAccess.READ_WRITE, server_default=ApiKeyAccess.READ_WRITE.value
+    )
+    all_inboxes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+    inboxes: Mapped[list[Inbox]] = relationship(secondary=api_key_inboxes, order_by="Inbox.name")
+
+    @property
+    def can_write(self) -> bool:
+        return self.access == ApiKeyAccess.READ_WRITE

@@ -72,9 +72,12 @@ class RuleRegistry:
             previous = self._files.get(path)
             if previous is not None and previous.fingerprint == fingerprint:
                 return
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problem = Problem(display_name(path), 1, f"cannot read the file: {exc}")
+            text = loader.read_text(path)
+        except (OSError, UnicodeDecodeError, loader.YamlProblem) as exc:
+            reason = (
+                str(exc) if isinstance(exc, loader.YamlProblem) else f"cannot read the file: {exc}"
+            )
+            problem = Problem(display_name(path), 1, reason)
             previous = self._files.get(path)
             good = previous.good if previous else None
             self._files[path] = _FileState((0, 0), "", good, [problem])

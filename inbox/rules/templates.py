@@ -1,8 +1,8 @@
 """Jinja templates in rules (SMS text, notes, notifications), rendered in a sandbox.
 
 Templates see merge fields only: ``{{ contact.first_name }}``, ``{{ inbox.next_open }}`` …
-They cannot reach Python internals (``ImmutableSandboxedEnvironment``), and a missing custom
-field renders as an empty string rather than failing a send.
+They cannot reach Python internals nor build oversized values (:mod:`inbox.sandbox`), and a
+missing custom field renders as an empty string rather than failing a send.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Any
 
 from jinja2 import Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from inbox import sandbox
+from inbox.sandbox import LimitedSandbox
 
 # Every merge field, with what it holds (listed in docs/automation.md).
 MERGE_FIELDS: dict[str, str] = {
@@ -42,7 +44,7 @@ MERGE_FIELDS: dict[str, str] = {
 OPEN_FIELDS = {"contact.fields", "conversation.fields"}
 ROOTS = {name.split(".")[0] for name in MERGE_FIELDS}
 
-_env = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+_env = LimitedSandbox(autoescape=False, keep_trailing_newline=False)
 
 
 class TemplateProblem(ValueError):
@@ -90,12 +92,13 @@ def fields_used(source: str) -> frozenset[str] | None:
 
 
 def check(source: str) -> list[str]:
-    """Problems with a template: syntax errors and unknown merge fields (empty when fine)."""
+    """Problems with a template: syntax errors, unknown merge fields, and what the sandbox
+    will refuse when it runs (empty when fine)."""
     try:
         parsed = _env.parse(source)
     except TemplateSyntaxError as exc:
         return [f"template error: {exc.message} (template line {exc.lineno})"]
-    problems = []
+    problems = sandbox.refusals(parsed)
     undeclared = meta.find_undeclared_variables(parsed)
     for name in sorted(undeclared - ROOTS):
         problems.append(_unknown(name))
@@ -148,9 +151,10 @@ def _compiled(source: str) -> Template:
 
 
 def render(source: str, context: dict[str, Any]) -> str:
-    """Render ``source`` in the sandbox. Raises TemplateProblem on errors or sandbox escapes."""
+    """Render ``source`` in the sandbox. Raises TemplateProblem on errors, sandbox escapes and
+    passed limits (output size, loop steps)."""
     try:
-        return _compiled(source).render(context).strip()
+        return _env.render_limited(_compiled(source), context).strip()
     except (TemplateSyntaxError, SecurityError) as exc:
         raise TemplateProblem(str(exc)) from exc
     except Exception as exc:  # a template bug must read as one, not as a crash

@@ -413,7 +413,10 @@ def check_path(target: Path, known: Known | None = None) -> tuple[list[RuleSpec]
     for path in files:
         display = display_name(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = loader.read_text(path)
+        except loader.YamlProblem as exc:
+            problems.append(Problem(display, exc.line, str(exc)))
+            continue
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(display, 1, f"cannot read the file: {exc}"))
             continue

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox.models import ApiKey, utcnow
+from inbox.models import ApiKey, ApiKeyAccess, Inbox, utcnow
 
 KEY_SCHEME = "inbx"
 # Writing last_used_at on every request would turn each read into a write; a minute is precise
@@ -31,16 +31,32 @@ def hash_key(key: str) -> str:
 
 
 def create_api_key(
-    session: Session, *, name: str, created_by_id: int | None = None
+    session: Session,
+    *,
+    name: str,
+    created_by_id: int | None = None,
+    access: str = ApiKeyAccess.READ_WRITE,
+    inboxes: list[Inbox] | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns the row and the plain key, which is never stored or shown again."""
+    """Create a key; returns the row and the plain key, which is never stored or shown again.
+
+    By default the key reads and writes in every inbox; ``access="read"`` makes it read-only
+    and ``inboxes`` limits it to those inboxes."""
     while True:
         prefix = secrets.token_hex(4)
         # 32 bits of prefix: a clash is rare but must not become a unique-constraint error.
         if session.scalars(select(ApiKey.id).where(ApiKey.prefix == prefix)).first() is None:
             break
     plain = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
-    row = ApiKey(name=name, prefix=prefix, key_hash=hash_key(plain), created_by_id=created_by_id)
+    row = ApiKey(
+        name=name,
+        prefix=prefix,
+        key_hash=hash_key(plain),
+        created_by_id=created_by_id,
+        access=access,
+        all_inboxes=inboxes is None,
+        inboxes=list(inboxes or []),
+    )
     session.add(row)
     session.flush()
     return row, plain

@@ -44,6 +44,7 @@ from inbox.models import (
     utcnow,
 )
 from inbox.relay import enqueue_conversation_signal
+from inbox.services import visibility
 
 # Kinds written only by the functions below, because each must keep the conversation row and
 # its workflow in step; add_contact_event refuses them.
@@ -407,13 +408,15 @@ def add_contact_event(
     author_id: int | None = None,
     automation: str | None = None,
     occurred_at: datetime | None = None,
+    scope: visibility.Scope = visibility.EVERYTHING,
 ) -> ContactEvent:
     """Log an event (a call, a purchase, a note …) in the contact's log.
 
     It also shows in a conversation's timeline: ``conversation`` if given (it must be the
-    contact's), else the contact's open conversation with the newest message, else none (the
-    event is then only in the contact log). Conversation lifecycle kinds are refused: they are
-    written by the functions above, which keep the conversation and its workflow in step.
+    contact's), else the contact's open conversation with the newest message among those
+    ``scope`` may see, else none (the event is then only in the contact log). Conversation
+    lifecycle kinds are refused: they are written by the functions above, which keep the
+    conversation and its workflow in step.
     """
     if kind not in {k.value for k in EventKind} or kind in LIFECYCLE_KINDS:
         allowed = sorted(k.value for k in EventKind if k not in LIFECYCLE_KINDS)
@@ -435,6 +438,7 @@ def add_contact_event(
             .where(
                 Conversation.contact_id == contact.id,
                 Conversation.status == ConversationStatus.OPEN,
+                visibility.conversations(scope),
             )
             .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
             .limit(1)

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 from inbox import live
 from inbox.contracts import (
     SEND_MESSAGE_WORKFLOW_TYPE,
+    SIGNAL_HOLD_CANCELLED,
     SIGNAL_MESSAGE_HELD,
     SIGNAL_MESSAGE_SENT,
     SIGNAL_SEND,
+    ConversationEvent,
     SendMessageInput,
     message_workflow_id,
 )
@@ -32,9 +34,10 @@ from inbox.models import (
     EarlyStatusReport,
     Message,
     MessageStatus,
+    User,
     utcnow,
 )
-from inbox.relay import enqueue
+from inbox.relay import enqueue, enqueue_conversation_signal
 from inbox.services import consent
 from inbox.services.messages import add_to_conversation
 
@@ -327,3 +330,19 @@ def apply_status_update(
         return message
     publish_message_update(session, message)
     return message
+
+
+def cancel_held(session: Session, *, message: Message, actor: User) -> None:
+    """Cancel a held message (quiet hours, or sent later) before it goes; its workflow forgets
+    the hold. Raises :class:`OutboundBlocked` when it is not held any more."""
+    if message.status != MessageStatus.HELD or message.conversation_id is None:
+        raise OutboundBlocked(f"message {message.id} is {message.status}, not held")
+    message.status = MessageStatus.CANCELLED
+    message.error_message = f"Cancelled by {actor.name} before it went"
+    publish_message_update(session, message)
+    enqueue_conversation_signal(
+        session,
+        message.conversation_id,
+        SIGNAL_HOLD_CANCELLED,
+        ConversationEvent(key=f"hold-cancelled-{message.id}", at=utcnow(), message_id=message.id),
+    )

@@ -22,6 +22,7 @@ API_ROUTES = [
     ("GET", "/api/v1/contacts/1"),
     ("POST", "/api/v1/contacts/1/events"),
     ("POST", "/api/v1/messages"),
+    ("GET", "/api/v1/consent/records"),
 ]
 
 

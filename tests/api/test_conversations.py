@@ -302,6 +302,7 @@ async def test_send_to_opted_out_contact_is_409_and_stores_nothing(api_client, f
     )
     assert response.status_code == 409
     assert "opted out" in response.json()["detail"]
+    assert response.json()["code"] == "opted_out"
     with sessions() as session:
         assert session.scalars(select(Message)).first() is None
     assert _pending(sessions) == []

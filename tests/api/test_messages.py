@@ -97,5 +97,6 @@ async def test_opted_out_contact_is_409(api_client, factory, sessions):
     )
     assert response.status_code == 409
     assert "opted out" in response.json()["detail"]
+    assert response.json()["code"] == "opted_out"  # a caller branches on the code, not words
     with sessions() as session:
         assert session.scalars(select(Message)).first() is None

@@ -106,7 +106,7 @@ def test_error_messages_snapshot() -> None:
             "rules/x.yaml:4: 'to' is not a valid option for action 'send_sms' in rule 'a' (options: text)",
         ),
         (
-            "- name: a\n  trigger: closed\n  then:\n    - send_sms: \"{{ ''.__class__ }}\"\n    - assign: somebody\n",
+            '- name: a\n  trigger: closed\n  then:\n    - send_sms: "{{ contact.name }}"\n    - assign: somebody\n',
             "rules/x.yaml:5: 'somebody' is not a valid assignee for rule 'a' (did you mean 'nobody'?)",
         ),
     ],
@@ -114,6 +114,22 @@ def test_error_messages_snapshot() -> None:
 def test_more_error_messages(text: str, expected: str) -> None:
     problems = [str(p) for p in check_text(text, "rules/x.yaml").problems]
     assert problems == [expected]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ contact.fields.__init__ }}",
+        "{{ contact|attr('__dict__') }}",
+        "{{ conversation.tags.append('x') }}",
+    ],
+)
+def test_templates_the_sandbox_will_refuse_are_reported(template: str) -> None:
+    text = f'- name: a\n  trigger: closed\n  then:\n    - send_sms: "{template}"\n'
+    problems = [str(p) for p in check_text(text, "rules/x.yaml").problems]
+    assert problems and all(p.startswith("rules/x.yaml:4: the sandbox refuses") for p in problems)
+    assert "of rule 'a'" in problems[0]
 
 
 def test_shipped_rules_are_valid_against_demo_names() -> None:

@@ -60,6 +60,7 @@ def _cases(world: World) -> list[Case]:
         Case("POST", "/settings/channels/{channel}", 303,
              {"name": "Main", "number": "+14155550100", "default_inbox_id": world.support.id}),
         Case("POST", "/settings/channels/{channel}/delete", 303),
+        Case("POST", "/settings/channels/{channel}/consent", 303, {"consent_replies": "provider"}),
         Case("GET", "/settings/inboxes", 200),
         Case("GET", "/settings/inboxes/{inbox}", 200),
         Case("POST", "/settings/inboxes", 303, {**inbox_form, "name": "Billing"}),
@@ -73,6 +74,7 @@ def _cases(world: World) -> list[Case]:
         Case("POST", "/settings/users/{agent}/deactivate", 200),
         Case("POST", "/settings/users/{inactive}/reactivate", 303),
         Case("POST", "/settings/users/{agent}/link", 200),
+        Case("POST", "/settings/users/{agent}/sign-out", 200),
         Case("GET", "/settings/blocklist", 200),
         Case("POST", "/settings/blocklist", 303, {"number": "+12025550188"}),
         Case("POST", "/settings/blocklist/{entry}/unblock", 303),
@@ -99,6 +101,13 @@ def _cases(world: World) -> list[Case]:
         Case("POST", "/settings/api-keys/{key}/revoke", 303),
         Case("GET", "/settings/automation", 200),
         Case("GET", "/settings/audit", 200),
+        Case("GET", "/settings/compliance", 200),
+        Case("POST", "/settings/compliance", 303,
+             {"opt_out_words": "STOP, QUIT", "opt_in_words": "START", "help_words": "HELP",
+              "quiet_start": "21:00", "quiet_end": "08:00", "automated_per_day": 3}),
+        Case("POST", "/settings/compliance/numbers", 303,
+             {"number": "+12025550133", "action": "opt_out", "note": "Asked on a call"}),
+        Case("GET", "/settings/compliance/records.csv", 200),
     ]  # fmt: skip
 
 
@@ -173,10 +182,10 @@ def _audit_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditLog)) or 0)
 
 
-@pytest.mark.parametrize("index", range(40))
+@pytest.mark.parametrize("index", range(46))
 def test_route_by_role(index, world, ids, login, session):
     cases = _cases(world)
-    assert len(cases) == 40
+    assert len(cases) == 46
     case = cases[index]
     # Everyone who is not an admin first: none of them may change anything.
     anonymous = _send(login(None), case, ids)

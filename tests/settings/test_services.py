@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,14 @@ from inbox.models import (
     EventKind,
     Message,
     MessageStatus,
+    PasswordToken,
     PendingSignal,
     RuleRun,
+    utcnow,
 )
+from inbox.passwords import hash_password
 from inbox.services import api_keys as key_service
+from inbox.services import sessions
 from inbox.services.admin import (
     api_keys,
     automation,
@@ -129,20 +134,60 @@ def test_users_invite_link_works_once(factory, session):
         session, email="New@Example.com", name="Nia", role="agent", password=None, actor_id=admin.id
     )
     assert invited.email == "new@example.com" and invited.password_hash is None
-    token = users.invite_token(invited, "secret")
-    assert users.user_for_token(session, token, "secret").id == invited.id
+    token = users.issue_link(session, user=invited, actor_id=admin.id)
+    assert users.user_for_token(session, token).id == invited.id
     with pytest.raises(SettingsError, match="not valid"):
-        users.user_for_token(session, token + "x", "secret")
-    with pytest.raises(SettingsError, match="not valid"):
-        users.user_for_token(session, token, "another secret")
+        users.user_for_token(session, token + "x")
     with pytest.raises(SettingsError, match="8 characters"):
-        users.set_password(session, user=invited, password="short")
-    users.set_password(session, user=invited, password="long enough")
+        users.set_password_with_token(session, token=token, password="short")
+    assert users.set_password_with_token(session, token=token, password="long enough") == invited
     with pytest.raises(SettingsError, match="used already"):
-        users.user_for_token(session, token, "secret")
+        users.user_for_token(session, token)
+    with pytest.raises(SettingsError, match="used already"):
+        users.set_password_with_token(session, token=token, password="another long one")
     with pytest.raises(SettingsError, match="email"):
         users.add_user(session, email="new@example.com", name="X", role="agent", password=None)
     assert audit_actions(session) == ["user.invite", "user.set_password"]
+
+
+def test_a_newer_link_replaces_the_older_and_only_its_hash_is_kept(factory, session):
+    invited = factory.user(password_hash=None)
+    first = users.issue_link(session, user=invited)
+    second = users.issue_link(session, user=invited)
+    session.commit()
+    with pytest.raises(SettingsError, match="replaced by a newer one"):
+        users.user_for_token(session, first)
+    assert users.user_for_token(session, second) == invited
+    stored = {row.token_hash for row in session.scalars(select(PasswordToken))}
+    assert first not in stored and second not in stored  # hashes only
+
+
+def test_links_expire_an_invitation_in_7_days_and_a_reset_in_24_hours(factory, session):
+    invited = factory.user(password_hash=None)
+    member = factory.user(password_hash=hash_password("old password"))
+    invite = users.issue_link(session, user=invited)
+    reset = users.issue_link(session, user=member)
+    session.commit()
+    rows = {row.user_id: row for row in session.scalars(select(PasswordToken))}
+    assert rows[invited.id].purpose == "invite" and rows[member.id].purpose == "reset"
+    assert rows[invited.id].expires_at - rows[invited.id].created_at == timedelta(days=7)
+    assert rows[member.id].expires_at - rows[member.id].created_at == timedelta(hours=24)
+    rows[member.id].expires_at = utcnow() - timedelta(seconds=1)  # its day is over
+    session.commit()
+    with pytest.raises(SettingsError, match="expired"):
+        users.user_for_token(session, reset)
+    assert users.user_for_token(session, invite) == invited
+
+
+def test_a_new_password_signs_the_user_out_everywhere(factory, session):
+    member = factory.user(password_hash=hash_password("old password"))
+    sessions.start(session, user=member)
+    sessions.start(session, user=member)
+    token = users.issue_link(session, user=member)
+    session.commit()
+    users.set_password_with_token(session, token=token, password="a new password")
+    session.commit()
+    assert sessions.of_user(session, member.id) == []
 
 
 def test_manager_loops_and_self_demotion_are_refused(factory, session):

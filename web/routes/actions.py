@@ -9,10 +9,12 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from api.deps import CommitDep, SessionDep
-from inbox.models import Conversation, EventKind, User
+from inbox.limits import DbId, parse_id
+from inbox.models import Conversation, EventKind, Message, User
+from inbox.services import consent
 from inbox.services import conversations as actions
 from inbox.services.admin import blocklist
-from inbox.services.outbound import OutboundBlocked, queue_message
+from inbox.services.outbound import OutboundBlocked, cancel_held, queue_message
 from web.auth import CsrfProtected, CurrentUser
 from web.deps import live_position, page_context
 from web.merge import MergeError, merge_values, render_merge_fields
@@ -40,7 +42,7 @@ def _changed(
         request,
         "inbox.html",
         {**context, "query": ListQuery()},
-        blocks=["conv_header", "timeline", "details"],
+        blocks=["conv_header", "timeline", "consent", "details"],
         fragment=True,
         headers={"HX-Trigger": "list-refresh"},
     )
@@ -56,7 +58,7 @@ def reply(
     session: SessionDep,
     commit: CommitDep,
     user: CurrentUser,
-    conversation_id: int,
+    conversation_id: DbId,
     body: Annotated[str, Form()] = "",
 ) -> Response:
     """Send the composer's text (merge fields filled in) from this agent."""
@@ -83,12 +85,12 @@ def assign(
     session: SessionDep,
     commit: CommitDep,
     user: CurrentUser,
-    conversation_id: int,
+    conversation_id: DbId,
     assignee_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Change the assignee (empty: unassigned)."""
     conversation = get_conversation(session, user, conversation_id)
-    target = int(assignee_id) if assignee_id.isdigit() else None
+    target = parse_id(assignee_id)
     if target == conversation.assignee_id:
         return _changed(request, session, user, conversation)
     try:
@@ -105,8 +107,8 @@ def move(
     session: SessionDep,
     commit: CommitDep,
     user: CurrentUser,
-    conversation_id: int,
-    inbox_id: Annotated[int, Form()],
+    conversation_id: DbId,
+    inbox_id: Annotated[DbId, Form()],
 ) -> Response:
     """Move to another inbox (an agent only to an inbox they belong to)."""
     conversation = get_conversation(session, user, conversation_id)
@@ -127,7 +129,7 @@ def add_note(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    conversation_id: int,
+    conversation_id: DbId,
     text: Annotated[str, Form()] = "",
 ) -> Response:
     """Add an internal note (it also goes in the contact's log)."""
@@ -146,13 +148,63 @@ def add_note(
     return _changed(request, session, user, conversation)
 
 
+@router.post("/{conversation_id}/consent")
+def decide_consent(
+    request: Request,
+    session: SessionDep,
+    commit: CommitDep,
+    user: CurrentUser,
+    conversation_id: DbId,
+    decision: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Decide a possible opt-out: record it (the number is opted out) or dismiss it."""
+    conversation = get_conversation(session, user, conversation_id)
+    if decision not in ("record", "dismiss"):
+        raise HTTPException(status_code=422, detail="Choose: record the opt-out, or dismiss it")
+    try:
+        consent.decide_possible(
+            session,
+            conversation=conversation,
+            actor=user,
+            opt_out=decision == "record",
+            note=note.strip()[:2000],
+        )
+    except consent.ConsentError as exc:
+        raise _refused(exc) from exc
+    commit()
+    return _changed(request, session, user, conversation)
+
+
+@router.post("/{conversation_id}/messages/{message_id}/cancel")
+def cancel_held_message(
+    request: Request,
+    session: SessionDep,
+    commit: CommitDep,
+    user: CurrentUser,
+    conversation_id: DbId,
+    message_id: DbId,
+) -> Response:
+    """Cancel a held message before it goes (quiet hours, or sent later)."""
+    conversation = get_conversation(session, user, conversation_id)
+    message = session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation.id:
+        raise HTTPException(status_code=404, detail="No such message in this conversation")
+    try:
+        cancel_held(session, message=message, actor=user)
+    except OutboundBlocked as exc:
+        raise _refused(exc) from exc
+    commit()
+    return _changed(request, session, user, conversation)
+
+
 @router.post("/{conversation_id}/{action}")
 def lifecycle(
     request: Request,
     session: SessionDep,
     commit: CommitDep,
     user: CurrentUser,
-    conversation_id: int,
+    conversation_id: DbId,
     action: str,
 ) -> Response:
     """Close, reopen, mark as spam, or mark unread (for this agent only)."""

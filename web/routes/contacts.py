@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.deps import SessionDep
 from inbox import live
+from inbox.limits import DbId
 from inbox.models import Contact, Conversation, User
-from web.auth import CsrfProtected, CurrentUser, is_manager
+from inbox.services import visibility
+from web.auth import CsrfProtected, CurrentUser
 from web.deps import page_context
-from web.queries import contact_conversations, contact_events, visibility
+from web.queries import contact_conversations, contact_events, scope
 from web.templating import render
 
 router = APIRouter(prefix="/contacts", tags=["web"])
@@ -23,27 +25,22 @@ EMAIL_MAX = 320
 NAME_MAX = 200
 
 
-def get_contact(session: Session, user: User, contact_id: int) -> Contact:
-    """A contact the user may see: managers any; agents those with a conversation they see."""
+def get_contact(session: Session, user: User, contact_id: DbId) -> Contact:
+    """A contact the user may see (:func:`inbox.services.visibility.contacts`); 404 otherwise,
+    with no hint that it exists."""
     contact = session.scalars(
-        select(Contact).where(Contact.id == contact_id).options(selectinload(Contact.numbers))
+        select(Contact)
+        .where(Contact.id == contact_id, visibility.contacts(scope(session, user)))
+        .options(selectinload(Contact.numbers))
     ).one_or_none()
     if contact is None:
         raise HTTPException(status_code=404, detail="Contact not found")
-    if not is_manager(user):
-        seen = session.scalar(
-            select(Conversation.id)
-            .where(Conversation.contact_id == contact_id, visibility(session, user))
-            .limit(1)
-        )
-        if seen is None:
-            raise HTTPException(status_code=404, detail="Contact not found")
     return contact
 
 
 @router.get("/{contact_id}")
 def contact_page(
-    request: Request, session: SessionDep, user: CurrentUser, contact_id: int
+    request: Request, session: SessionDep, user: CurrentUser, contact_id: DbId
 ) -> Response:
     """The contact, their conversations, and their log (each entry links to its conversation)."""
     contact = get_contact(session, user, contact_id)
@@ -53,14 +50,14 @@ def contact_page(
         user,
         contact=contact,
         conversations=contact_conversations(session, user, contact.id),
-        events=contact_events(session, contact.id),
+        events=contact_events(session, user, contact.id),
     )
     return render(request, "contact.html", context, block="contact_card")
 
 
 @router.get("/{contact_id}/edit")
 def contact_edit(
-    request: Request, session: SessionDep, user: CurrentUser, contact_id: int
+    request: Request, session: SessionDep, user: CurrentUser, contact_id: DbId
 ) -> Response:
     """The contact card as a form (swapped in place of the card)."""
     contact = get_contact(session, user, contact_id)
@@ -70,7 +67,7 @@ def contact_edit(
 
 @router.get("/{contact_id}/card")
 def contact_card(
-    request: Request, session: SessionDep, user: CurrentUser, contact_id: int
+    request: Request, session: SessionDep, user: CurrentUser, contact_id: DbId
 ) -> Response:
     """The contact card (Cancel on the form)."""
     contact = get_contact(session, user, contact_id)
@@ -83,7 +80,7 @@ def contact_save(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    contact_id: int,
+    contact_id: DbId,
     name: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "",
 ) -> Response:

@@ -9,8 +9,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
+from inbox.limits import DbId, parse_id
 from inbox.models import Conversation, User
 from web.auth import CurrentUser
+from web.consent import consent_view, held_text
 from web.deps import live_position, page_context
 from web.merge import MERGE_FIELDS
 from web.queries import (
@@ -47,7 +49,7 @@ def list_query(
     view: str | None = None, sort: str | None = None, inbox: str | None = None, q: str = ""
 ) -> ListQuery:
     """The left panel's query from request parameters; bad values fall back to defaults."""
-    inbox_id = int(inbox) if inbox and inbox.isdigit() else None
+    inbox_id = parse_id(inbox)
     return ListQuery(view=parse_view(view), sort=parse_sort(sort), inbox_id=inbox_id, q=q[:200])
 
 
@@ -89,10 +91,12 @@ def conversation_context(
         "other_conversations": contact_conversations(
             session, user, conversation.contact_id, exclude=conversation.id
         ),
-        "contact_events": contact_events(session, conversation.contact_id, limit=10),
+        "contact_events": contact_events(session, user, conversation.contact_id, limit=10),
         "users": assignable_users(session),
         "move_inboxes": visible_inboxes(session, user),
         "merge_fields": MERGE_FIELDS,
+        "consent": consent_view(session, conversation),
+        "held_text": lambda message: held_text(message, conversation),
     }
 
 
@@ -136,7 +140,7 @@ def conversation_page(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    conversation_id: int,
+    conversation_id: DbId,
     query: ListQueryDep,
 ) -> Response:
     """Open a conversation (marks it read for this user)."""
@@ -164,7 +168,7 @@ def conversation_page(
 
 @router.get("/inbox/{conversation_id}/live")
 def conversation_live(
-    request: Request, session: SessionDep, user: CurrentUser, conversation_id: int
+    request: Request, session: SessionDep, user: CurrentUser, conversation_id: DbId
 ) -> Response:
     """The parts of an open conversation that change (header, timeline, details), as
     out-of-band swaps, so a live refresh never touches what the agent is typing."""
@@ -182,6 +186,6 @@ def conversation_live(
         request,
         "inbox.html",
         {**context, "query": ListQuery()},
-        blocks=["conv_header", "timeline", "details"],
+        blocks=["conv_header", "timeline", "consent", "details"],
         fragment=True,
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Select
 
 from api.deps import CommitDep, SessionDep
+from inbox.limits import MAX_INT, DbId, parse_id
 from inbox.models import Conversation, User
 from inbox.services import conversations as actions
 from web.auth import CsrfProtected, CurrentUser
@@ -75,7 +76,7 @@ def list_page(
     q: str = "",
     order: str = "last_message",
     dir: str = "desc",
-    page: int = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_INT // PAGE_SIZE)] = 1,
 ) -> Response:
     """The table (htmx: just the table block, for sort, paging, filters)."""
     query = list_query(view, None, inbox, q)
@@ -132,7 +133,7 @@ def bulk(
     commit: CommitDep,
     user: CurrentUser,
     action: Annotated[str, Form()],
-    ids: Annotated[list[int] | None, Form()] = None,
+    ids: Annotated[list[DbId] | None, Form()] = None,
     assignee_id: Annotated[str, Form()] = "",
     inbox_id: Annotated[str, Form()] = "",
 ) -> Response:
@@ -141,7 +142,7 @@ def bulk(
         raise HTTPException(status_code=422, detail=f"Unknown bulk action {action!r}")
     if not ids:
         raise HTTPException(status_code=422, detail="Tick at least one conversation")
-    if action == "move" and not inbox_id.isdigit():
+    if action == "move" and parse_id(inbox_id) is None:
         raise HTTPException(status_code=422, detail="Pick an inbox to move to")
     if action == "move" and int(inbox_id) not in {i.id for i in visible_inboxes(session, user)}:
         raise HTTPException(status_code=403, detail="You cannot move conversations to that inbox")
@@ -156,7 +157,7 @@ def bulk(
                 elif action == "reopen":
                     actions.reopen(session, conversation=conversation, actor_id=user.id)
                 elif action == "assign":
-                    target = int(assignee_id) if assignee_id.isdigit() else None
+                    target = parse_id(assignee_id)
                     if target == conversation.assignee_id:
                         raise actions.ConversationActionError("already assigned")
                     actions.assign(

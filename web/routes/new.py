@@ -10,12 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from api.deps import SessionDep
+from inbox.limits import parse_id
 from inbox.models import Channel, Contact, ContactNumber, User
 from inbox.phone import InvalidNumber, normalize_number
+from inbox.services import visibility
 from inbox.services.conversations import ConversationActionError, start_conversation
 from web.auth import CsrfProtected, CurrentUser, is_manager
 from web.deps import page_context
-from web.queries import member_inbox_ids
+from web.queries import member_inbox_ids, scope
 from web.search import like_pattern
 from web.templating import render
 
@@ -30,10 +32,15 @@ def usable_channels(session: Session, user: User) -> list[Channel]:
     return list(session.scalars(query))
 
 
-def find_contacts(session: Session, q: str, limit: int = 20) -> list[Contact]:
-    """Contacts whose name or number matches ``q`` (all, by name, when ``q`` is empty)."""
+def find_contacts(session: Session, user: User, q: str, limit: int = 20) -> list[Contact]:
+    """Contacts ``user`` may see whose name or number matches ``q`` (all of them, by name,
+    when ``q`` is empty)."""
     query = (
-        select(Contact).options(selectinload(Contact.numbers)).order_by(Contact.name).limit(limit)
+        select(Contact)
+        .where(visibility.contacts(scope(session, user)))
+        .options(selectinload(Contact.numbers))
+        .order_by(Contact.name)
+        .limit(limit)
     )
     if q.strip():
         pattern = like_pattern(q.strip())
@@ -48,6 +55,16 @@ def find_contacts(session: Session, q: str, limit: int = 20) -> list[Contact]:
     return list(session.scalars(query))
 
 
+def visible_contact(session: Session, user: User, contact_id: str) -> Contact | None:
+    """The contact of a form's ``contact_id`` if ``user`` may see it, else None."""
+    wanted = parse_id(contact_id)
+    if wanted is None:
+        return None
+    return session.scalars(
+        select(Contact).where(Contact.id == wanted, visibility.contacts(scope(session, user)))
+    ).one_or_none()
+
+
 def _form(
     request: Request,
     session: Session,
@@ -58,10 +75,10 @@ def _form(
     values: dict[str, str] | None = None,
 ) -> Response:
     values = values or {}
-    contacts = find_contacts(session, values.get("contact_q", ""))
+    contacts = find_contacts(session, user, values.get("contact_q", ""))
     selected = None
-    if values.get("contact_id", "").isdigit():
-        selected = session.get(Contact, int(values["contact_id"]))
+    if parse_id(values.get("contact_id")) is not None:
+        selected = visible_contact(session, user, values["contact_id"])
         if selected is not None and selected not in contacts:
             contacts.insert(0, selected)
     context = page_context(
@@ -94,10 +111,11 @@ def contact_options(
     contact_id: str = "",
 ) -> Response:
     """The contact picker and its numbers, for active search and when the contact changes."""
-    contacts = find_contacts(session, contact_q)
+    contacts = find_contacts(session, user, contact_q)
     selected = None
-    if contact_id.isdigit():
-        selected = next((c for c in contacts if c.id == int(contact_id)), None)
+    wanted = parse_id(contact_id)
+    if wanted is not None:
+        selected = next((c for c in contacts if c.id == wanted), None)
     context = page_context(
         request,
         session,
@@ -105,7 +123,8 @@ def contact_options(
         contacts=contacts,
         selected=selected or (contacts[0] if contacts else None),
     )
-    return render(request, "new.html", context, block="contact_picker")
+    # Only ever the picker (a plain GET of this URL too, which had no page to render).
+    return render(request, "new.html", context, block="contact_picker", fragment=True)
 
 
 @router.post("", dependencies=[CsrfProtected])
@@ -145,7 +164,7 @@ def create(
             session.flush()
         number = e164
     else:
-        found = session.get(Contact, int(contact_id)) if contact_id.isdigit() else None
+        found = visible_contact(session, user, contact_id)
         if found is None:
             return _form(
                 request, session, user, error="Pick a contact", status_code=422, values=values

@@ -12,6 +12,7 @@ from web.settings import (
     automation,
     blocklist,
     channels,
+    compliance,
     export,
     fields,
     imports,
@@ -35,6 +36,7 @@ ADMIN_PAGES = (
     export,
     api_keys,
     automation,
+    compliance,
     audit,
 )
 

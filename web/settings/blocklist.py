@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from api.deps import CommitDep, SessionDep
+from inbox.limits import DbId
 from inbox.models import BlockedNumber, Contact, Conversation, ConversationStatus, User
 from inbox.phone import InvalidNumber
 from inbox.services.admin import blocklist
@@ -78,7 +79,7 @@ def block_number(
 
 @router.post("/{entry_id}/unblock", dependencies=[CsrfProtected])
 def unblock(
-    request: Request, session: SessionDep, commit: CommitDep, user: AdminUser, entry_id: int
+    request: Request, session: SessionDep, commit: CommitDep, user: AdminUser, entry_id: DbId
 ) -> Response:
     """Remove an entry; conversations no longer covered return to open or closed."""
     entry = session.get(BlockedNumber, entry_id)
@@ -91,7 +92,7 @@ def unblock(
 
 @router.post("/conversations/{conversation_id}/not-spam", dependencies=[CsrfProtected])
 def not_spam(
-    request: Request, session: SessionDep, commit: CommitDep, user: AdminUser, conversation_id: int
+    request: Request, session: SessionDep, commit: CommitDep, user: AdminUser, conversation_id: DbId
 ) -> Response:
     """Mark as not spam: lift the sender's block and restore all their conversations."""
     conversation = session.get(Conversation, conversation_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from api.deps import SessionDep, StateDep
+from inbox.limits import DbId
 from inbox.models import Channel, ChannelType
 from inbox.providers import SmsProvider, get_provider
 from inbox.services.admin import channels
@@ -87,7 +88,7 @@ def channel_create(
     return back("/settings/channels")
 
 
-def _channel(session: SessionDep, channel_id: int) -> Channel:
+def _channel(session: SessionDep, channel_id: DbId) -> Channel:
     channel = session.get(Channel, channel_id)
     if channel is None:
         raise HTTPException(status_code=404, detail="No such channel")
@@ -100,7 +101,7 @@ def channel_update(
     session: SessionDep,
     user: AdminUser,
     provider: ProviderDep,
-    channel_id: int,
+    channel_id: DbId,
     name: Annotated[str, Form()] = "",
     number: Annotated[str, Form()] = "",
     default_inbox_id: Annotated[int, Form()] = 0,
@@ -129,9 +130,40 @@ def channel_update(
     return back("/settings/channels")
 
 
+@router.post("/{channel_id}/consent", dependencies=[CsrfProtected])
+def channel_consent_replies(
+    request: Request,
+    session: SessionDep,
+    user: AdminUser,
+    provider: ProviderDep,
+    channel_id: DbId,
+    consent_replies: Annotated[str, Form()] = "app",
+    opt_out_reply: Annotated[str, Form()] = "",
+    opt_in_reply: Annotated[str, Form()] = "",
+    help_reply: Annotated[str, Form()] = "",
+) -> Response:
+    """Who answers STOP, START and HELP on the channel, and the texts (empty: the default)."""
+    channel = _channel(session, channel_id)
+    try:
+        channels.set_consent_replies(
+            session,
+            channel=channel,
+            mode=consent_replies,
+            opt_out_reply=opt_out_reply,
+            opt_in_reply=opt_in_reply,
+            help_reply=help_reply,
+            actor_id=user.id,
+        )
+    except SettingsError as exc:
+        session.rollback()
+        return _show(request, session, user, provider, error=str(exc), status_code=422)
+    session.commit()
+    return back("/settings/channels")
+
+
 @router.post("/{channel_id}/delete", dependencies=[CsrfProtected])
 def channel_delete(
-    request: Request, session: SessionDep, user: AdminUser, provider: ProviderDep, channel_id: int
+    request: Request, session: SessionDep, user: AdminUser, provider: ProviderDep, channel_id: DbId
 ) -> Response:
     """Delete an unused channel (one with conversations is refused, with the reason)."""
     channel = _channel(session, channel_id)

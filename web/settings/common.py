@@ -25,6 +25,7 @@ PAGES: list[tuple[str, str]] = [
     ("export", "Export"),
     ("api-keys", "API keys"),
     ("automation", "Automation"),
+    ("compliance", "Compliance"),
     ("audit", "Audit log"),
 ]
 

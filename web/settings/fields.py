@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from api.deps import SessionDep
+from inbox.limits import DbId
 from inbox.models import CustomFieldDefinition
 from inbox.models.settings import FieldEntity, FieldType
 from inbox.services.admin import fields
@@ -32,7 +33,7 @@ def _show(request: Request, session: SessionDep, user: AdminUser, **extra: Any) 
     )
 
 
-def _definition(session: SessionDep, field_id: int) -> CustomFieldDefinition:
+def _definition(session: SessionDep, field_id: DbId) -> CustomFieldDefinition:
     found = session.get(CustomFieldDefinition, field_id)
     if found is None:
         raise HTTPException(status_code=404, detail="No such field")
@@ -79,7 +80,7 @@ def field_update(
     request: Request,
     session: SessionDep,
     user: AdminUser,
-    field_id: int,
+    field_id: DbId,
     label: Annotated[str, Form()] = "",
     choices: Annotated[str, Form()] = "",
 ) -> Response:
@@ -101,7 +102,9 @@ def field_update(
 
 
 @router.post("/{field_id}/delete", dependencies=[CsrfProtected])
-def field_delete(request: Request, session: SessionDep, user: AdminUser, field_id: int) -> Response:
+def field_delete(
+    request: Request, session: SessionDep, user: AdminUser, field_id: DbId
+) -> Response:
     """Remove a field definition (stored values are kept)."""
     fields.delete_field(session, definition=_definition(session, field_id), actor_id=user.id)
     session.commit()

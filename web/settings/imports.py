@@ -18,6 +18,7 @@ from sqlalchemy import select
 from starlette.background import BackgroundTask
 
 from api.deps import SessionDep, SettingsDep, StateDep
+from inbox.limits import DbId
 from inbox.models import ImportJob, ImportRowError
 from inbox.models.settings import ImportStatus
 from inbox.services.admin import contacts_import
@@ -34,7 +35,7 @@ def _jobs(session: SessionDep) -> list[ImportJob]:
     return list(session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(20)))
 
 
-def _job(session: SessionDep, job_id: int) -> ImportJob:
+def _job(session: SessionDep, job_id: DbId) -> ImportJob:
     job = session.get(ImportJob, job_id)
     if job is None:
         raise HTTPException(status_code=404, detail="No such import")
@@ -101,7 +102,7 @@ def import_upload(
 
 @router.get("/{job_id}")
 def import_job_page(
-    request: Request, session: SessionDep, user: AdminUser, job_id: int
+    request: Request, session: SessionDep, user: AdminUser, job_id: DbId
 ) -> Response:
     """The column mapping form, or the import's progress and its rejected rows."""
     return _show_job(request, session, user, _job(session, job_id))
@@ -109,7 +110,7 @@ def import_job_page(
 
 @router.post("/{job_id}/start", dependencies=[CsrfProtected])
 async def import_start(
-    request: Request, session: SessionDep, state: StateDep, user: AdminUser, job_id: int
+    request: Request, session: SessionDep, state: StateDep, user: AdminUser, job_id: DbId
 ) -> Response:
     """Save the mapping (fields ``map_<column index>``) and run the import in the background."""
     job = _job(session, job_id)
@@ -134,7 +135,7 @@ async def import_start(
 
 @router.get("/{job_id}/progress")
 def import_progress(
-    request: Request, session: SessionDep, user: AdminUser, job_id: int
+    request: Request, session: SessionDep, user: AdminUser, job_id: DbId
 ) -> Response:
     """The progress block alone (polled by htmx while the import runs)."""
     job = _job(session, job_id)
@@ -155,7 +156,7 @@ def import_progress(
 
 @router.get("/{job_id}/errors.csv")
 def import_errors_csv(
-    session: SessionDep, state: StateDep, user: AdminUser, job_id: int
+    session: SessionDep, state: StateDep, user: AdminUser, job_id: DbId
 ) -> Response:
     """Every rejected row (line, problem) as CSV, streamed."""
     job = _job(session, job_id)

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from api.deps import SessionDep
+from inbox.limits import DbId, parse_id
 from inbox.models import Inbox, User
 from inbox.services.admin import inboxes
 from inbox.services.admin.errors import SettingsError
@@ -47,14 +48,14 @@ async def _form(request: Request) -> dict[str, Any]:
     assignee = str(form.get("default_assignee_id") or "")
     return {
         "name": str(form.get("name") or ""),
-        "default_assignee_id": int(assignee) if assignee.isdigit() else None,
-        "member_ids": [int(str(v)) for v in form.getlist("member_ids") if str(v).isdigit()],
+        "default_assignee_id": parse_id(assignee),
+        "member_ids": [i for v in form.getlist("member_ids") if (i := parse_id(str(v)))],
         "hours": {day: str(form.get(f"hours_{day}") or "") for day in inboxes.DAYS},
         "timezone": str(form.get("timezone") or "UTC").strip(),
     }
 
 
-def _inbox(session: SessionDep, inbox_id: int) -> Inbox:
+def _inbox(session: SessionDep, inbox_id: DbId) -> Inbox:
     inbox = session.get(Inbox, inbox_id)
     if inbox is None:
         raise HTTPException(status_code=404, detail="No such inbox")
@@ -69,7 +70,7 @@ def inboxes_page(request: Request, session: SessionDep, user: AdminUser) -> Resp
 
 @router.get("/{inbox_id}")
 def inbox_edit_page(
-    request: Request, session: SessionDep, user: AdminUser, inbox_id: int
+    request: Request, session: SessionDep, user: AdminUser, inbox_id: DbId
 ) -> Response:
     """One inbox's form (and, if it holds conversations, where to move them before deleting)."""
     return _show(request, session, user, edit=_inbox(session, inbox_id))
@@ -108,7 +109,7 @@ async def inbox_create(request: Request, session: SessionDep, user: AdminUser) -
 
 @router.post("/{inbox_id}", dependencies=[CsrfProtected])
 async def inbox_update(
-    request: Request, session: SessionDep, user: AdminUser, inbox_id: int
+    request: Request, session: SessionDep, user: AdminUser, inbox_id: DbId
 ) -> Response:
     """Save an inbox's settings."""
     return await _save(request, session, user, _inbox(session, inbox_id))
@@ -119,12 +120,12 @@ def inbox_delete(
     request: Request,
     session: SessionDep,
     user: AdminUser,
-    inbox_id: int,
+    inbox_id: DbId,
     move_to_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Delete an inbox, moving its conversations to ``move_to_id`` first if it has any."""
     inbox = _inbox(session, inbox_id)
-    target = int(move_to_id) if move_to_id.isdigit() else None
+    target = parse_id(move_to_id)
     try:
         inboxes.delete_inbox(session, inbox=inbox, move_to_id=target, actor_id=user.id)
     except SettingsError as exc:

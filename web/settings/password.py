@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep
 from inbox.services.admin import users
 from inbox.services.admin.errors import SettingsError
 from web.auth import csrf_protect, csrf_token
@@ -29,12 +29,10 @@ def _show(request: Request, token: str, **extra: object) -> Response:
 
 
 @router.get("/{token}", name="set_password_page")
-def set_password_page(
-    request: Request, session: SessionDep, settings: SettingsDep, token: str
-) -> Response:
+def set_password_page(request: Request, session: SessionDep, token: str) -> Response:
     """The form, if the link is still good; else why not."""
     try:
-        who = users.user_for_token(session, token, settings.secret_key)
+        who = users.user_for_token(session, token)
     except SettingsError as exc:
         return _show(request, token, error=str(exc), dead=True, status_code=410)
     return _show(request, token, who=who)
@@ -44,20 +42,20 @@ def set_password_page(
 def set_password_submit(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     token: str,
-    password: Annotated[str, Form()] = "",
-    confirm: Annotated[str, Form()] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    confirm: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    """Set the password (the link then stops working) and go to sign in."""
+    """Set the password (the link then stops working, and the user's sessions end) and go to
+    sign in."""
     try:
-        who = users.user_for_token(session, token, settings.secret_key)
+        who = users.user_for_token(session, token)
     except SettingsError as exc:
         return _show(request, token, error=str(exc), dead=True, status_code=410)
     try:
         if password != confirm:
             raise SettingsError("the two passwords differ", field="confirm")
-        users.set_password(session, user=who, password=password)
+        users.set_password_with_token(session, token=token, password=password)
     except SettingsError as exc:
         session.rollback()
         return _show(request, token, who=who, error=str(exc), status_code=422)

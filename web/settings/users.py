@@ -1,4 +1,5 @@
-"""Settings · Users: create or invite, role, manager, deactivate / reactivate."""
+"""Settings · Users: create or invite, role, manager, deactivate / reactivate, set-password
+links, sign out everywhere."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from api.deps import SessionDep, SettingsDep
+from inbox.limits import DbId, parse_id
 from inbox.models import Role, User
+from inbox.services import sessions
 from inbox.services.admin import audit, users
 from inbox.services.admin.errors import SettingsError
 from inbox.settings import Settings
@@ -38,7 +41,7 @@ def _link(settings: Settings, token: str) -> str:
     return f"{settings.public_url.rstrip('/')}/set-password/{token}"
 
 
-def _user(session: SessionDep, user_id: int) -> User:
+def _user(session: SessionDep, user_id: DbId) -> User:
     found = session.get(User, user_id)
     if found is None:
         raise HTTPException(status_code=404, detail="No such user")
@@ -46,7 +49,7 @@ def _user(session: SessionDep, user_id: int) -> User:
 
 
 def _manager(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return parse_id(value)
 
 
 @router.get("")
@@ -85,7 +88,8 @@ def user_create(
     session.commit()
     if password:
         return back("/settings/users")
-    link = _link(settings, users.invite_token(created, settings.secret_key))
+    link = _link(settings, users.issue_link(session, user=created, actor_id=user.id))
+    session.commit()
     return _show(request, session, user, invited=created, invite_link=link)
 
 
@@ -94,7 +98,7 @@ def user_update(
     request: Request,
     session: SessionDep,
     user: AdminUser,
-    user_id: int,
+    user_id: DbId,
     name: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = Role.AGENT,
     manager_id: Annotated[str, Form()] = "",
@@ -119,7 +123,7 @@ def user_update(
 
 @router.post("/{user_id}/deactivate", dependencies=[CsrfProtected])
 def user_deactivate(
-    request: Request, session: SessionDep, user: AdminUser, user_id: int
+    request: Request, session: SessionDep, user: AdminUser, user_id: DbId
 ) -> Response:
     """Deactivate; their open conversations go back to each inbox's default assignee."""
     target = _user(session, user_id)
@@ -135,7 +139,7 @@ def user_deactivate(
 
 @router.post("/{user_id}/reactivate", dependencies=[CsrfProtected])
 def user_reactivate(
-    request: Request, session: SessionDep, user: AdminUser, user_id: int
+    request: Request, session: SessionDep, user: AdminUser, user_id: DbId
 ) -> Response:
     """Let a deactivated user sign in again."""
     target = _user(session, user_id)
@@ -150,13 +154,35 @@ def user_reactivate(
 
 @router.post("/{user_id}/link", dependencies=[CsrfProtected])
 def user_link(
-    request: Request, session: SessionDep, settings: SettingsDep, user: AdminUser, user_id: int
+    request: Request, session: SessionDep, settings: SettingsDep, user: AdminUser, user_id: DbId
 ) -> Response:
     """A new one-time set-password link (an invitation again, or a password reset)."""
     target = _user(session, user_id)
     if not target.is_active:
         return _show(request, session, user, error=f"{target.name} is deactivated", status_code=409)
     audit.record(session, actor_id=user.id, action="user.link", target=target.email)
+    link = _link(settings, users.issue_link(session, user=target, actor_id=user.id))
     session.commit()
-    link = _link(settings, users.invite_token(target, settings.secret_key))
     return _show(request, session, user, invited=target, invite_link=link)
+
+
+@router.post("/{user_id}/sign-out", dependencies=[CsrfProtected])
+def user_sign_out(
+    request: Request, session: SessionDep, user: AdminUser, user_id: DbId
+) -> Response:
+    """Sign a user out everywhere (a lost laptop, a shared browser)."""
+    target = _user(session, user_id)
+    ended = sessions.revoke_all(session, user_id=target.id)
+    audit.record(
+        session,
+        actor_id=user.id,
+        action="user.sign_out",
+        target=target.email,
+        details={"sessions": ended},
+    )
+    session.commit()
+    if target.id == user.id:
+        request.session.clear()
+        return back("/login")
+    notice = f"{target.name} is signed out everywhere ({ended} session(s) ended)."
+    return _show(request, session, user, notice=notice)

@@ -71,6 +71,13 @@
     if (form && form.tagName === "FORM" && form.closest("#conv-header")) form.reset();
   });
   document.addEventListener("htmx:sendError", function () { toast("Cannot reach the server", "error"); });
+
+  // A form with data-confirm asks first (inline onclick handlers are refused by the CSP).
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) evt.preventDefault();
+  }, true);
   document.addEventListener("notice", function (evt) { toast(evt.detail.value, "ok"); });
 
   // --- after every swap -----------------------------------------------------------------------
@@ -101,7 +108,20 @@
   });
   document.addEventListener("htmx:oobAfterSwap", function (evt) {
     if (evt.detail.target && evt.detail.target.id === "timeline") scrollTimeline();
+    if (evt.detail.target && evt.detail.target.id === "consent") syncComposer();
   });
+
+  // A number that opts out while its conversation is open: the composer goes off with the
+  // banner that says why (the server refuses the send anyway).
+  function syncComposer() {
+    var consent = document.getElementById("consent");
+    if (!consent) return;
+    var blocked = consent.dataset.blocked === "true";
+    ["composer-body", "send"].forEach(function (id) {
+      var elt = document.getElementById(id);
+      if (elt) elt.disabled = blocked;
+    });
+  }
   document.addEventListener("htmx:afterRequest", function (evt) {
     var elt = evt.detail.elt;
     if (elt && elt.id === "composer" && evt.detail.successful) { elt.reset(); updateCounter(); }

@@ -184,3 +184,53 @@ def _snapshot(channel: Channel) -> dict[str, Any]:
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """``{"field": [old, new]}`` for what changed."""
     return {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
+
+
+CONSENT_MODES = ("app", "provider")
+# Two SMS segments: carriers expect consent replies to be short.
+MAX_CONSENT_REPLY = 320
+
+
+def set_consent_replies(
+    session: Session,
+    *,
+    channel: Channel,
+    mode: str,
+    opt_out_reply: str,
+    opt_in_reply: str,
+    help_reply: str,
+    actor_id: int | None = None,
+) -> Channel:
+    """Who answers STOP, START and HELP on this channel, and with what (empty: the default)."""
+    if mode not in CONSENT_MODES:
+        raise SettingsError("answered by: the inbox (app) or the provider", field="consent_replies")
+    texts = {
+        "opt_out_reply": " ".join(opt_out_reply.split()),
+        "opt_in_reply": " ".join(opt_in_reply.split()),
+        "help_reply": " ".join(help_reply.split()),
+    }
+    for field, text in texts.items():
+        if len(text) > MAX_CONSENT_REPLY:
+            raise SettingsError(
+                f"{field.replace('_', ' ')}: at most {MAX_CONSENT_REPLY} characters", field=field
+            )
+    if texts["help_reply"] and "STOP" not in texts["help_reply"].upper():
+        raise SettingsError(
+            "help reply: say how to opt out (carriers require it: 'Reply STOP to unsubscribe')",
+            field="help_reply",
+        )
+    before = {"consent_replies": channel.consent_replies, **{f: getattr(channel, f) for f in texts}}
+    channel.consent_replies = mode
+    for field, text in texts.items():
+        setattr(channel, field, text)
+    after = {"consent_replies": mode, **texts}
+    changes = _diff(before, after)
+    if changes:
+        audit.record(
+            session,
+            actor_id=actor_id,
+            action="channel.consent_replies",
+            target=channel.name,
+            details=changes,
+        )
+    return channel

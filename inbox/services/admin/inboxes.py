@@ -171,3 +171,17 @@ def _snapshot(inbox: Inbox) -> dict[str, Any]:
         "business_hours": inbox.business_hours,
         "timezone": inbox.timezone,
     }
+
+
+def inbox_ids_by_name(session: Session, names: list[str]) -> list[int]:
+    """The ids of inboxes named ``names`` (case-insensitive); SettingsError naming any unknown."""
+    found = {
+        inbox.name.lower(): inbox.id
+        for inbox in session.scalars(
+            select(Inbox).where(func.lower(Inbox.name).in_([n.lower() for n in names]))
+        )
+    }
+    unknown = [name for name in names if name.lower() not in found]
+    if unknown:
+        raise SettingsError(f"inboxes: no inbox named {', '.join(unknown)}", field="inboxes")
+    return [found[name.lower()] for name in names]
