@@ -103,7 +103,7 @@ def _cases(world: World) -> list[Case]:
         Case("GET", "/settings/audit", 200),
         Case("GET", "/settings/compliance", 200),
         Case("POST", "/settings/compliance", 303,
-             {"opt_out_words": "STOP, QUIT", "opt_in_words": "START", "help_words": "HELP",
+             {"opt_out_words": "STOP\nQUIT", "opt_in_words": "START", "help_words": "HELP",
               "quiet_start": "21:00", "quiet_end": "08:00", "automated_per_day": 3}),
         Case("POST", "/settings/compliance/numbers", 303,
              {"number": "+12025550133", "action": "opt_out", "note": "Asked on a call"}),
