@@ -44,7 +44,7 @@ from inbox.models import (
     utcnow,
 )
 from inbox.relay import enqueue_conversation_signal
-from inbox.services import visibility
+from inbox.services import contact_log, visibility
 
 # Kinds written only by the functions below, because each must keep the conversation row and
 # its workflow in step; add_contact_event refuses them.
@@ -443,28 +443,17 @@ def add_contact_event(
             .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
             .limit(1)
         ).first()
-    now = utcnow()
-    event = ContactEvent(
-        contact_id=contact.id,
-        conversation_id=conversation.id if conversation is not None else None,
+    return contact_log.write(
+        session,
+        contact=contact,
+        conversation=conversation,
         kind=kind,
         summary=summary,
-        data=data or {},
+        data=data,
         author_id=author_id,
         automation=automation,
-        occurred_at=occurred_at or now,
-        created_at=now,
+        occurred_at=occurred_at,
     )
-    session.add(event)
-    session.flush()
-    live.publish(
-        session,
-        live.EVENT_CREATED,
-        conversation_id=event.conversation_id,
-        inbox_id=conversation.inbox_id if conversation is not None else None,
-        data={"event_id": event.id, "contact_id": contact.id, "kind": kind},
-    )
-    return event
 
 
 def _open_conversation(session: Session, channel_id: int, number: str) -> Conversation | None:

@@ -53,7 +53,10 @@ def test_numbers_are_normalised_and_a_contact_created_once(factory, session):
     assert first.conversation.id == second.conversation.id
     assert count(session, Contact) == 1
     assert [e.kind for e in session.scalars(select(ContactEvent))] == ["conversation_started"]
-    keys = [row.payload["key"] for row in session.scalars(select(PendingSignal))]
+    keys = [
+        row.payload["key"]
+        for row in session.scalars(select(PendingSignal).order_by(PendingSignal.id))
+    ]
     assert keys == [f"msg-{first.message.id}", f"msg-{second.message.id}"]
 
 
