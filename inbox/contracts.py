@@ -157,6 +157,9 @@ class Clocks:
     first_response_at: datetime | None = None
     last_inbound_at: datetime | None = None
     last_outbound_at: datetime | None = None
+    # The last reply a person sent (auto-replies do not count): the contact awaits a reply
+    # while their last message is newer.
+    last_response_at: datetime | None = None
     closed_at: datetime | None = None
     time_to_first_response_seconds: int | None = None
     time_to_close_seconds: int | None = None
