@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from inbox import metrics
 from inbox.contracts import (
     ACTIVITY_DELIVER_MESSAGE,
     ACTIVITY_MARK_MESSAGE_FAILED,
@@ -123,6 +124,8 @@ class SmsActivities:
                 publish_message_update(session, message)
                 session.commit()
                 log.info("message %s blocked: %s", message.id, blocked.code)
+                metrics.SENDS_BLOCKED.labels("sending", blocked.code).inc()
+                metrics.SENDS.labels(MessageStatus.BLOCKED).inc()
                 return DeliverMessageResult(message.status, None)
             sms = _outbound_sms(session, message)
             if message.send_attempts > 0:
@@ -171,6 +174,8 @@ class SmsActivities:
             if changed:
                 publish_message_update(session, message)
             session.commit()
+            metrics.SENDS.labels(str(message.status)).inc()
+            log.info("message %s handed to %s: %s", message_id, self._provider.name, message.status)
             return DeliverMessageResult(message.status, message.provider_message_id)
 
     @activity.defn(name=ACTIVITY_MARK_MESSAGE_FAILED)
@@ -189,3 +194,4 @@ class SmsActivities:
             message.error_message = data.reason
             publish_message_update(session, message)
             session.commit()
+            metrics.SENDS.labels(MessageStatus.FAILED).inc()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -43,6 +44,11 @@ def cmd_web(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
+    if settings.web_workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from inbox.metrics import prepare_multiprocess_dir
+
+        # Several processes: each writes its metrics there, any one answers /metrics for all.
+        prepare_multiprocess_dir(settings.data_dir / "prometheus-web")
     uvicorn.run(
         "api.app:create_app",
         factory=True,
