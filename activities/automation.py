@@ -11,6 +11,7 @@ side acts outside it); it sends an ``Idempotency-Key``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from concurrent.futures import Executor
 from dataclasses import asdict, replace
@@ -72,7 +73,9 @@ class AutomationActivities:
         remote = any(getattr(actions.ACTIONS.get(a.kind), "remote", False) for a in request.actions)
         executor = self._calls_executor if remote and not request.failure else self._executor
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, self._run_rule, request)
+        # In the activity's context (its info for the logs, its trace span).
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(executor, context.run, self._run_rule, request)
 
     def _run_rule(self, request: RunRuleInput) -> RunRuleResult:
         result = RunRuleResult()

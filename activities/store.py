@@ -10,6 +10,7 @@ provider cannot hold up a conversation's events.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import TypeVar
@@ -130,7 +131,10 @@ class StoreActivities:
         self._executor = executor
 
     async def _run(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        # In the activity's context (its info for the logs, its trace span), which
+        # run_in_executor does not carry into the thread by itself.
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._executor, context.run, work)
 
     @activity.defn(name=ACTIVITY_LOAD_STATE)
     async def load_conversation_state(self, request: LoadStateInput) -> ConversationState:

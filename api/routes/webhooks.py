@@ -182,7 +182,7 @@ async def accept_inbound(
         name = fields.get(exc.field or "", exc.field)
         raise HTTPException(400, f"malformed field {name}: {exc}") from exc
     except UnknownChannel as exc:
-        log.warning("inbound SMS to %s rejected: no channel has this number", exc.number)
+        log.warning("inbound SMS rejected: no channel has the number it was sent to")
         raise HTTPException(
             404, f"no channel has the number {exc.number}; add a channel with this number"
         ) from exc

@@ -7,6 +7,7 @@ import socket
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.rules.conftest import time_env  # noqa: F401  (fixture)
 from tests.web.conftest import signed_in, temporal, web_app, world  # noqa: F401  (fixtures)
 
 
