@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from inbox import metrics
+from inbox import metrics, tracing
 from inbox.contracts import (
     ACTIVITY_DELIVER_MESSAGE,
     ACTIVITY_MARK_MESSAGE_FAILED,
@@ -139,7 +139,13 @@ class SmsActivities:
             self._count_attempt(message)
             session.commit()
         try:
-            with _provider_errors():
+            with (
+                tracing.tracer.start_as_current_span(
+                    "sms.send",
+                    attributes={"sms.provider": self._provider.name, "message.id": sms.client_ref},
+                ),
+                _provider_errors(),
+            ):
                 result = self._provider.send(sms)
         except ApplicationError as exc:
             if exc.details and exc.details[0] == CARRIER_OPT_OUT_CODE:

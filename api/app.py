@@ -22,7 +22,7 @@ from api.routes import simulator as simulator_routes
 from api.routes import webhooks as webhooks_routes
 from api.security_headers import SecurityHeaders
 from api.state import AppState
-from inbox import metrics
+from inbox import metrics, tracing
 from inbox.db import engine_for, make_session_factory
 from inbox.relay import Relay
 from inbox.settings import Settings, get_settings
@@ -35,6 +35,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``temporal_client`` lets tests hand in a client they already hold."""
     settings = settings or get_settings()
+    tracing.configure("inbox-web")
     engine = engine_for(settings.database_url)
     sessions = make_session_factory(engine)
     temporal = TemporalConnector(settings, temporal_client)
@@ -86,5 +87,6 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
     app.add_middleware(RequestMetrics)
+    tracing.instrument(app)
 
     return app

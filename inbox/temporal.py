@@ -8,6 +8,7 @@ import asyncio
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
+from inbox import tracing
 from inbox.settings import Settings
 
 
@@ -15,7 +16,10 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
     """A client for the configured Temporal server and namespace (on ``runtime``: the worker's,
     which exports the SDK's metrics)."""
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        runtime=runtime,
+        interceptors=tracing.interceptors(),
     )
 
 

@@ -24,7 +24,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities.automation import AutomationActivities
 from activities.sms import SmsActivities
 from activities.store import StoreActivities
-from inbox import metrics
+from inbox import metrics, tracing
 from inbox.contracts import TASK_QUEUE
 from inbox.db import engine_for, make_session_factory
 from inbox.providers import SmsProvider, get_provider
@@ -136,6 +136,7 @@ def _our_metrics(settings: Settings) -> WSGIServer | None:
 async def run_worker(settings: Settings) -> None:
     """Connect to Temporal and the database and run the worker (and the outbox relay, which
     retries signals that could not reach Temporal) until cancelled."""
+    tracing.configure("inbox-worker")
     client = await connect(settings, runtime=_sdk_metrics(settings))
     metrics_server = _our_metrics(settings)
     sessions = make_session_factory(engine_for(settings.database_url))
