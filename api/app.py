@@ -57,6 +57,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await relay_task
             metrics.process_exiting()
+            tracing.flush()
 
     app = FastAPI(
         title="Durable Inbox",

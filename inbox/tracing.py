@@ -73,6 +73,13 @@ def enabled() -> bool:
     return _configured
 
 
+def flush() -> None:
+    """Export the spans still batched (a process about to stop would lose them)."""
+    provider = trace.get_tracer_provider()
+    if _configured and isinstance(provider, TracerProvider):
+        provider.force_flush(timeout_millis=5000)
+
+
 def interceptors() -> list[Any]:
     """The Temporal client interceptors (which the worker built on the client also runs)."""
     return [TracingInterceptor()] if _configured else []

@@ -172,3 +172,4 @@ async def run_worker(settings: Settings) -> None:
             await asyncio.gather(relay_task, prune_task, return_exceptions=True)
             if metrics_server is not None:
                 metrics_server.shutdown()
+            tracing.flush()
