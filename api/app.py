@@ -12,6 +12,8 @@ from temporalio.client import Client
 
 from api.docs import mount_docs
 from api.errors import install_error_handlers
+from api.metrics import RequestMetrics
+from api.metrics import router as metrics_router
 from api.routes import consent as consent_api
 from api.routes import contacts as contacts_api
 from api.routes import conversations as conversations_api
@@ -20,6 +22,7 @@ from api.routes import simulator as simulator_routes
 from api.routes import webhooks as webhooks_routes
 from api.security_headers import SecurityHeaders
 from api.state import AppState
+from inbox import metrics, tracing
 from inbox.db import engine_for, make_session_factory
 from inbox.relay import Relay
 from inbox.settings import Settings, get_settings
@@ -32,6 +35,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``temporal_client`` lets tests hand in a client they already hold."""
     settings = settings or get_settings()
+    tracing.configure("inbox-web")
     engine = engine_for(settings.database_url)
     sessions = make_session_factory(engine)
     temporal = TemporalConnector(settings, temporal_client)
@@ -52,6 +56,8 @@ def create_app(
             relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await relay_task
+            metrics.process_exiting()
+            tracing.flush()
 
     app = FastAPI(
         title="Durable Inbox",
@@ -69,6 +75,7 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(metrics_router)
     app.include_router(conversations_api.router)
     app.include_router(contacts_api.router)
     app.include_router(messages_api.router)
@@ -80,5 +87,7 @@ def create_app(
     mount_docs(app)
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
+    app.add_middleware(RequestMetrics)
+    tracing.instrument(app)
 
     return app

@@ -429,6 +429,9 @@ class RunRecord:
     actions: list[ActionTaken] = field(default_factory=list)
     triggered_at: datetime | None = None
     evaluated_at: datetime | None = None
+    # When the rule's wait fell due (runs a wait fired): evaluated_at minus this is the timer's
+    # lateness (a metric; not stored).
+    due_at: datetime | None = None
 
 
 @dataclass

@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import SessionDep
+from inbox import metrics
 from inbox.live import MESSAGE_CREATED, NOTIFY_CHANNEL
 from inbox.models import Contact, Conversation, Direction, LiveEvent, Message, User, utcnow
 from inbox.services import sessions, visibility
@@ -327,6 +328,7 @@ async def live(
     async def stream() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
         checked = loop.time()
+        metrics.SSE_CONNECTIONS.inc()
         try:
             yield ": connected\n\n"
             while True:
@@ -343,6 +345,7 @@ async def live(
                         return
                     yield ": ping\n\n"
         finally:
+            metrics.SSE_CONNECTIONS.dec()
             follower.unsubscribe(subscriber)
 
     return StreamingResponse(
