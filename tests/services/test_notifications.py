@@ -3,10 +3,13 @@ live events that refresh the bell), and what an API key's inbox scope may read."
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from inbox import migrations
+from inbox.db import make_engine
 from inbox.models import LiveEvent, Notification, NotificationKind
 from inbox.services import notifications, visibility
+from tests.databases import fresh_database
 
 
 def _notes(session, user, count, conversation=None, **kw):
@@ -91,3 +94,30 @@ def test_a_key_scope_reads_only_its_inboxes(session, factory) -> None:
     assert notifications.unread_count(session, user.id) == 2
     nothing = visibility.Scope(inbox_ids=frozenset())
     assert notifications.page(session, user_id=None, scope=nothing).items == []
+
+
+def test_the_migration_classifies_existing_notifications(tmp_path) -> None:
+    with fresh_database(tmp_path) as url:
+        migrations.upgrade(url, "0006_sessions_and_key_scopes")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, name, role, is_active, notifications_enabled,"
+                    " preferences, created_at) VALUES (1, 'a@example.com', 'A', 'agent', true,"
+                    " true, '{}', CURRENT_TIMESTAMP)"
+                )
+            )
+            for text_, automation in (("by a rule", "'slow-reply'"), ("opt-out", "NULL")):
+                conn.execute(
+                    text(
+                        "INSERT INTO notifications (user_id, text, automation, created_at)"
+                        f" VALUES (1, :t, {automation}, CURRENT_TIMESTAMP)"
+                    ),
+                    {"t": text_},
+                )
+        migrations.upgrade(url)
+        with engine.connect() as conn:
+            kinds = dict(conn.execute(text("SELECT text, kind FROM notifications")).all())
+        engine.dispose()
+    assert kinds == {"by a rule": "rule", "opt-out": "possible_opt_out"}
