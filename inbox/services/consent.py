@@ -44,6 +44,7 @@ from inbox.models import (
     Direction,
     EventKind,
     Message,
+    NotificationKind,
     User,
     utcnow,
 )
@@ -422,6 +423,7 @@ def _flag(session: Session, conversation: Conversation, message: Message) -> dat
             text=f"{contact.display_name} may have asked to stop texts: "
             f"\u201c{message.body[:120]}\u201d. Record the opt-out or dismiss it.",
             conversation=conversation,
+            kind=NotificationKind.POSSIBLE_OPT_OUT,
         )
     inbox = conversation.inbox
     return hours.add_business_days(

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from api.deps import CommitDep, SessionDep
 from inbox.limits import DbId, parse_id
 from inbox.models import Conversation, EventKind, Message, User
-from inbox.services import consent
+from inbox.services import consent, mentions
 from inbox.services import conversations as actions
 from inbox.services.admin import blocklist
 from inbox.services.outbound import OutboundBlocked, cancel_held, queue_message
@@ -132,11 +132,12 @@ def add_note(
     conversation_id: DbId,
     text: Annotated[str, Form()] = "",
 ) -> Response:
-    """Add an internal note (it also goes in the contact's log)."""
+    """Add an internal note (it also goes in the contact's log); ``@name`` in it notifies that
+    teammate (``inbox.services.mentions``)."""
     conversation = get_conversation(session, user, conversation_id)
     if not text.strip():
         raise HTTPException(status_code=422, detail="A note cannot be empty")
-    actions.add_contact_event(
+    note = actions.add_contact_event(
         session,
         contact=conversation.contact,
         kind=EventKind.NOTE,
@@ -144,6 +145,7 @@ def add_note(
         conversation=conversation,
         author_id=user.id,
     )
+    mentions.notify_mentions(session, conversation=conversation, text=note.summary, author=user)
     session.commit()
     return _changed(request, session, user, conversation)
 
