@@ -98,7 +98,7 @@ def test_a_key_scope_reads_only_its_inboxes(session, factory) -> None:
 
 def test_the_migration_classifies_existing_notifications(tmp_path) -> None:
     with fresh_database(tmp_path) as url:
-        migrations.upgrade(url, "0006_sessions_and_key_scopes")
+        migrations.upgrade(url, "0007_last_response_at")
         engine = make_engine(url)
         with engine.begin() as conn:
             conn.execute(

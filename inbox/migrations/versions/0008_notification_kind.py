@@ -3,8 +3,8 @@ an SLA deadline …) for the notification centre and the API. Rows that exist ar
 by what wrote them: a rule's notify names its rule; the one other writer so far was the
 possible opt-out flag.
 
-Revision ID: 0007_12notify_notification_kind
-Revises: 0006_sessions_and_key_scopes
+Revision ID: 0008_notification_kind
+Revises: 0007_last_response_at
 Create Date: 2026-12-01 20:30:00
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0007_12notify_notification_kind"
-down_revision: str | Sequence[str] | None = "0006_sessions_and_key_scopes"
+revision: str = "0008_notification_kind"
+down_revision: str | Sequence[str] | None = "0007_last_response_at"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
