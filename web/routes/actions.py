@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api.deps import CommitDep, SessionDep
 from inbox.limits import DbId, parse_id
-from inbox.models import Conversation, EventKind, Message, User
+from inbox.models import Conversation, ConversationStatus, EventKind, Message, User
 from inbox.services import consent, mentions
 from inbox.services import conversations as actions
 from inbox.services.admin import blocklist
@@ -61,7 +61,9 @@ def reply(
     conversation_id: DbId,
     body: Annotated[str, Form()] = "",
 ) -> Response:
-    """Send the composer's text (merge fields filled in) from this agent."""
+    """Send the composer's text (merge fields filled in) from this agent. A reply on a closed
+    conversation reopens it first: the agent has taken it up again, and it belongs in the open
+    views (refused, with the reason, when the number has another open conversation there)."""
     conversation = get_conversation(session, user, conversation_id)
     try:
         text = render_merge_fields(body, merge_values(conversation, conversation.contact, user))
@@ -69,6 +71,11 @@ def reply(
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     if not text.strip():
         raise HTTPException(status_code=422, detail="Type a message first")
+    if conversation.status == ConversationStatus.CLOSED:
+        try:
+            actions.reopen(session, conversation=conversation, actor_id=user.id)
+        except actions.ConversationActionError as exc:
+            raise _refused(exc) from exc
     try:
         queue_message(session, conversation=conversation, body=text, author_id=user.id)
     except OutboundBlocked as exc:
