@@ -118,7 +118,7 @@ def reopen(
             f"conversation {conversation.id} is {conversation.status}, only a closed one can be "
             "reopened"
         )
-    other = _open_conversation(session, conversation.channel_id, conversation.contact_number)
+    other = open_conversation(session, conversation.channel_id, conversation.contact_number)
     if other is not None:
         raise ConversationActionError(
             f"conversation {other.id} is already open for this number on this channel; "
@@ -284,7 +284,7 @@ def mark_not_spam(
     ).first()
     wanted = (marked.data or {}).get("from_status") if marked is not None else None
     reopen_it = wanted == ConversationStatus.OPEN and (
-        _open_conversation(session, conversation.channel_id, conversation.contact_number) is None
+        open_conversation(session, conversation.channel_id, conversation.contact_number) is None
     )
     conversation.status = ConversationStatus.OPEN if reopen_it else ConversationStatus.CLOSED
     event = _log(
@@ -352,7 +352,7 @@ def start_conversation(
         raise ConversationActionError(
             f"{number} is not one of contact {contact.id}'s numbers", field="number"
         )
-    existing = _open_conversation(session, channel.id, number)
+    existing = open_conversation(session, channel.id, number)
     if existing is not None:
         raise ConversationActionError(
             f"conversation {existing.id} is already open for {number} on channel {channel.name!r}"
@@ -456,7 +456,8 @@ def add_contact_event(
     )
 
 
-def _open_conversation(session: Session, channel_id: int, number: str) -> Conversation | None:
+def open_conversation(session: Session, channel_id: int, number: str) -> Conversation | None:
+    """The number's open conversation on the channel, if any (there is at most one)."""
     return session.scalars(
         select(Conversation).where(
             Conversation.channel_id == channel_id,

@@ -397,7 +397,10 @@ def test_new_conversation(signed_in, sessions, world):
         "number": "+12025550111",
     }
     clash = agent.post("/new", form, htmx=False)
-    assert clash.status_code == 409 and "already open" in clash.text
+    assert clash.status_code == 409 and "already has an open conversation" in clash.text
+    assert f'href="/inbox/{conversation.id}?compose=1" id="existing-conversation"' in clash.text
+    hidden = signed_in("other@example.com").post("/new", form, htmx=False)  # not their inbox
+    assert hidden.status_code in (409, 422) and 'id="existing-conversation"' not in hidden.text
     assert agent.post("/new", {**form, "channel_id": 999}, htmx=False).status_code == 422
     bad_number = agent.post(
         "/new", {"channel_id": world.channel.id, "new_number": "12"}, htmx=False
