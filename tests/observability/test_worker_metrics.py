@@ -32,7 +32,7 @@ async def test_worker_exports_our_metrics_and_the_sdks(
 ) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "close-quiet.yaml").write_text((REPO / "rules" / "close-quiet.yaml").read_text())
+    (rules / "40-close-quiet.yaml").write_text((REPO / "rules" / "40-close-quiet.yaml").read_text())
     settings = Settings(database_url=database_url, rules_dir=rules)
     ours_port, sdk_port = free_port(), free_port()
     server = metrics.serve_worker_metrics("127.0.0.1", ours_port)

@@ -263,6 +263,24 @@ async def test_pricing_goes_to_sales_round_robin(rig: Rig, shipped_rules: Path, 
     assert notes[0].automation == PRICING
 
 
+async def test_a_later_rule_sees_the_inbox_an_earlier_rule_moved_to(
+    rig: Rig, shipped_rules: Path, factory
+) -> None:
+    """Routing runs first (the shipped files are numbered), so the acknowledgement that follows
+    on the same message speaks for Sales, always open, not for Support, closed now."""
+    now = await rig.now()
+    tomorrow = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(now.weekday() + 1) % 7]
+    conversation, _rep, _manager = _setup(factory, hours={tomorrow: [["09:00", "17:00"]]})
+    factory.inbox(name="Sales", members=[factory.user(name="Sam Seller")])  # no hours: open
+    async with rig.worker():
+        await rig.inbound(conversation.id, "What does the annual plan cost?")
+        await rig.settled(conversation.id)
+    assert _handed_to_provider(rig) == [
+        "Hi Ada, thanks for your message! Someone from Sales will reply shortly."
+    ]
+    assert [r.outcome for r in _runs(rig, ACK_AFTER_HOURS)] == ["skipped"]
+
+
 async def test_other_words_stay_in_support(rig: Rig, shipped_rules: Path, factory) -> None:
     conversation, _rep, _manager = _setup(factory)
     factory.inbox(name="Sales")
@@ -384,7 +402,7 @@ async def _continued(rig: Rig, conversation_id: int, run_id: str) -> None:
 
 async def test_pending_wait_survives_continue_as_new(rig: Rig, rules_dir: Path, factory) -> None:
     # Only the slow-reply rule: no acknowledgement, so exactly one event, then a new run.
-    shutil.copy(REPO / "rules" / "slow-reply.yaml", rules_dir)
+    shutil.copy(REPO / "rules" / "30-slow-reply.yaml", rules_dir)
     conversation, _rep, _manager = _setup(factory)
     async with rig.worker():
         await _start(rig, conversation.id, max_events_per_run=1)
@@ -403,7 +421,7 @@ async def test_edited_rule_applies_to_a_pending_wait(
     rig: Rig, shipped_rules: Path, factory
 ) -> None:
     conversation, _rep, _manager = _setup(factory)
-    path = shipped_rules / "slow-reply.yaml"
+    path = shipped_rules / "30-slow-reply.yaml"
     before = path.read_text()
     async with rig.worker():
         await rig.inbound(conversation.id, "hi")
