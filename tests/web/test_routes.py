@@ -419,6 +419,17 @@ def test_new_conversation(signed_in, sessions, world):
         assert new is not None and new.contact.name == "Sam" and new.inbox_id == world.sales.id
 
 
+def test_the_contact_picker_lists_named_contacts_first(signed_in, sessions, world):
+    text_in(sessions, world, number="+12025550131", body="hi")  # known by number only
+    named = text_in(sessions, world, number="+12025550132", body="hi")
+    with sessions() as session:
+        session.get_one(Conversation, named.id).contact.name = "Zoe Zed"
+        session.commit()
+    picker = signed_in("agent@example.com").get("/new/contacts", htmx=True).text
+    options = re.findall(r"<option value=\"\d+\"[^>]*>([^<]*)</option>", picker)
+    assert options.index("Zoe Zed · +12025550132") < options.index("+12025550131 · +12025550131")
+
+
 def test_preferences_are_remembered(signed_in, sessions, world):
     agent: Browser = signed_in("agent@example.com")
     assert agent.post("/prefs/details", {"hidden": "1"}).status_code == 204

@@ -38,13 +38,13 @@ def usable_channels(session: Session, user: User) -> list[Channel]:
 
 
 def find_contacts(session: Session, user: User, q: str, limit: int = 20) -> list[Contact]:
-    """Contacts ``user`` may see whose name or number matches ``q`` (all of them, by name,
-    when ``q`` is empty)."""
+    """Contacts ``user`` may see whose name or number matches ``q`` (all of them when ``q``
+    is empty): named contacts first, by name, then those known only by their number."""
     query = (
         select(Contact)
         .where(visibility.contacts(scope(session, user)))
         .options(selectinload(Contact.numbers))
-        .order_by(Contact.name)
+        .order_by((Contact.name == "").asc(), Contact.name, Contact.id)
         .limit(limit)
     )
     if q.strip():
