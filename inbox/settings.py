@@ -62,6 +62,9 @@ class Settings(BaseSettings):
         default=DEV_TWILIO_AUTH_TOKEN,
         validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "INBOX_TWILIO_AUTH_TOKEN"),
     )
+    # Where the Twilio REST API is reached: a regional edge (https://api.dublin.ie1.twilio.com)
+    # or a stand-in for tests and drills.
+    twilio_base_url: str = "https://api.twilio.com"
 
     @model_validator(mode="after")
     def _defaults_and_production_guard(self) -> Settings:
