@@ -109,18 +109,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_temporal_setup(args: argparse.Namespace) -> int:
-    """Register the conversation search attributes on the Temporal cluster (once per namespace)."""
+    """Register the namespace (if missing) and the conversation search attributes on the
+    Temporal cluster."""
     from inbox.cli.temporal_setup import setup_temporal
 
     settings = _settings()
     try:
-        added = asyncio.run(setup_temporal(settings, timeout=args.timeout))
+        result = asyncio.run(setup_temporal(settings, timeout=args.timeout))
     except ValueError as exc:
         _err(f"inbox temporal-setup: {exc}")
         return 1
     except Exception as exc:  # unreachable cluster after the timeout: say so plainly
         _err(f"inbox temporal-setup: cannot reach Temporal at {settings.temporal_address}: {exc}")
         return 1
+    if result.namespace_created:
+        _out(f"namespace registered: {settings.temporal_namespace}")
+    added = result.attributes_added
     _out(
         f"search attributes added: {', '.join(added)}"
         if added
@@ -195,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     temporal_setup = subparsers.add_parser(
         "temporal-setup",
-        help="register the search attributes on a Temporal cluster (production)",
+        help="register the namespace and search attributes on a Temporal cluster (production)",
     )
     temporal_setup.add_argument(
         "--timeout", type=float, default=120.0, help="seconds to wait for the cluster"

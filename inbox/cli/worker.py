@@ -24,6 +24,7 @@ from activities.sms import SmsActivities
 from activities.store import StoreActivities
 from inbox.contracts import TASK_QUEUE
 from inbox.db import engine_for, make_session_factory
+from inbox.heartbeat import beat_forever
 from inbox.providers import SmsProvider, get_provider
 from inbox.relay import Relay
 from inbox.rules import retention
@@ -54,6 +55,9 @@ SEND_THREADS = 16
 # documentation allows for exactly this cost; tests/workflows/test_worker.py runs this
 # production set-up.
 PRODUCTION_RUNNER = UnsandboxedWorkflowRunner()
+
+# In INBOX_DATA_DIR; docker-compose's healthcheck reads its age (inbox/heartbeat.py).
+HEARTBEAT_FILE = "worker.alive"
 
 
 def activities(
@@ -134,6 +138,7 @@ async def run_worker(settings: Settings) -> None:
         prune_task = asyncio.create_task(
             retention.prune_forever(sessions, settings.automation_run_retention_days)
         )
+        heartbeat_task = asyncio.create_task(beat_forever(settings.data_dir / HEARTBEAT_FILE))
         log.info(
             "worker on task queue %r at %s (provider %s)",
             TASK_QUEUE,
@@ -143,6 +148,6 @@ async def run_worker(settings: Settings) -> None:
         try:
             await worker.run()
         finally:
-            relay_task.cancel()
-            prune_task.cancel()
-            await asyncio.gather(relay_task, prune_task, return_exceptions=True)
+            for task in (relay_task, prune_task, heartbeat_task):
+                task.cancel()
+            await asyncio.gather(relay_task, prune_task, heartbeat_task, return_exceptions=True)
