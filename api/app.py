@@ -15,6 +15,7 @@ from api.errors import install_error_handlers
 from api.routes import consent as consent_api
 from api.routes import contacts as contacts_api
 from api.routes import conversations as conversations_api
+from api.routes import health as health_routes
 from api.routes import messages as messages_api
 from api.routes import simulator as simulator_routes
 from api.routes import webhooks as webhooks_routes
@@ -69,6 +70,7 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(health_routes.router)
     app.include_router(conversations_api.router)
     app.include_router(contacts_api.router)
     app.include_router(messages_api.router)
