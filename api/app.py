@@ -53,6 +53,9 @@ def create_app(
             relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await relay_task
+            # Shutdown (SIGTERM): uvicorn stopped accepting and finished the requests; hand
+            # Temporal whatever still waits before this process goes.
+            await state.relay.drain()
 
     app = FastAPI(
         title="Durable Inbox",

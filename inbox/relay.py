@@ -42,6 +42,8 @@ from inbox.temporal import TemporalConnector
 log = logging.getLogger(__name__)
 
 _BATCH = 500
+# The last flush of a process that is stopping (:meth:`Relay.drain`).
+DRAIN_SECONDS = 2.0
 # Where a session keeps the rows :func:`enqueue` added in its transaction, for :func:`commit`.
 _SESSION_KEY = "inbox.relay.enqueued"
 # The workflow whose own activity holds the session (see :func:`signals_for_caller`).
@@ -275,6 +277,17 @@ class Relay:
                     .values(attempts=table.c.attempts + 1, last_error=error)
                 )
             session.commit()
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> int:
+        """One last :meth:`flush` before the process exits, given at most ``timeout`` seconds;
+        what does not go in time stays for another process's relay. Never raises."""
+        try:
+            return await asyncio.wait_for(self.flush(), timeout)
+        except TimeoutError:
+            log.warning("outbox not flushed within %.0f s; other relays deliver the rest", timeout)
+        except Exception:  # the database is gone too: the rows stay for the next process
+            log.exception("last outbox flush failed")
+        return 0
 
     async def run_forever(self, interval: float) -> None:
         """Retry what is left every ``interval`` seconds until cancelled."""

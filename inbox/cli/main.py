@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 
@@ -57,20 +56,17 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Run the Temporal worker (workflows and activities) until Ctrl-C or SIGTERM."""
-    import uvloop
+    """Run the Temporal worker (workflows and activities) until Ctrl-C or SIGTERM; the stop is
+    bounded, and one that overruns exits with code 1 (inbox/shutdown.py)."""
+    from inbox.cli.worker import run_worker, stop_bound
+    from inbox.shutdown import run_until_signalled
 
-    from inbox.cli.worker import run_worker
-
-    # SIGTERM (docker stop, the dev supervisor) stops the worker as Ctrl-C does.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        # uvloop (as uvicorn uses for the web): the worker's event loop hands every workflow
-        # activation and activity between the SDK's core threads and Python.
-        uvloop.run(run_worker(_settings()))
-    except KeyboardInterrupt:
-        log.info("worker stopped")
-    return 0
+    settings = _settings()
+    # uvloop (as uvicorn uses for the web): the worker's event loop hands every workflow
+    # activation and activity between the SDK's core threads and Python.
+    return run_until_signalled(
+        lambda stop: run_worker(settings, stop), bound=stop_bound(settings), what="worker"
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
