@@ -11,6 +11,7 @@ side acts outside it); it sends an ``Idempotency-Key``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from concurrent.futures import Executor
 from dataclasses import asdict, replace
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.converter import value_to_type
 
+from inbox import metrics
 from inbox.contracts import (
     ACTIVITY_RUN_RULE,
     ActionRequest,
@@ -30,6 +32,7 @@ from inbox.contracts import (
     RunRecord,
     RunRuleInput,
     RunRuleResult,
+    as_utc,
     conversation_workflow_id,
 )
 from inbox.models import Conversation, RuleAction, RuleRun
@@ -70,7 +73,9 @@ class AutomationActivities:
         remote = any(getattr(actions.ACTIONS.get(a.kind), "remote", False) for a in request.actions)
         executor = self._calls_executor if remote and not request.failure else self._executor
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, self._run_rule, request)
+        # In the activity's context (its info for the logs, its trace span).
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(executor, context.run, self._run_rule, request)
 
     def _run_rule(self, request: RunRuleInput) -> RunRuleResult:
         result = RunRuleResult()
@@ -86,7 +91,9 @@ class AutomationActivities:
             result.actions.append(taken)
             result.events.extend(events)
         if not recorded:
-            self._record(replace(request.record, actions=result.actions))
+            recorded = self._record(replace(request.record, actions=result.actions))
+        if recorded:
+            _count_run(request.record, result)
         return result
 
     def _recall(
@@ -176,15 +183,30 @@ class AutomationActivities:
                 return _taken(done), _events(done), False
         return taken, list(caused), recorded
 
-    def _record(self, record: RunRecord) -> None:
-        """Store one rule run (once per conversation, rule and trigger key)."""
+    def _record(self, record: RunRecord) -> bool:
+        """Store one rule run (once per conversation, rule and trigger key); True if this call
+        stored it."""
         with self.sessions() as session:
             if not _add_run(session, record):
-                return
+                return False
             try:
                 session.commit()
             except IntegrityError:
                 session.rollback()  # recorded by a concurrent attempt
+                return False
+        return True
+
+
+def _count_run(record: RunRecord, result: RunRuleResult) -> None:
+    """The metrics of a run this attempt stored (a retry that finds it stored counts nothing):
+    its outcome (``failed`` when any action failed), and a wait's lateness."""
+    outcome = str(record.outcome)
+    if any(taken.status == FAILED for taken in result.actions):
+        outcome = FAILED
+    metrics.RULE_RUNS.labels(record.rule, outcome).inc()
+    if record.due_at is not None and record.evaluated_at is not None:
+        late = (as_utc(record.evaluated_at) - as_utc(record.due_at)).total_seconds()
+        metrics.WAIT_LATENESS.observe(max(0.0, late))
 
 
 def _taken(done: RuleAction) -> ActionTaken:

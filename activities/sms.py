@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from inbox import metrics, tracing
 from inbox.contracts import (
     ACTIVITY_DELIVER_MESSAGE,
     ACTIVITY_MARK_MESSAGE_FAILED,
@@ -123,6 +124,8 @@ class SmsActivities:
                 publish_message_update(session, message)
                 session.commit()
                 log.info("message %s blocked: %s", message.id, blocked.code)
+                metrics.SENDS_BLOCKED.labels("sending", blocked.code).inc()
+                metrics.SENDS.labels(MessageStatus.BLOCKED).inc()
                 return DeliverMessageResult(message.status, None)
             sms = _outbound_sms(session, message)
             if message.send_attempts > 0:
@@ -136,7 +139,13 @@ class SmsActivities:
             self._count_attempt(message)
             session.commit()
         try:
-            with _provider_errors():
+            with (
+                tracing.tracer.start_as_current_span(
+                    "sms.send",
+                    attributes={"sms.provider": self._provider.name, "message.id": sms.client_ref},
+                ),
+                _provider_errors(),
+            ):
                 result = self._provider.send(sms)
         except ApplicationError as exc:
             if exc.details and exc.details[0] == CARRIER_OPT_OUT_CODE:
@@ -171,6 +180,8 @@ class SmsActivities:
             if changed:
                 publish_message_update(session, message)
             session.commit()
+            metrics.SENDS.labels(str(message.status)).inc()
+            log.info("message %s handed to %s: %s", message_id, self._provider.name, message.status)
             return DeliverMessageResult(message.status, message.provider_message_id)
 
     @activity.defn(name=ACTIVITY_MARK_MESSAGE_FAILED)
@@ -189,3 +200,4 @@ class SmsActivities:
             message.error_message = data.reason
             publish_message_update(session, message)
             session.commit()
+            metrics.SENDS.labels(MessageStatus.FAILED).inc()

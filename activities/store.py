@@ -10,6 +10,7 @@ provider cannot hold up a conversation's events.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import TypeVar
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from inbox import live
+from inbox import live, metrics
 from inbox.consent.quiet_hours import held_until
 from inbox.contracts import (
     ACTIVITY_LOAD_STATE,
@@ -130,7 +131,10 @@ class StoreActivities:
         self._executor = executor
 
     async def _run(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        # In the activity's context (its info for the logs, its trace span), which
+        # run_in_executor does not carry into the thread by itself.
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._executor, context.run, work)
 
     @activity.defn(name=ACTIVITY_LOAD_STATE)
     async def load_conversation_state(self, request: LoadStateInput) -> ConversationState:
@@ -192,6 +196,7 @@ class StoreActivities:
         with self._sessions() as session:
             message = session.get(Message, request.message_id)
             if message is None or message.status != MessageStatus.HELD:
+                metrics.HELD_RELEASES.labels("gone").inc()
                 return ReleaseHeldResult()  # cancelled (or sent) meanwhile
             conversation = session.get_one(Conversation, message.conversation_id)
             result = ReleaseHeldResult()
@@ -204,15 +209,19 @@ class StoreActivities:
                 inbox_zone=conversation.inbox.timezone,
             )
             if request.cancel:
+                outcome = "cancelled"
                 message.status = MessageStatus.CANCELLED
                 message.error_message = f"Not sent: {request.cancel}"
             elif blocked is not None:
+                outcome = "blocked"
                 message.status = MessageStatus.BLOCKED
                 message.error_code = blocked.code
                 message.error_message = f"Not sent: {blocked.reason}"
             elif again is not None:
+                outcome = "held_again"
                 message.held_until = result.held_until = again
             else:
+                outcome = "queued"
                 message.status = MessageStatus.QUEUED
                 message.held_until = None
                 result.events.append(
@@ -233,4 +242,7 @@ class StoreActivities:
                 )
             publish_message_update(session, message)
             session.commit()
+            metrics.HELD_RELEASES.labels(outcome).inc()
+            if blocked is not None and not request.cancel:
+                metrics.SENDS_BLOCKED.labels("release", blocked.code).inc()
             return result

@@ -12,15 +12,19 @@ from temporalio.client import Client
 
 from api.docs import mount_docs
 from api.errors import install_error_handlers
+from api.metrics import RequestMetrics
+from api.metrics import router as metrics_router
 from api.routes import consent as consent_api
 from api.routes import contacts as contacts_api
 from api.routes import conversations as conversations_api
 from api.routes import health as health_routes
 from api.routes import messages as messages_api
+from api.routes import notifications as notifications_api
 from api.routes import simulator as simulator_routes
 from api.routes import webhooks as webhooks_routes
 from api.security_headers import SecurityHeaders
 from api.state import AppState
+from inbox import metrics, tracing
 from inbox.db import engine_for, make_session_factory
 from inbox.relay import Relay
 from inbox.settings import Settings, get_settings
@@ -33,6 +37,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``temporal_client`` lets tests hand in a client they already hold."""
     settings = settings or get_settings()
+    tracing.configure("inbox-web")
     engine = engine_for(settings.database_url)
     sessions = make_session_factory(engine)
     temporal = TemporalConnector(settings, temporal_client)
@@ -56,6 +61,8 @@ def create_app(
             # Shutdown (SIGTERM): uvicorn stopped accepting and finished the requests; hand
             # Temporal whatever still waits before this process goes.
             await state.relay.drain()
+            metrics.process_exiting()
+            tracing.flush()
 
     app = FastAPI(
         title="Durable Inbox",
@@ -74,10 +81,12 @@ def create_app(
         return {"status": "ok"}
 
     app.include_router(health_routes.router)
+    app.include_router(metrics_router)
     app.include_router(conversations_api.router)
     app.include_router(contacts_api.router)
     app.include_router(messages_api.router)
     app.include_router(consent_api.router)
+    app.include_router(notifications_api.router)
     app.include_router(webhooks_routes.router)
     if settings.sms_provider == "simulator":
         app.include_router(simulator_routes.router)
@@ -85,5 +94,7 @@ def create_app(
     mount_docs(app)
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
+    app.add_middleware(RequestMetrics)
+    tracing.instrument(app)
 
     return app

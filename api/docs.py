@@ -3,8 +3,9 @@
 Open in development. In production (``INBOX_ENVIRONMENT=production``) they need a signed-in
 web user or a valid API key: the schema lists every route and field, which is a map for an
 attacker and of no use to anyone without access. The two HTML pages load their viewer from
-its CDN with one inline start-up script, so they carry their own Content-Security-Policy that
-allows exactly that script (by its hash) and the CDN, and nothing else inline.
+the app's own static files (vendored from npm: ``web/static/vendor/README.md``), never a CDN,
+with one inline start-up script, so they carry their own Content-Security-Policy that allows
+exactly that script (by its hash) and nothing else inline.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from inbox.services.api_keys import authenticate
 from web.auth import LoginRequired, signed_in_user
 
 OPENAPI_URL = "/openapi.json"
-CDN = "https://cdn.jsdelivr.net"
+VENDOR = "/static/vendor"
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
@@ -55,7 +56,7 @@ DocsAccess = [Depends(docs_access)]
 
 
 def _with_policy(page: HTMLResponse, *, extra_script: str = "", worker: str = "") -> HTMLResponse:
-    """``page`` with a policy allowing its CDN, its inline scripts (by hash) and nothing more."""
+    """``page`` with a policy allowing its inline scripts (by hash) and nothing more."""
     hashes = [
         "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
         for script in _INLINE_SCRIPT.findall(bytes(page.body).decode())
@@ -63,10 +64,11 @@ def _with_policy(page: HTMLResponse, *, extra_script: str = "", worker: str = ""
     policy = "; ".join(
         [
             "default-src 'self'",
-            f"script-src 'self' {CDN} {' '.join(hashes)} {extra_script}".strip(),
-            f"style-src 'self' {CDN} https://fonts.googleapis.com 'unsafe-inline'",
-            "font-src 'self' https://fonts.gstatic.com",
-            "img-src 'self' data: https:",
+            f"script-src 'self' {' '.join(hashes)} {extra_script}".strip(),
+            # Both viewers set styles from their scripts.
+            "style-src 'self' 'unsafe-inline'",
+            "font-src 'self'",
+            "img-src 'self' data:",
             "connect-src 'self'",
             *([f"worker-src {worker}"] if worker else []),
             "object-src 'none'",
@@ -87,12 +89,27 @@ def mount_docs(app: FastAPI) -> None:
 
     @router.get("/docs", dependencies=DocsAccess)
     def swagger() -> HTMLResponse:
-        return _with_policy(get_swagger_ui_html(openapi_url=OPENAPI_URL, title=app.title))
+        return _with_policy(
+            get_swagger_ui_html(
+                openapi_url=OPENAPI_URL,
+                title=app.title,
+                swagger_js_url=f"{VENDOR}/swagger-ui/swagger-ui-bundle.js",
+                swagger_css_url=f"{VENDOR}/swagger-ui/swagger-ui.css",
+                swagger_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
+            )
+        )
 
     @router.get("/redoc", dependencies=DocsAccess)
     def redoc() -> HTMLResponse:
         return _with_policy(
-            get_redoc_html(openapi_url=OPENAPI_URL, title=app.title), worker="blob:"
+            get_redoc_html(
+                openapi_url=OPENAPI_URL,
+                title=app.title,
+                redoc_js_url=f"{VENDOR}/redoc/redoc.standalone.js",
+                redoc_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
+                with_google_fonts=False,
+            ),
+            worker="blob:",
         )
 
     app.include_router(router)

@@ -61,6 +61,9 @@ class ConversationOut(BaseModel):
     first_response_at: datetime | None
     last_inbound_at: datetime | None
     last_outbound_at: datetime | None
+    last_response_at: datetime | None = Field(
+        description="The last reply a person sent (auto-replies do not count)."
+    )
     closed_at: datetime | None
     time_to_first_response_seconds: int | None
     time_to_close_seconds: int | None
@@ -85,6 +88,7 @@ class ConversationOut(BaseModel):
             first_response_at=row.first_response_at,
             last_inbound_at=row.last_inbound_at,
             last_outbound_at=row.last_outbound_at,
+            last_response_at=row.last_response_at,
             closed_at=row.closed_at,
             time_to_first_response_seconds=row.time_to_first_response_seconds,
             time_to_close_seconds=row.time_to_close_seconds,

@@ -157,6 +157,9 @@ class Clocks:
     first_response_at: datetime | None = None
     last_inbound_at: datetime | None = None
     last_outbound_at: datetime | None = None
+    # The last reply a person sent (auto-replies do not count): the contact awaits a reply
+    # while their last message is newer.
+    last_response_at: datetime | None = None
     closed_at: datetime | None = None
     time_to_first_response_seconds: int | None = None
     time_to_close_seconds: int | None = None
@@ -426,6 +429,9 @@ class RunRecord:
     actions: list[ActionTaken] = field(default_factory=list)
     triggered_at: datetime | None = None
     evaluated_at: datetime | None = None
+    # When the rule's wait fell due (runs a wait fired): evaluated_at minus this is the timer's
+    # lateness (a metric; not stored).
+    due_at: datetime | None = None
 
 
 @dataclass

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     # none lasts longer than the maximum, however active.
     session_idle_minutes: int = Field(default=12 * 60, ge=1)
     session_max_hours: int = Field(default=7 * 24, ge=1)
+    # Observability (docs/operations.md): a bearer token /metrics then requires (empty: public);
+    # the worker's metrics ports (0: off), ours and the Temporal SDK's; the log format.
+    metrics_token: str = ""
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    temporal_metrics_port: int = Field(default=0, ge=0, le=65535)
+    log_format: Literal["text", "json"] = "text"
     twilio_account_sid: str = Field(
         default=DEV_TWILIO_ACCOUNT_SID,
         validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "INBOX_TWILIO_ACCOUNT_SID"),

@@ -6,13 +6,21 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
+from inbox import tracing
 from inbox.settings import Settings
 
 
-async def connect(settings: Settings) -> Client:
-    """A client for the configured Temporal server and namespace."""
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A client for the configured Temporal server and namespace (on ``runtime``: the worker's,
+    which exports the SDK's metrics)."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        runtime=runtime,
+        interceptors=tracing.interceptors(),
+    )
 
 
 class TemporalConnector:

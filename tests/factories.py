@@ -18,6 +18,7 @@ from inbox.models import (
     Role,
     User,
 )
+from inbox.services.inbound import InboundResult, receive_inbound
 
 _seq = itertools.count(1)
 # Generated numbers start here: tests write numbers below it by hand (+14155550100 …), and a
@@ -78,3 +79,21 @@ class Factory:
         return self._save(  # type: ignore[no-any-return]
             Conversation(channel_id=channel.id, contact_id=contact.id, **kw)
         )
+
+
+_sids = itertools.count(1)
+
+
+def text_in(session: Session, channel: Channel, number: str, body: str) -> InboundResult:
+    """A contact texts ``channel`` through the real inbound path, committed."""
+    result = receive_inbound(
+        session,
+        provider="simulator",
+        provider_message_id=f"SMfactory{next(_sids)}",
+        from_number=number,
+        to_number=channel.number or "",
+        body=body,
+        media=[],
+    )
+    session.commit()
+    return result

@@ -34,6 +34,7 @@ from inbox.services import sessions as web_sessions
 from inbox.services import visibility
 from inbox.services.api_keys import create_api_key
 from inbox.services.conversations import add_contact_event
+from inbox.services.notifications import notify
 from inbox.settings import Settings
 from tests.web.conftest import FakeTemporal, World, text_in, world  # noqa: F401  (fixture)
 from web.auth import CSRF_KEY, SESSION_COOKIE, TOKEN_KEY
@@ -80,6 +81,13 @@ class OfSales:
 
 
 @dataclass(frozen=True)
+class OwnNotification:
+    """One notification of the manager's (about the Sales conversation): the manager is
+    served; everyone else, admins too, gets 404 and none of its text; nobody is sent to
+    sign in but the anonymous caller."""
+
+
+@dataclass(frozen=True)
 class Stream:
     """The live event stream: signed-in only, subscribed with the caller's visibility."""
 
@@ -99,6 +107,7 @@ class Api:
     kind: str  # "item": a Sales conversation or contact; "list"; "create"
     json: dict[str, Any] | None = None
     other_key: frozenset[int] = frozenset({404})
+    list_key: str = "id"  # a list's field that holds the Sales conversation's id
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,7 @@ class Webhook:
     """Provider webhooks: unsigned requests are refused (403), whoever sends them."""
 
 
-Expectation = Public | SignedIn | OfSales | Stream | AdminOnly | Api | Webhook
+Expectation = Public | SignedIn | OfSales | OwnNotification | Stream | AdminOnly | Api | Webhook
 
 CONV = "{conversation_id}"
 CONTACT = "{contact_id}"
@@ -124,6 +133,8 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         # Readiness: the matrix's fake Temporal client has no workflow service, so 503 here;
         # tests/api/test_readyz.py checks the 200.
         ("GET", "/readyz"): Public(frozenset({200, 503})),
+        # No personal data in it; INBOX_METRICS_TOKEN (unset here) puts it behind a bearer token.
+        ("GET", "/metrics"): Public(frozenset({200})),
         ("GET", "/openapi.json"): Public(frozenset({200})),  # production: see test_headers
         ("GET", "/docs"): Public(frozenset({200})),
         ("GET", "/redoc"): Public(frozenset({200})),
@@ -155,6 +166,12 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
                                          outsider=frozenset({404})),
         ("POST", "/prefs/details"): SignedIn(data={"hidden": "1"}),
         ("POST", "/prefs/notifications"): SignedIn(data={"enabled": "0"}),
+        ("POST", "/prefs/notification-toasts"): SignedIn(data={"enabled": "0"}),
+        # The notification centre: each user's own notifications only.
+        ("GET", "/notifications"): SignedIn(),
+        ("GET", "/notifications/bell"): SignedIn(),
+        ("POST", "/notifications/read-all"): SignedIn(),
+        ("POST", "/notifications/{notification_id}/read"): OwnNotification(),
         ("GET", "/live"): Stream(),
         # One conversation or contact of Sales.
         ("GET", f"/inbox/{CONV}"): OfSales(),
@@ -187,6 +204,11 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", f"/api/v1/contacts/{CONTACT}/events"): Api("item", {"kind": "call"}),
         ("POST", "/api/v1/messages"): Api("create", {**new_conversation, "body": "hi"},
                                           frozenset({422})),
+        # Notifications: a key reads those of the conversations its inboxes hold.
+        ("GET", "/api/v1/notifications"): Api("list", list_key="conversation_id"),
+        ("POST", "/api/v1/notifications/{notification_id}/read"): Api("item"),
+        ("POST", "/api/v1/notifications/read-all"): Api("item", {"user_id": ids["manager"]},
+                                                       frozenset({200})),  # marks none of Sales
         # Consent is business-wide: a key for some inboxes is refused.
         ("GET", "/api/v1/consent/records"): Api("item", other_key=frozenset({403})),
         # Settings: every route of web/settings is admin-only (tests/settings/test_authz.py
@@ -261,6 +283,8 @@ def matrix(database_url: str, engine: Any, sessions, session, factory, world: Wo
     target_user = factory.user(name="Target")
     target_inbox = factory.inbox(name="Target inbox")
     target_channel = factory.channel(name="Target line", default_inbox=target_inbox)
+    notice = notify(session, user=session.get_one(User, world.manager.id),
+                    text=f"{NAME} waits: {TEXT}", conversation=convo)  # fmt: skip
     _, full = create_api_key(session, name="full")
     _, other = create_api_key(session, name="support", inboxes=[world.support])
     _, read = create_api_key(session, name="read", access="read")
@@ -285,6 +309,7 @@ def matrix(database_url: str, engine: Any, sessions, session, factory, world: Wo
         "channel": world.channel.id,
         "sales": world.sales.id,
         "number": convo.contact_number,
+        "manager": world.manager.id,
         "settings_routes": settings_routes,
         "placeholders": {
             "conversation_id": convo.id,
@@ -301,6 +326,7 @@ def matrix(database_url: str, engine: Any, sessions, session, factory, world: Wo
             "field_id": 1,
             "job_id": 1,
             "key_id": 1,
+            "notification_id": notice.id,
         },
     }
     yield callers, ids, expectations(ids)
@@ -374,6 +400,16 @@ def _check_of_sales(callers: Callers, method: str, path: str, spec: OfSales) -> 
             assert NAME in response.text or TEXT in response.text, role
 
 
+def _check_own_notification(callers: Callers, method: str, path: str) -> None:
+    assert _sent_to_sign_in(_send(callers.web("anonymous"), method, path))
+    for role in ("admin", "agent", "outsider"):
+        refused = _send(callers.web(role), method, path)
+        assert refused.status_code == 404, (role, refused.status_code)
+        assert not _shows_sales(refused.text)
+    owner = _send(callers.web("manager"), method, path)
+    assert owner.status_code in ALLOWED, owner.status_code
+
+
 def _check_stream(callers: Callers, path: str) -> None:
     assert _sent_to_sign_in(_send(callers.web("anonymous"), "GET", path))
     for role in (*WEB_ROLES, "outsider"):
@@ -442,14 +478,14 @@ def _check_api(callers: Callers, method: str, path: str, spec: Api, ids: dict[st
     other = call("other")
     if spec.kind == "list":
         assert other.status_code == 200
-        assert ids["conversation"] not in [c["id"] for c in other.json()["items"]]
+        assert ids["conversation"] not in [c[spec.list_key] for c in other.json()["items"]]
     else:
         assert other.status_code in spec.other_key, other.text
         assert not _shows_sales(other.text)
     full = call("full")
     assert full.status_code in ALLOWED, full.text
     if spec.kind == "list":
-        assert ids["conversation"] in [c["id"] for c in full.json()["items"]]
+        assert ids["conversation"] in [c[spec.list_key] for c in full.json()["items"]]
 
 
 def _check_webhook(callers: Callers, method: str, path: str) -> None:
@@ -470,6 +506,8 @@ def test_each_route_against_each_caller(matrix):
                 _check_signed_in(callers, method, path, spec)
             elif isinstance(spec, OfSales):
                 _check_of_sales(callers, method, path, spec)
+            elif isinstance(spec, OwnNotification):
+                _check_own_notification(callers, method, path)
             elif isinstance(spec, Stream):
                 _check_stream(callers, path)
             elif isinstance(spec, AdminOnly):

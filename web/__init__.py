@@ -8,9 +8,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import URL
+from starlette.exceptions import HTTPException
 
 from api.state import AppState
 from web.auth import LoginRequired, add_session_middleware
+from web.errors import http_error
 from web.live import LiveFollower
 from web.router import routers
 
@@ -33,6 +35,7 @@ def mount_web(app: FastAPI, state: AppState) -> None:
     for screen in routers:
         app.include_router(screen, include_in_schema=False)
     app.add_exception_handler(LoginRequired, _login_redirect)
+    app.add_exception_handler(HTTPException, http_error)
     app.state.web_live = LiveFollower(state.sessions, state.settings.database_url)
 
 

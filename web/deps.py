@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inbox.models import LiveEvent, Role, User
+from inbox.services import notifications
 from web.auth import csrf_token
 
 
@@ -25,7 +26,7 @@ def page_context(
     in ``extra`` if the caller read it before its data, see ``conversation_context``).
 
     ``live=False`` for a response that shows neither the layout nor a conversation, the only
-    places the position appears: it is not read (one query less)."""
+    places the position appears: it is not read, nor the bell's unread count (queries less)."""
     context = {
         "request": request,
         "user": user,
@@ -36,4 +37,6 @@ def page_context(
     }
     if live and context.get("live_after") is None:
         context["live_after"] = live_position(session)
+    if live and context.get("unread_notifications") is None:
+        context["unread_notifications"] = notifications.unread_count(session, user.id)
     return context

@@ -8,7 +8,13 @@ named events to each open page that may see the conversation:
 - ``list``: the conversation list changed (htmx refetches it, ``hx-trigger="sse:list"``);
 - ``conv-<id>``: that conversation changed (its timeline and details refetch);
 - ``notify``: an inbound message, rendered as an alert with a View link (``sse-swap="notify"``),
-  sent only to users whose notifications are on.
+  sent only to users whose notifications are on;
+- ``notifications``: the user's own notifications changed (one written for them, or some
+  marked read): the bell refetches its count (``hx-trigger="sse:notifications"``);
+- ``notification``: one written for this user, rendered as a toast with a View link, unless
+  they turned notification toasts off (the notification centre keeps it either way).
+
+Notification events go to their recipient's pages only, whatever inboxes those pages see.
 
 A page passes the last feed id it rendered (``?after=``) so nothing between render and connect is
 lost; the follower keeps a short backlog for that. Rows older than ``RETENTION`` are pruned.
@@ -32,10 +38,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import SessionDep
+from inbox import metrics
 from inbox.live import MESSAGE_CREATED, NOTIFY_CHANNEL
 from inbox.models import Contact, Conversation, Direction, LiveEvent, Message, User, utcnow
 from inbox.services import sessions, visibility
+from inbox.services.notifications import NOTIFICATION_CREATED, NOTIFICATION_READ
 from web.auth import SESSION_STATE, CurrentUser, lifetimes
+from web.notification_prefs import toasts_enabled
 from web.templating import templates
 
 log = logging.getLogger(__name__)
@@ -61,6 +70,8 @@ class FeedItem:
     inbox_id: int | None
     assignee_id: int | None
     alert: dict[str, Any] | None = None  # inbound message: contact, preview, conversation id
+    recipient_id: int | None = None  # a notification event: the only user it goes to
+    toast: dict[str, Any] | None = None  # a notification written: what its toast shows
 
 
 @dataclass(eq=False)
@@ -155,8 +166,9 @@ class LiveFollower:
         with self._sessions() as session:
             return int(session.scalar(select(func.max(LiveEvent.id))) or 0)
 
-    def _read(self, after: int) -> tuple[list[FeedItem], set[int]]:
-        """New rows after ``after``, and which subscribed users have notifications on."""
+    def _read(self, after: int) -> tuple[list[FeedItem], set[int], set[int]]:
+        """New rows after ``after``, which subscribed users have message alerts on, and which
+        have notification toasts on."""
         with self._sessions() as session:
             rows = list(
                 session.scalars(
@@ -175,7 +187,17 @@ class LiveFollower:
                         select(User.id).where(User.id.in_(user_ids), User.notifications_enabled)
                     )
                 )
-            return items, notify_users
+            toast_users: set[int] = set()
+            recipients = {item.recipient_id for item in items if item.toast} & user_ids
+            if recipients:
+                toast_users = {
+                    user_id
+                    for user_id, preferences in session.execute(
+                        select(User.id, User.preferences).where(User.id.in_(recipients))
+                    )
+                    if toasts_enabled(preferences)
+                }
+            return items, notify_users, toast_users
 
     def _item(self, session: Session, row: LiveEvent) -> FeedItem:
         data = row.data or {}
@@ -189,6 +211,17 @@ class LiveFollower:
         )
         if row.kind == MESSAGE_CREATED and row.conversation_id is not None:
             item.alert = self._alert(session, row.conversation_id, data.get("message_id"))
+        if row.kind in (NOTIFICATION_CREATED, NOTIFICATION_READ):
+            recipient = data.get("user_id")
+            item.recipient_id = recipient if isinstance(recipient, int) else 0
+        if row.kind == NOTIFICATION_CREATED:
+            item.toast = {
+                "id": data.get("notification_id"),
+                "text": str(data.get("text", "")),
+                "kind": str(data.get("kind", "")),
+                "automation": data.get("automation"),
+                "conversation_id": row.conversation_id,
+            }
         return item
 
     def _alert(
@@ -219,13 +252,20 @@ class LiveFollower:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                items, notify_users = await asyncio.to_thread(self._read, self._last_id)
+                items, notify_users, toast_users = await asyncio.to_thread(
+                    self._read, self._last_id
+                )
                 fresh = [item for item in items if item.id not in self._seen]
                 for item in fresh:
                     self._seen.add(item.id)
                     self._backlog.append(item)
                     for subscriber in list(self._subscribers):
-                        self._deliver(subscriber, item, notify=subscriber.user_id in notify_users)
+                        self._deliver(
+                            subscriber,
+                            item,
+                            notify=subscriber.user_id in notify_users,
+                            toast=subscriber.user_id in toast_users,
+                        )
                 self._advance(loop.time())
                 if loop.time() - self._last_prune > PRUNE_EVERY_SECONDS:
                     self._last_prune = loop.time()
@@ -279,7 +319,12 @@ class LiveFollower:
                 log.warning("LISTEN %s lost; polling until it reconnects", NOTIFY_CHANNEL)
                 await asyncio.sleep(2)
 
-    def _deliver(self, subscriber: Subscriber, item: FeedItem, *, notify: bool) -> None:
+    def _deliver(
+        self, subscriber: Subscriber, item: FeedItem, *, notify: bool, toast: bool = False
+    ) -> None:
+        if item.recipient_id is not None:
+            self._put(subscriber, self._notification_frames(subscriber, item, toast=toast))
+            return
         if not subscriber.sees(item):
             return
         frames: list[str] = []
@@ -289,6 +334,22 @@ class LiveFollower:
         if notify and item.alert is not None:
             html = templates.get_template("partials/alert.html").render(alert=item.alert)
             frames.append(sse_message("notify", html))
+        self._put(subscriber, frames)
+
+    @staticmethod
+    def _notification_frames(subscriber: Subscriber, item: FeedItem, *, toast: bool) -> list[str]:
+        """The bell's refresh and (when wanted) the toast, for the recipient's pages only."""
+        if subscriber.user_id != item.recipient_id:
+            return []
+        frames = [sse_message("notifications", str(item.id))]
+        if toast and item.toast is not None:
+            html = templates.get_template("partials/notification_toast.html").render(
+                notification=item.toast
+            )
+            frames.append(sse_message("notification", html))
+        return frames
+
+    def _put(self, subscriber: Subscriber, frames: list[str]) -> None:
         for frame in frames:
             try:
                 subscriber.queue.put_nowait(frame)
@@ -327,6 +388,7 @@ async def live(
     async def stream() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
         checked = loop.time()
+        metrics.SSE_CONNECTIONS.inc()
         try:
             yield ": connected\n\n"
             while True:
@@ -343,6 +405,7 @@ async def live(
                         return
                     yield ": ping\n\n"
         finally:
+            metrics.SSE_CONNECTIONS.dec()
             follower.unsubscribe(subscriber)
 
     return StreamingResponse(

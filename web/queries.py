@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import HTTPException
-from sqlalchemy import ColumnElement, Select, and_, case, func, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from inbox.models import (
@@ -197,6 +197,20 @@ class ConversationRow:
     created_at: datetime
     time_to_first_response_seconds: int | None
     unread: bool  # for the user the list is for
+    awaiting_reply: bool  # open, and the contact wrote after the last reply a person sent
+
+
+def awaiting_reply_clause() -> ColumnElement[bool]:
+    """An open conversation whose contact wrote after the last reply a person sent (an
+    auto-reply does not answer them)."""
+    return and_(
+        Conversation.status == ConversationStatus.OPEN,
+        Conversation.last_inbound_at.is_not(None),
+        or_(
+            Conversation.last_response_at.is_(None),
+            Conversation.last_response_at < Conversation.last_inbound_at,
+        ),
+    )
 
 
 def conversation_rows(session: Session, user: User, stmt: Select[Any]) -> list[ConversationRow]:
@@ -226,6 +240,7 @@ def conversation_rows(session: Session, user: User, stmt: Select[Any]) -> list[C
             Conversation.time_to_first_response_seconds,
             Conversation.contact_id,
             unread_clause(user.id),
+            awaiting_reply_clause(),
             maintain_column_froms=False,
         )
         .join(Contact, Contact.id == Conversation.contact_id)
@@ -245,6 +260,7 @@ def conversation_rows(session: Session, user: User, stmt: Select[Any]) -> list[C
             created_at=row[8],
             time_to_first_response_seconds=row[9],
             unread=bool(row[11]),
+            awaiting_reply=bool(row[12]),
         )
         for row in session.execute(stmt)
     ]

@@ -5,12 +5,25 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from web import live, settings
-from web.routes import actions, auth, cards, contacts, inbox, list_view, new, prefs
+from web.routes import (
+    actions,
+    auth,
+    cards,
+    contacts,
+    inbox,
+    list_view,
+    new,
+    notifications,
+    prefs,
+)
 
 # Flat, each to be included into the app on its own: FastAPI keeps an included router as a
 # router and matches a request level by level, so nesting these in one more router made every
 # page pay for matching through it twice (once to choose it, again inside it).
 routers: tuple[APIRouter, ...] = (
-    *(m.router for m in (auth, inbox, actions, contacts, list_view, cards, new, prefs, live)),
+    *(
+        m.router
+        for m in (auth, inbox, actions, contacts, list_view, cards, new, prefs, notifications, live)
+    ),
     *settings.routers,
 )

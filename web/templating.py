@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,17 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
     return value.strftime("%b %-d")
 
 
+def since(value: datetime | None, now: datetime | None = None) -> str:
+    """``ago`` as a phrase for prose: ``just now``, ``5m ago``, or ``on Mar 3``."""
+    if value is None:
+        return ""
+    now = now or datetime.now(UTC)
+    short = ago(value, now)
+    if short == "now":
+        return "just now"
+    return f"{short} ago" if now - value < timedelta(days=7) else f"on {short}"
+
+
 def duration(seconds: int | None) -> str:
     """Seconds as ``45s``, ``12m``, ``2h 5m`` or ``3d 4h``; an em dash when unknown."""
     if seconds is None:
@@ -102,6 +113,7 @@ def tojson_attr(value: Any) -> Markup:
 
 
 templates.env.filters["ago"] = ago
+templates.env.filters["since"] = since
 templates.env.filters["duration"] = duration
 templates.env.filters["timestamp"] = timestamp
 templates.env.filters["jsonattr"] = tojson_attr

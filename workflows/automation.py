@@ -230,6 +230,7 @@ class Automation:
                 wait.trigger_key,
                 wait.armed_at,
                 now,
+                due_at=wait.due_at,
             )
             await self.run(RunRuleInput(_outcome(record, RunOutcome.SKIPPED, reason)))
             return
@@ -243,6 +244,7 @@ class Automation:
             observed,
             wait.armed_at,
             caused,
+            due_at=wait.due_at,
         )
 
     async def _evaluate_and_run(
@@ -255,11 +257,15 @@ class Automation:
         observed: ObserveResult,
         triggered_at: datetime,
         caused: list[PendingEvent],
+        *,
+        due_at: datetime | None = None,
     ) -> bool:
         """Evaluate ``rule`` and run its actions if it holds (recording the run either way);
         True if it fired. What its actions did to the conversation is added to ``caused``."""
         now = workflow.now()
-        record = self._record(rule.name, rule.version, trigger, trigger_key, triggered_at, now)
+        record = self._record(
+            rule.name, rule.version, trigger, trigger_key, triggered_at, now, due_at=due_at
+        )
         verdict = engine.evaluate(rule.conditions, facts, now)
         skipped = "" if verdict.ok else verdict.reason
         if not skipped:
@@ -417,8 +423,11 @@ class Automation:
         trigger_key: str,
         triggered_at: datetime,
         now: datetime,
+        *,
+        due_at: datetime | None = None,
     ) -> RunRecord:
-        """A fired run's record (its actions are added by the step that runs them)."""
+        """A fired run's record (its actions are added by the step that runs them); ``due_at``
+        when a wait fired it."""
         return RunRecord(
             conversation_id=self.conversation_id,
             rule=rule,
@@ -428,6 +437,7 @@ class Automation:
             outcome=RunOutcome.FIRED,
             triggered_at=triggered_at,
             evaluated_at=now,
+            due_at=due_at,
         )
 
 

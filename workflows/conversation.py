@@ -132,6 +132,7 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
         # An auto-reply does not answer the contact: they still await a person.
         if not event.automated:
             state.last_direction = Direction.OUTBOUND
+            clocks.last_response_at = _later(clocks.last_response_at, at)
         # Only a person's reply to the contact stops the first-response clock: an auto-reply
         # (event.automated) does not, nor does an agent's message before the contact wrote.
         if (

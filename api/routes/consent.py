@@ -51,7 +51,13 @@ class ConsentRecordPage(BaseModel):
 @router.get(
     "/records",
     response_model=ConsentRecordPage,
-    responses={403: {"model": ErrorOut, "description": "The key does not see every inbox"}},
+    responses={
+        200: {
+            "description": "A page of records, or with `format=csv` every record as one file",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        403: {"model": ErrorOut, "description": "The key does not see every inbox"},
+    },
 )
 def consent_records(
     session: SessionDep,

@@ -20,8 +20,8 @@ from api.schemas import (
     ErrorOut,
 )
 from inbox.limits import DbId
-from inbox.models import Contact, ContactEvent, ContactNumber, Conversation
-from inbox.services import visibility
+from inbox.models import Contact, ContactEvent, ContactNumber, Conversation, EventKind
+from inbox.services import mentions, visibility
 from inbox.services.conversations import ConversationActionError, add_contact_event
 
 # The newest entries only: a contact's log is for reading, not exporting.
@@ -119,7 +119,7 @@ def post_contact_event(
 ) -> ContactEventOut:
     """Log a call, purchase, note … in the contact's log and in a conversation's timeline
     (``conversation_id``, or by default the contact's open conversation with the newest
-    message)."""
+    message). ``@name`` in a note notifies that teammate, as a note in the inbox does."""
     contact = _get_contact(session, contact_id, scope)
     conversation = None
     if payload.conversation_id is not None:
@@ -142,5 +142,8 @@ def post_contact_event(
     except ConversationActionError as exc:
         session.rollback()
         raise action_error(exc) from exc
+    if event.kind == EventKind.NOTE and event.conversation_id is not None:
+        noted = session.get_one(Conversation, event.conversation_id)
+        mentions.notify_mentions(session, conversation=noted, text=event.summary, author=None)
     session.commit()
     return ContactEventOut.model_validate(event)

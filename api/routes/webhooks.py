@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,6 +23,7 @@ from starlette.datastructures import ImmutableMultiDict
 from api.deps import Commit, CommitDep, SessionDep, StateDep
 from api.form_values import error_fields
 from api.state import AppState
+from inbox import metrics
 from inbox.phone import InvalidNumber
 from inbox.providers.simulator import record_inbound
 from inbox.providers.twilio import (
@@ -44,6 +47,28 @@ MAX_MEDIA = 10
 _SID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 Form = ImmutableMultiDict[str, str]
+
+# A refused webhook's outcome (inbox_webhook_requests_total), by the answer's status code.
+_REFUSED = {
+    400: "malformed",
+    403: "bad_signature",
+    404: "unknown_channel",
+    413: "too_large",
+    415: "unsupported_type",
+}
+
+
+@contextmanager
+def _refusals_counted(webhook: str) -> Iterator[None]:
+    """Count a webhook the checks refused (or that failed) by why; the caller counts success."""
+    try:
+        yield
+    except HTTPException as exc:
+        metrics.WEBHOOKS.labels(webhook, _REFUSED.get(exc.status_code, "refused")).inc()
+        raise
+    except Exception:
+        metrics.WEBHOOKS.labels(webhook, "error").inc()
+        raise
 
 
 def _twiml() -> Response:
@@ -157,7 +182,7 @@ async def accept_inbound(
         name = fields.get(exc.field or "", exc.field)
         raise HTTPException(400, f"malformed field {name}: {exc}") from exc
     except UnknownChannel as exc:
-        log.warning("inbound SMS to %s rejected: no channel has this number", exc.number)
+        log.warning("inbound SMS rejected: no channel has the number it was sent to")
         raise HTTPException(
             404, f"no channel has the number {exc.number}; add a channel with this number"
         ) from exc
@@ -168,19 +193,21 @@ async def inbound_sms(
     request: Request, state: StateDep, session: SessionDep, commit: CommitDep
 ) -> Response:
     """Store an inbound SMS once and signal its conversation's workflow. Answers empty TwiML."""
-    form = await _read_form(request, state.settings.max_webhook_bytes)
-    _verify_signature(request, state, form)
-    await accept_inbound(
-        state,
-        session,
-        commit,
-        {"from_number": "From", "to_number": "To"},
-        provider_message_id=_sid(form, "MessageSid"),
-        from_number=_field(form, "From"),
-        to_number=_field(form, "To"),
-        body=_field(form, "Body", allow_empty=True),
-        media=_media(form),
-    )
+    with _refusals_counted("sms"):
+        form = await _read_form(request, state.settings.max_webhook_bytes)
+        _verify_signature(request, state, form)
+        result = await accept_inbound(
+            state,
+            session,
+            commit,
+            {"from_number": "From", "to_number": "To"},
+            provider_message_id=_sid(form, "MessageSid"),
+            from_number=_field(form, "From"),
+            to_number=_field(form, "To"),
+            body=_field(form, "Body", allow_empty=True),
+            media=_media(form),
+        )
+    metrics.WEBHOOKS.labels("sms", "stored" if result.created else "duplicate").inc()
     return _twiml()
 
 
@@ -194,24 +221,27 @@ async def message_status(
     request: Request, state: StateDep, session: SessionDep, commit: CommitDep
 ) -> Response:
     """Move an outbound message's delivery status forward (never back)."""
-    form = await _read_form(request, state.settings.max_webhook_bytes)
-    _verify_signature(request, state, form)
-    sid = _sid(form, "MessageSid")
-    raw_status = _field(form, "MessageStatus")
-    status = map_status(raw_status)
-    if status is None:
-        # A status Twilio added after this code was written: acknowledge, change nothing.
-        log.warning("ignored unknown MessageStatus %r for %s", raw_status, sid)
-        return _twiml()
-    error_code, error_message = error_fields(form.get("ErrorCode"), form.get("ErrorMessage"))
-    await run_in_threadpool(
-        _apply_status,
-        state,
-        session,
-        commit,
-        provider_message_id=sid,
-        status=status,
-        error_code=error_code,
-        error_message=error_message,
-    )
+    with _refusals_counted("status"):
+        form = await _read_form(request, state.settings.max_webhook_bytes)
+        _verify_signature(request, state, form)
+        sid = _sid(form, "MessageSid")
+        raw_status = _field(form, "MessageStatus")
+        status = map_status(raw_status)
+        if status is None:
+            # A status Twilio added after this code was written: acknowledge, change nothing.
+            log.warning("ignored unknown MessageStatus %r for %s", raw_status, sid)
+            metrics.WEBHOOKS.labels("status", "ignored").inc()
+            return _twiml()
+        error_code, error_message = error_fields(form.get("ErrorCode"), form.get("ErrorMessage"))
+        await run_in_threadpool(
+            _apply_status,
+            state,
+            session,
+            commit,
+            provider_message_id=sid,
+            status=status,
+            error_code=error_code,
+            error_message=error_message,
+        )
+    metrics.WEBHOOKS.labels("status", "applied").inc()
     return _twiml()

@@ -307,7 +307,8 @@ class _ConversationBuilder:
         )
         self._session.add(message)
         conversation.last_message_at = at
-        conversation.last_message_preview = body[:200]
+        if inbound or not conversation.last_message_preview:
+            conversation.last_message_preview = body[:200]
         self._summary.messages += 1
         return message
 

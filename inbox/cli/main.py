@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from inbox import logs
 from inbox.cli import rules, simulate, users
 from inbox.settings import Settings, get_settings
 
@@ -24,6 +26,11 @@ log = logging.getLogger(__name__)
 
 def _settings() -> Settings:
     return get_settings()
+
+
+def _log_format() -> str:
+    """``INBOX_LOG_FORMAT`` (validated with the other settings by the command that runs)."""
+    return logs.JSON if os.environ.get("INBOX_LOG_FORMAT", "").lower() == logs.JSON else logs.TEXT
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -42,6 +49,11 @@ def cmd_web(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
+    if settings.web_workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from inbox.metrics import prepare_multiprocess_dir
+
+        # Several processes: each writes its metrics there, any one answers /metrics for all.
+        prepare_multiprocess_dir(settings.data_dir / "prometheus-web")
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -49,6 +61,10 @@ def cmd_web(args: argparse.Namespace) -> int:
         port=settings.web_port,
         workers=settings.web_workers,
         log_level=args.log_level,
+        # JSON logs: each uvicorn process sets them up (the default config logs plain text).
+        log_config=logs.uvicorn_config(args.log_level, logs.JSON)
+        if _log_format() == logs.JSON
+        else uvicorn.config.LOGGING_CONFIG,
         # Live pages hold server-sent-event streams open; do not wait for them forever.
         timeout_graceful_shutdown=5,
     )
@@ -234,11 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``inbox`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    logs.configure(args.log_level, _log_format())
     if args.log_level != "debug":
         # Alembic narrates every plugin and step at INFO; we log the outcome ourselves.
         logging.getLogger("alembic").setLevel(logging.WARNING)

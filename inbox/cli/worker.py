@@ -13,15 +13,18 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.automation import AutomationActivities
 from activities.sms import SmsActivities
 from activities.store import StoreActivities
+from inbox import metrics, tracing
 from inbox.contracts import TASK_QUEUE
 from inbox.db import engine_for, make_session_factory
 from inbox.heartbeat import beat_forever
@@ -118,6 +121,25 @@ def build_worker(
     )
 
 
+def _sdk_metrics(settings: Settings) -> Runtime | None:
+    """The runtime to connect on when the Temporal SDK's metrics are wanted (its core serves
+    them on ``INBOX_TEMPORAL_METRICS_PORT``; docs/operations.md)."""
+    if not settings.temporal_metrics_port:
+        return None
+    host, port = settings.worker_metrics_host, settings.temporal_metrics_port
+    log.info("Temporal SDK metrics on http://%s:%s/metrics", host, port)
+    return metrics.temporal_runtime(host, port)
+
+
+def _our_metrics(settings: Settings) -> WSGIServer | None:
+    """Serve our metrics on ``INBOX_WORKER_METRICS_PORT`` (if set)."""
+    if not settings.worker_metrics_port:
+        return None
+    host, port = settings.worker_metrics_host, settings.worker_metrics_port
+    log.info("worker metrics on http://%s:%s/metrics", host, port)
+    return metrics.serve_worker_metrics(host, port)
+
+
 def stop_bound(settings: Settings) -> float:
     """Seconds a stop may take, from SIGTERM to exit: the graceful period for running
     activities, then room for their cancellation to land and the last outbox flush."""
@@ -129,7 +151,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     retries signals that could not reach Temporal) until ``stop`` is set or the task is
     cancelled. On ``stop`` it shuts down in order: no new polls, running tasks finish (or are
     cancelled after the graceful period), then the relay flushes once more."""
-    client = await connect(settings)
+    tracing.configure("inbox-worker")
+    client = await connect(settings, runtime=_sdk_metrics(settings))
+    metrics_server = _our_metrics(settings)
     sessions = make_session_factory(engine_for(settings.database_url))
     provider = get_provider(settings, sessions)
     relay = Relay(sessions, TemporalConnector(settings, client))
@@ -178,4 +202,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         await relay.drain()
         db_executor.shutdown(wait=False, cancel_futures=True)
         send_executor.shutdown(wait=False, cancel_futures=True)
+        if metrics_server is not None:
+            metrics_server.shutdown()
+        tracing.flush()
     running.result()  # a worker that failed by itself fails the command

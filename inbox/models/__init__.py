@@ -18,7 +18,7 @@ from inbox.models.enums import (
     Role,
 )
 from inbox.models.live import LiveEvent
-from inbox.models.notifications import Notification
+from inbox.models.notifications import Notification, NotificationKind
 from inbox.models.reads import ConversationRead
 from inbox.models.relay import PendingSignal
 from inbox.models.rules import RoundRobinCursor, RuleAction, RuleRun
@@ -72,6 +72,7 @@ __all__ = [
     "Message",
     "MessageStatus",
     "Notification",
+    "NotificationKind",
     "PasswordToken",
     "PendingSignal",
     "Role",

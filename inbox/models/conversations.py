@@ -53,6 +53,7 @@ class Conversation(Base):
     first_response_at: Mapped[datetime | None]
     last_inbound_at: Mapped[datetime | None]
     last_outbound_at: Mapped[datetime | None]
+    last_response_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     time_to_first_response_seconds: Mapped[int | None] = mapped_column(Integer)
     time_to_close_seconds: Mapped[int | None] = mapped_column(Integer)

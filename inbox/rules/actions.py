@@ -30,7 +30,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from inbox import live
+from inbox import live, metrics
 from inbox.consent import quiet_hours
 from inbox.contracts import as_utc
 from inbox.models import Conversation, EventKind, Inbox, RoundRobinCursor, User
@@ -223,9 +223,11 @@ def _send_sms(ctx: ActionContext, params: SendSms) -> str:
             held_until=hold,
         )
     except OutboundBlocked as exc:
+        metrics.SENDS_BLOCKED.labels("queueing", exc.code or "not_sendable").inc()
         raise ActionSkipped(f"not sent: {exc}") from exc
     ctx.session.flush()
     if hold is not None:
+        metrics.SENDS_HELD.inc()
         return f"held message {message.id} until {hold.isoformat()} (quiet hours)"
     return f"queued message {message.id}"
 

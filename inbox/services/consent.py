@@ -16,7 +16,6 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from inbox import live
 from inbox.consent.keywords import (
     HELP_WORDS,
     OPT_IN_WORDS,
@@ -40,17 +39,18 @@ from inbox.models import (
     ConsentRecord,
     ConsentState,
     Contact,
-    ContactEvent,
     ContactNumber,
     Conversation,
     Direction,
     EventKind,
     Message,
+    NotificationKind,
     User,
     utcnow,
 )
 from inbox.relay import enqueue_conversation_signal
 from inbox.rules import hours
+from inbox.services import contact_log
 from inbox.services.admin import audit
 from inbox.services.notifications import notify
 
@@ -180,24 +180,14 @@ def _log(
     data: dict[str, object],
     actor_id: int | None,
 ) -> None:
-    event = ContactEvent(
-        contact_id=contact.id,
-        conversation_id=conversation.id if conversation is not None else None,
+    contact_log.write(
+        session,
+        contact=contact,
+        conversation=conversation,
         kind=kind,
         summary=summary,
         data=data,
         author_id=actor_id,
-        occurred_at=utcnow(),
-        created_at=utcnow(),
-    )
-    session.add(event)
-    session.flush()
-    live.publish(
-        session,
-        live.EVENT_CREATED,
-        conversation_id=event.conversation_id,
-        inbox_id=conversation.inbox_id if conversation is not None else None,
-        data={"event_id": event.id, "contact_id": contact.id, "kind": kind},
     )
 
 
@@ -385,33 +375,27 @@ def handle_inbound(
     state = state_of(session, number)
     word = normalize(message.body).upper()
     reply = ""
+
+    def record(action: str, summary: str) -> None:
+        _change(
+            session,
+            number=number,
+            action=action,
+            method=ConsentMethod.KEYWORD,
+            keyword=word,
+            summary=f"{summary} by replying {word}",
+            message=message,
+            conversation=conversation,
+            channel_id=channel.id,
+        )
+
     if keyword == Keyword.OPT_OUT:
         if state is None or not state.opted_out:  # at most one confirmation per opt-out
-            _change(
-                session,
-                number=number,
-                action=OPT_OUT,
-                method=ConsentMethod.KEYWORD,
-                keyword=word,
-                summary=f"Opted out by replying {word}",
-                message=message,
-                conversation=conversation,
-                channel_id=channel.id,
-            )
+            record(OPT_OUT, "Opted out")
             reply = replies.opt_out(channel)
     elif keyword == Keyword.OPT_IN:
         if state is not None and state.opted_out:
-            _change(
-                session,
-                number=number,
-                action=OPT_IN,
-                method=ConsentMethod.KEYWORD,
-                keyword=word,
-                summary=f"Opted in by replying {word}",
-                message=message,
-                conversation=conversation,
-                channel_id=channel.id,
-            )
+            record(OPT_IN, "Opted in")
             reply = replies.opt_in(channel)
     elif keyword == Keyword.HELP:
         reply = replies.help(channel)
@@ -439,6 +423,7 @@ def _flag(session: Session, conversation: Conversation, message: Message) -> dat
             text=f"{contact.display_name} may have asked to stop texts: "
             f"\u201c{message.body[:120]}\u201d. Record the opt-out or dismiss it.",
             conversation=conversation,
+            kind=NotificationKind.POSSIBLE_OPT_OUT,
         )
     inbox = conversation.inbox
     return hours.add_business_days(

@@ -44,7 +44,7 @@ from inbox.models import (
     utcnow,
 )
 from inbox.relay import enqueue_conversation_signal
-from inbox.services import visibility
+from inbox.services import contact_log, visibility
 
 # Kinds written only by the functions below, because each must keep the conversation row and
 # its workflow in step; add_contact_event refuses them.
@@ -118,7 +118,7 @@ def reopen(
             f"conversation {conversation.id} is {conversation.status}, only a closed one can be "
             "reopened"
         )
-    other = _open_conversation(session, conversation.channel_id, conversation.contact_number)
+    other = open_conversation(session, conversation.channel_id, conversation.contact_number)
     if other is not None:
         raise ConversationActionError(
             f"conversation {other.id} is already open for this number on this channel; "
@@ -284,7 +284,7 @@ def mark_not_spam(
     ).first()
     wanted = (marked.data or {}).get("from_status") if marked is not None else None
     reopen_it = wanted == ConversationStatus.OPEN and (
-        _open_conversation(session, conversation.channel_id, conversation.contact_number) is None
+        open_conversation(session, conversation.channel_id, conversation.contact_number) is None
     )
     conversation.status = ConversationStatus.OPEN if reopen_it else ConversationStatus.CLOSED
     event = _log(
@@ -352,7 +352,7 @@ def start_conversation(
         raise ConversationActionError(
             f"{number} is not one of contact {contact.id}'s numbers", field="number"
         )
-    existing = _open_conversation(session, channel.id, number)
+    existing = open_conversation(session, channel.id, number)
     if existing is not None:
         raise ConversationActionError(
             f"conversation {existing.id} is already open for {number} on channel {channel.name!r}"
@@ -443,31 +443,21 @@ def add_contact_event(
             .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
             .limit(1)
         ).first()
-    now = utcnow()
-    event = ContactEvent(
-        contact_id=contact.id,
-        conversation_id=conversation.id if conversation is not None else None,
+    return contact_log.write(
+        session,
+        contact=contact,
+        conversation=conversation,
         kind=kind,
         summary=summary,
-        data=data or {},
+        data=data,
         author_id=author_id,
         automation=automation,
-        occurred_at=occurred_at or now,
-        created_at=now,
+        occurred_at=occurred_at,
     )
-    session.add(event)
-    session.flush()
-    live.publish(
-        session,
-        live.EVENT_CREATED,
-        conversation_id=event.conversation_id,
-        inbox_id=conversation.inbox_id if conversation is not None else None,
-        data={"event_id": event.id, "contact_id": contact.id, "kind": kind},
-    )
-    return event
 
 
-def _open_conversation(session: Session, channel_id: int, number: str) -> Conversation | None:
+def open_conversation(session: Session, channel_id: int, number: str) -> Conversation | None:
+    """The number's open conversation on the channel, if any (there is at most one)."""
     return session.scalars(
         select(Conversation).where(
             Conversation.channel_id == channel_id,

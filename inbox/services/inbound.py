@@ -36,6 +36,7 @@ from inbox.services.admin.blocklist import is_blocked
 from inbox.services.conversations import (
     ConversationActionError,
     mark_spam,
+    open_conversation,
     reopen,
     start_conversation,
 )
@@ -193,22 +194,12 @@ def _contact_with(session: Session, number: str) -> Contact | None:
     ).first()
 
 
-def _open_conversation(session: Session, channel_id: int, number: str) -> Conversation | None:
-    return session.scalars(
-        select(Conversation).where(
-            Conversation.channel_id == channel_id,
-            Conversation.contact_number == number,
-            Conversation.status == ConversationStatus.OPEN,
-        )
-    ).first()
-
-
 def _conversation_for(
     session: Session, channel: Channel, contact: Contact, number: str
 ) -> Conversation:
     """The conversation that takes the message: open, else the latest (reopened if closed,
     kept if spam), else a new one."""
-    conversation = _open_conversation(session, channel.id, number)
+    conversation = open_conversation(session, channel.id, number)
     if conversation is not None:
         return conversation
     latest = _latest_locked(session, channel.id, number)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from inbox import live
 from inbox.contracts import SIGNAL_MESSAGE_HELD, ConversationEvent
-from inbox.models import Conversation, Message
+from inbox.models import Conversation, Direction, Message
 from inbox.relay import enqueue_conversation_signal
 from inbox.services.conversations import started_state
 
@@ -43,7 +44,10 @@ def add_to_conversation(
     session.add(message)
     session.flush()
     conversation.last_message_at = message.created_at
-    conversation.last_message_preview = preview(message.body, message.media)
+    # Lists show what the contact last said (not our own replies), or our first message to
+    # them while they have not written yet.
+    if message.direction == Direction.INBOUND or not _has_inbound(session, conversation):
+        conversation.last_message_preview = preview(message.body, message.media)
     if signal is not None:
         enqueue_conversation_signal(
             session,
@@ -69,3 +73,18 @@ def add_to_conversation(
         data={"message_id": message.id, "direction": message.direction, **(live_data or {})},
     )
     return message
+
+
+def _has_inbound(session: Session, conversation: Conversation) -> bool:
+    if conversation.last_inbound_at is not None:
+        return True
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Message.conversation_id == conversation.id,
+                    Message.direction == Direction.INBOUND,
+                )
+            )
+        )
+    )

@@ -23,7 +23,16 @@ API_ROUTES = [
     ("POST", "/api/v1/contacts/1/events"),
     ("POST", "/api/v1/messages"),
     ("GET", "/api/v1/consent/records"),
+    ("GET", "/api/v1/notifications"),
+    ("POST", "/api/v1/notifications/1/read"),
+    ("POST", "/api/v1/notifications/read-all"),
 ]
+# The path parameter each resource's "/1" stands for.
+ID_PARAMS = {
+    "conversations": "{conversation_id}",
+    "contacts": "{contact_id}",
+    "notifications": "{notification_id}",
+}
 
 
 def _assert_401(response: httpx.Response) -> None:
@@ -102,9 +111,7 @@ async def test_openapi_documents_bearer_security_and_response_models(anonymous_c
     ]
     documented = {(method.upper(), path) for path, method, _ in operations}
     expected = {
-        (method, path.replace("/1", "/{conversation_id}", 1))
-        if "conversations" in path
-        else (method, path.replace("/1", "/{contact_id}", 1))
+        (method, path.replace("/1", "/" + ID_PARAMS.get(path.split("/")[3], ""), 1))
         for method, path in API_ROUTES
     }
     assert documented == expected

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,7 +28,7 @@ from inbox.models import (
     PendingSignal,
 )
 from inbox.services import consent
-from inbox.services.inbound import InboundResult, receive_inbound
+from inbox.services.inbound import InboundResult
 from inbox.services.outbound import (
     OutboundBlocked,
     apply_status_update,
@@ -37,24 +36,14 @@ from inbox.services.outbound import (
     queue_one_off,
     store_provider_id,
 )
+from tests import factories
 from tests.factories import Factory
 
-_sids = itertools.count(1)
 CONTACT = "+12025550143"
 
 
 def text_in(session: Session, channel: Channel, body: str, number: str = CONTACT) -> InboundResult:
-    result = receive_inbound(
-        session,
-        provider="simulator",
-        provider_message_id=f"SMc{next(_sids)}",
-        from_number=number,
-        to_number=channel.number or "",
-        body=body,
-        media=[],
-    )
-    session.commit()
-    return result
+    return factories.text_in(session, channel, number, body)
 
 
 def replies(session: Session) -> list[Message]:

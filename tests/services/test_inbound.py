@@ -53,7 +53,10 @@ def test_numbers_are_normalised_and_a_contact_created_once(factory, session):
     assert first.conversation.id == second.conversation.id
     assert count(session, Contact) == 1
     assert [e.kind for e in session.scalars(select(ContactEvent))] == ["conversation_started"]
-    keys = [row.payload["key"] for row in session.scalars(select(PendingSignal))]
+    keys = [
+        row.payload["key"]
+        for row in session.scalars(select(PendingSignal).order_by(PendingSignal.id))
+    ]
     assert keys == [f"msg-{first.message.id}", f"msg-{second.message.id}"]
 
 
@@ -169,3 +172,25 @@ def test_two_first_messages_from_a_new_contact_make_one_conversation(factory, se
     assert count(session, Conversation) == 1
     assert count(session, Message) == 4
     assert len({r.conversation.id for r in results}) == 1
+
+
+def test_the_preview_is_what_the_contact_last_said(factory, session):
+    """Lists show the contact's last message, not our replies (auto or human) after it."""
+    from inbox.services.outbound import queue_message
+
+    channel = factory.channel()
+    first = receive(session, channel, sid="SM1", body="Is the  store open\non Sunday?")
+    conversation = first.conversation
+    assert conversation.last_message_preview == "Is the store open on Sunday?"
+    queue_message(
+        session,
+        conversation=conversation,
+        body="Thanks! We'll get back to you.",
+        automated=True,
+        automation="ack",
+    )
+    queue_message(session, conversation=conversation, body="Yes, 10 to 4.", author_id=None)
+    session.commit()
+    assert conversation.last_message_preview == "Is the store open on Sunday?"
+    receive(session, channel, sid="SM2", body="Great, see you")
+    assert conversation.last_message_preview == "Great, see you"

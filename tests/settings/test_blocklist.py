@@ -3,8 +3,6 @@ but hidden (no workflow signal, so no automation; no alert), and "not spam" rest
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -28,26 +26,16 @@ from inbox.models import (
 from inbox.phone import InvalidNumber
 from inbox.services import conversations
 from inbox.services.admin import blocklist
-from inbox.services.inbound import InboundResult, receive_inbound
+from inbox.services.inbound import InboundResult
+from tests import factories
 
 SPAMMER = "+12025550166"
-_sids = itertools.count(1)
 
 
 def text_in(
     session: Session, channel: Channel, number: str = SPAMMER, body: str = "buy now"
 ) -> InboundResult:
-    result = receive_inbound(
-        session,
-        provider="simulator",
-        provider_message_id=f"SMb{next(_sids)}",
-        from_number=number,
-        to_number=channel.number or "",
-        body=body,
-        media=[],
-    )
-    session.commit()
-    return result
+    return factories.text_in(session, channel, number, body)
 
 
 def signals(session: Session) -> list[str]:

@@ -1,6 +1,7 @@
 """Browser tests of the settings pages (Debian's Chromium through Playwright), one main flow
 per page, plus the issue's "Done when" flow from an empty database. Screenshots of each page go
-to ``docs/screenshots/settings-*.png``. Run with ``pytest -m browser tests/settings``."""
+to ``settings-*.png`` in the folder ``tests/screenshots.py`` names. Run with
+``pytest -m browser tests/settings``."""
 
 from __future__ import annotations
 
@@ -35,12 +36,12 @@ from inbox.models import (
 )
 from inbox.services.inbound import receive_inbound
 from inbox.settings import Settings
+from tests import screenshots
 from tests.web.conftest import PASSWORD, FakeTemporal, World
 from tests.web.test_browser import _free_port, open_page
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 REPO_RULES = Path(__file__).resolve().parents[2] / "rules"
 _sids = itertools.count(1)
 
@@ -65,8 +66,7 @@ def server(app_settings: Settings, engine: Any) -> Iterator[str]:
 
 
 def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"settings-{name}.png"), full_page=True)
+    screenshots.shot(page, f"settings-{name}", full_page=True)
 
 
 def admin_page(chromium: Browser, contexts: list[Any], server: str) -> Page:

@@ -1,6 +1,7 @@
 """Browser tests: Debian's Chromium driven by Playwright against a real uvicorn server.
 
-Run with ``pytest -m browser tests/web``. Screenshots of each view go to ``docs/screenshots/``.
+Run with ``pytest -m browser tests/web``. Screenshots of each view go to the folder
+``tests/screenshots.py`` names.
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ from api.app import create_app
 from inbox.models import Conversation, ConversationStatus, Direction, Message
 from inbox.services.conversations import add_contact_event, assign
 from inbox.settings import Settings
+from tests import screenshots
 from tests.web.conftest import PASSWORD, FakeTemporal, World, text_in
 from web.segments import count_segments
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LIVE = 5_000  # ms: live updates must arrive well within this (the target is one second)
 
 
@@ -123,8 +124,7 @@ def wait_live(page: Page) -> None:
 
 
 def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    screenshots.shot(page, name)
 
 
 def test_sign_in_wrong_password_then_right_then_out(server: str, chromium: Browser, contexts):

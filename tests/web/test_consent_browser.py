@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inbox.models import ConsentMethod, ConsentState, Message, MessageStatus, utcnow
 from inbox.services.outbound import queue_message
+from tests import screenshots
 from tests.web.conftest import World, text_in
 from tests.web.test_browser import LIVE, chromium, contexts, open_page, server, wait_live  # noqa: F401
 
@@ -42,7 +43,7 @@ def test_stop_turns_the_composer_off_live_and_start_turns_it_back_on(
     expect(page.locator("#timeline .msg-outbound .bubble").last).to_contain_text(
         "unsubscribed", timeout=LIVE
     )
-    page.screenshot(path="/tmp/consent-opted-out.png")
+    screenshots.shot(page, "consent-opted-out")
     text_in(sessions, world, body="START", number=number)
     expect(banner).to_be_hidden(timeout=LIVE)
     expect(page.locator("#composer-body")).to_be_enabled()

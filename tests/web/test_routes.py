@@ -235,6 +235,24 @@ def test_reply_renders_merge_fields_and_refuses_bad_input(signed_in, sessions, w
     assert all("object" not in body for body in bodies)
 
 
+def test_a_reply_on_a_closed_conversation_reopens_it(signed_in, sessions, world, temporal):
+    conversation = text_in(sessions, world, body="thanks, all good")
+    agent: Browser = signed_in("agent@example.com")
+    base = f"/conversations/{conversation.id}"
+    closed = agent.post(f"{base}/close")
+    assert closed.status_code == 200 and "sending a reply reopens it" in closed.text
+    reply = agent.post(f"{base}/reply", {"body": "One more thing: your refund went out today."})
+    assert reply.status_code == 200 and "reopens it" not in reply.text
+    with sessions() as session:
+        row = session.get_one(Conversation, conversation.id)
+        assert row.status == ConversationStatus.OPEN and row.closed_at is None
+        kinds = [e.kind for e in session.scalars(select(ContactEvent).order_by(ContactEvent.id))]
+        assert kinds[-2:] == ["conversation_closed", "conversation_reopened"]
+    # The workflow hears the reopening first, then the reply.
+    signals = [call["start_signal"] for call in temporal.calls]
+    assert signals[-3:] == ["closed", "reopened", "message_sent"]
+
+
 def test_actions_change_the_conversation(signed_in, sessions, world):
     conversation = text_in(sessions, world, body="hi")
     manager: Browser = signed_in("manager@example.com")
@@ -379,7 +397,10 @@ def test_new_conversation(signed_in, sessions, world):
         "number": "+12025550111",
     }
     clash = agent.post("/new", form, htmx=False)
-    assert clash.status_code == 409 and "already open" in clash.text
+    assert clash.status_code == 409 and "already has an open conversation" in clash.text
+    assert f'href="/inbox/{conversation.id}?compose=1" id="existing-conversation"' in clash.text
+    hidden = signed_in("other@example.com").post("/new", form, htmx=False)  # not their inbox
+    assert hidden.status_code in (409, 422) and 'id="existing-conversation"' not in hidden.text
     assert agent.post("/new", {**form, "channel_id": 999}, htmx=False).status_code == 422
     bad_number = agent.post(
         "/new", {"channel_id": world.channel.id, "new_number": "12"}, htmx=False

@@ -72,11 +72,14 @@ async def test_automated_message_does_not_stop_first_response_clock(
         assert auto.clocks.first_response_at is None
         assert auto.clocks.time_to_first_response_seconds is None
         assert auto.clocks.last_outbound_at == T0 + timedelta(minutes=1)
+        assert auto.clocks.last_response_at is None  # the contact still awaits a person
         await handle.signal("message_sent", event("msg-3", 45, message_id=3, author_id=7))
         human = await wait_for_state(handle, lambda s: s.messages_sent == 2)
         await eventually(lambda: store.rows[cid].first_response_at is not None)
     assert human.clocks.time_to_first_response_seconds == 45 * 60
     assert store.rows[cid].time_to_first_response_seconds == 45 * 60
+    assert human.clocks.last_response_at == T0 + timedelta(minutes=45)
+    assert store.rows[cid].last_response_at == T0 + timedelta(minutes=45)
 
 
 async def test_close_then_reopen_then_close_recomputes_time_to_close(

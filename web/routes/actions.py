@@ -10,8 +10,8 @@ from fastapi.responses import Response
 
 from api.deps import CommitDep, SessionDep
 from inbox.limits import DbId, parse_id
-from inbox.models import Conversation, EventKind, Message, User
-from inbox.services import consent
+from inbox.models import Conversation, ConversationStatus, EventKind, Message, User
+from inbox.services import consent, mentions
 from inbox.services import conversations as actions
 from inbox.services.admin import blocklist
 from inbox.services.outbound import OutboundBlocked, cancel_held, queue_message
@@ -61,7 +61,9 @@ def reply(
     conversation_id: DbId,
     body: Annotated[str, Form()] = "",
 ) -> Response:
-    """Send the composer's text (merge fields filled in) from this agent."""
+    """Send the composer's text (merge fields filled in) from this agent. A reply on a closed
+    conversation reopens it first: the agent has taken it up again, and it belongs in the open
+    views (refused, with the reason, when the number has another open conversation there)."""
     conversation = get_conversation(session, user, conversation_id)
     try:
         text = render_merge_fields(body, merge_values(conversation, conversation.contact, user))
@@ -69,6 +71,11 @@ def reply(
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     if not text.strip():
         raise HTTPException(status_code=422, detail="Type a message first")
+    if conversation.status == ConversationStatus.CLOSED:
+        try:
+            actions.reopen(session, conversation=conversation, actor_id=user.id)
+        except actions.ConversationActionError as exc:
+            raise _refused(exc) from exc
     try:
         queue_message(session, conversation=conversation, body=text, author_id=user.id)
     except OutboundBlocked as exc:
@@ -132,11 +139,12 @@ def add_note(
     conversation_id: DbId,
     text: Annotated[str, Form()] = "",
 ) -> Response:
-    """Add an internal note (it also goes in the contact's log)."""
+    """Add an internal note (it also goes in the contact's log); ``@name`` in it notifies that
+    teammate (``inbox.services.mentions``)."""
     conversation = get_conversation(session, user, conversation_id)
     if not text.strip():
         raise HTTPException(status_code=422, detail="A note cannot be empty")
-    actions.add_contact_event(
+    note = actions.add_contact_event(
         session,
         contact=conversation.contact,
         kind=EventKind.NOTE,
@@ -144,6 +152,7 @@ def add_note(
         conversation=conversation,
         author_id=user.id,
     )
+    mentions.notify_mentions(session, conversation=conversation, text=note.summary, author=user)
     session.commit()
     return _changed(request, session, user, conversation)
 

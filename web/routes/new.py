@@ -11,10 +11,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.deps import SessionDep
 from inbox.limits import parse_id
-from inbox.models import Channel, Contact, ContactNumber, User
+from inbox.models import Channel, Contact, ContactNumber, Conversation, User
 from inbox.phone import InvalidNumber, normalize_number
 from inbox.services import visibility
-from inbox.services.conversations import ConversationActionError, start_conversation
+from inbox.services.conversations import (
+    ConversationActionError,
+    open_conversation,
+    start_conversation,
+)
+from web import queries
 from web.auth import CsrfProtected, CurrentUser, is_manager
 from web.deps import page_context
 from web.queries import member_inbox_ids, scope
@@ -73,6 +78,7 @@ def _form(
     error: str | None = None,
     status_code: int = 200,
     values: dict[str, str] | None = None,
+    existing: Conversation | None = None,
 ) -> Response:
     values = values or {}
     contacts = find_contacts(session, user, values.get("contact_q", ""))
@@ -90,6 +96,7 @@ def _form(
         selected=selected or (contacts[0] if contacts else None),
         values=values,
         error=error,
+        existing=existing,
     )
     return render(request, "new.html", context, status_code=status_code)
 
@@ -170,6 +177,26 @@ def create(
                 request, session, user, error="Pick a contact", status_code=422, values=values
             )
         contact = found
+    open_one = open_conversation(session, channel.id, number)
+    if open_one is not None:
+        # The number is already being talked to there: point to it (if the agent may see it)
+        # rather than refuse with an id alone.
+        open_id = open_one.id
+        session.rollback()  # a contact made from the typed number is not kept
+        visible = session.scalar(
+            select(Conversation).where(
+                Conversation.id == open_id, queries.visibility(session, user)
+            )
+        )
+        return _form(
+            request,
+            session,
+            user,
+            error=f"{number} already has an open conversation on {channel.name}.",
+            status_code=409,
+            values=values,
+            existing=visible,
+        )
     try:
         conversation = start_conversation(
             session, channel=channel, contact=contact, number=number, actor_id=user.id

@@ -1,16 +1,18 @@
-"""Per-user preferences: the right panel shown or hidden, notifications on or off."""
+"""Per-user preferences: the right panel shown or hidden, alerts for new messages on or off,
+notification toasts on or off."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from api.deps import SessionDep
 from web.auth import CsrfProtected, CurrentUser
 from web.deps import page_context
-from web.templating import render
+from web.notification_prefs import TOASTS_KEY, toasts_enabled
+from web.templating import is_htmx, render
 
 router = APIRouter(prefix="/prefs", tags=["web"], dependencies=[CsrfProtected])
 
@@ -33,3 +35,17 @@ def toggle_notifications(
     user.notifications_enabled = enabled == "1"
     session.commit()
     return render(request, "base.html", page_context(request, session, user), block="notify_toggle")
+
+
+@router.post("/notification-toasts")
+def toggle_notification_toasts(
+    request: Request, session: SessionDep, user: CurrentUser, enabled: Annotated[str, Form()] = ""
+) -> Response:
+    """Turn toasts for notifications on or off (the notification centre lists them anyway);
+    answers htmx with the switch as it is now, a form post with the list again."""
+    user.preferences = {**(user.preferences or {}), TOASTS_KEY: enabled == "1"}
+    session.commit()
+    if not is_htmx(request):
+        return RedirectResponse("/notifications", status_code=303)
+    context = page_context(request, session, user, toasts_on=toasts_enabled(user.preferences))
+    return render(request, "notifications.html", context, block="toast_toggle")

@@ -1,6 +1,6 @@
 /* Durable Inbox: the little script the server-rendered pages need (no build step).
    Segment counter (same rules as web/segments.py), merge fields, keyboard shortcuts,
-   alerts and error toasts. */
+   alerts, notification toasts and error toasts. */
 (function () {
   "use strict";
 
@@ -194,8 +194,10 @@
     if (evt.target.closest("#toggle-details")) toggleDetails();
     if (evt.target.closest("#help-button")) toggleHelp();
   });
+  // Alerts for new messages ("notify") and notification toasts ("notification") share the
+  // corner: at most five, the newest on top, each gone after a while (the bell keeps count).
   document.addEventListener("htmx:sseMessage", function (evt) {
-    if (evt.detail.type !== "notify") return;
+    if (evt.detail.type !== "notify" && evt.detail.type !== "notification") return;
     var alerts = document.querySelectorAll("#alerts .alert");
     alerts.forEach(function (a, i) { if (i >= 4) a.remove(); });
     var first = alerts[0];
