@@ -13,6 +13,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from ruamel.yaml import YAML
 
+from inbox.cli.worker import HEARTBEAT_FILE, stop_bound
+from inbox.heartbeat import INTERVAL_SECONDS
 from inbox.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -244,3 +246,15 @@ def test_readme_documents_every_setting() -> None:
     assert documented <= _setting_names(), documented - _setting_names()
     missing = [f for f, names in _variables_by_field().items() if not names & documented]
     assert missing == [], "settings missing from README's configuration table"
+
+
+def test_worker_health_reads_the_file_the_worker_beats(compose: dict[str, Any]) -> None:
+    worker = compose["services"]["worker"]
+    heartbeat = f"{_app_env(compose, 'worker')['INBOX_DATA_DIR']}/{HEARTBEAT_FILE}"
+    test = worker["healthcheck"]["test"]
+    assert test[:4] == ["CMD", "python", "-m", "inbox.heartbeat"]
+    assert test[4] == heartbeat
+    assert float(test[5]) >= 3 * INTERVAL_SECONDS  # a slow beat is not a dead worker
+    # The stop's own bound (graceful period + margin) fits in compose's grace before SIGKILL.
+    grace = int(worker["stop_grace_period"].removesuffix("s"))
+    assert stop_bound(Settings()) < grace
