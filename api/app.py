@@ -17,6 +17,7 @@ from api.metrics import router as metrics_router
 from api.routes import consent as consent_api
 from api.routes import contacts as contacts_api
 from api.routes import conversations as conversations_api
+from api.routes import health as health_routes
 from api.routes import messages as messages_api
 from api.routes import notifications as notifications_api
 from api.routes import simulator as simulator_routes
@@ -57,6 +58,9 @@ def create_app(
             relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await relay_task
+            # Shutdown (SIGTERM): uvicorn stopped accepting and finished the requests; hand
+            # Temporal whatever still waits before this process goes.
+            await state.relay.drain()
             metrics.process_exiting()
             tracing.flush()
 
@@ -76,6 +80,7 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(health_routes.router)
     app.include_router(metrics_router)
     app.include_router(conversations_api.router)
     app.include_router(contacts_api.router)

@@ -42,6 +42,13 @@ from inbox.temporal import TemporalConnector
 log = logging.getLogger(__name__)
 
 _BATCH = 500
+# How long a request's own signals may take after its answer (:meth:`Relay.send`). The answer
+# is sent first, but a keep-alive connection (Twilio reuses them) takes its next request only
+# when this one's background work is done: bounded here, a Temporal outage costs a webhook at
+# most this, instead of the client's ten seconds of retries or a hanging connect.
+SEND_TIMEOUT_SECONDS = 2.0
+# The last flush of a process that is stopping (:meth:`Relay.drain`).
+DRAIN_SECONDS = 2.0
 # Where a session keeps the rows :func:`enqueue` added in its transaction, for :func:`commit`.
 _SESSION_KEY = "inbox.relay.enqueued"
 # The workflow whose own activity holds the session (see :func:`signals_for_caller`).
@@ -192,22 +199,30 @@ class Relay:
             delivered += await self._flush_one(pending_id)
         return delivered
 
-    async def send(self, outgoing: list[Outgoing]) -> int:
+    async def send(self, outgoing: list[Outgoing], timeout: float = SEND_TIMEOUT_SECONDS) -> int:
         """Deliver what a committed transaction stored (:func:`commit`): each workflow's in
-        hand when it was first in line, else by flushing its outbox in order. Never raises: what
-        cannot go now stays for the background pass."""
+        hand when it was first in line, else by flushing its outbox in order. Gives up after
+        ``timeout`` seconds. Never raises: what cannot go now stays for the background pass."""
         delivered = 0
-        for item in outgoing:
-            try:
-                if item.first_in_line:
-                    async with self._lock(item.workflow_id):
-                        delivered += (await self._deliver(item.rows))[0]
-                else:
-                    delivered += await self._flush_one(item.workflow_id)
-            except Exception:  # stored; the background pass retries it
-                log.exception(
-                    "could not send %s's signals now; the relay retries", item.workflow_id
-                )
+        try:
+            async with asyncio.timeout(timeout):
+                for item in outgoing:
+                    try:
+                        if item.first_in_line:
+                            async with self._lock(item.workflow_id):
+                                delivered += (await self._deliver(item.rows))[0]
+                        else:
+                            delivered += await self._flush_one(item.workflow_id)
+                    except Exception:  # stored; the background pass retries it
+                        log.exception(
+                            "could not send %s's signals now; the relay retries", item.workflow_id
+                        )
+        except TimeoutError:
+            log.warning(
+                "Temporal did not take %d signal(s) within %.0f s; the relay retries",
+                sum(len(item.rows) for item in outgoing) - delivered,
+                timeout,
+            )
         return delivered
 
     def _pending_workflows(self) -> list[str]:
@@ -275,6 +290,17 @@ class Relay:
                     .values(attempts=table.c.attempts + 1, last_error=error)
                 )
             session.commit()
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> int:
+        """One last :meth:`flush` before the process exits, given at most ``timeout`` seconds;
+        what does not go in time stays for another process's relay. Never raises."""
+        try:
+            return await asyncio.wait_for(self.flush(), timeout)
+        except TimeoutError:
+            log.warning("outbox not flushed within %.0f s; other relays deliver the rest", timeout)
+        except Exception:  # the database is gone too: the rows stay for the next process
+            log.exception("last outbox flush failed")
+        return 0
 
     async def run_forever(self, interval: float) -> None:
         """Retry what is left every ``interval`` seconds until cancelled."""

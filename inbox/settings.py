@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # Conversation workflows the worker keeps in memory between events; one that was evicted
     # replays its history on its next event (tens of ms of CPU). About 0.1 MiB each.
     worker_max_cached_workflows: int = Field(default=2000, ge=0)
+    # On SIGTERM the worker stops polling and gives running activities this long to finish
+    # before cancelling them; the whole stop is bounded a little above it (inbox/cli/worker.py)
+    # and exits with code 1 past that bound.
+    worker_graceful_shutdown_seconds: float = Field(default=10.0, ge=0)
     # The loop cap: automated SMS one conversation may send in any hour. A rule whose sends
     # would pass it is skipped (logged and recorded as a rule run).
     automation_sends_per_hour: int = Field(default=10, ge=0)
@@ -69,6 +73,9 @@ class Settings(BaseSettings):
         default=DEV_TWILIO_AUTH_TOKEN,
         validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "INBOX_TWILIO_AUTH_TOKEN"),
     )
+    # Where the Twilio REST API is reached: a regional edge (https://api.dublin.ie1.twilio.com)
+    # or a stand-in for tests and drills.
+    twilio_base_url: str = "https://api.twilio.com"
 
     @model_validator(mode="after")
     def _defaults_and_production_guard(self) -> Settings:

@@ -130,6 +130,9 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
     }
     return {
         ("GET", "/healthz"): Public(frozenset({200})),
+        # Readiness: the matrix's fake Temporal client has no workflow service, so 503 here;
+        # tests/api/test_readyz.py checks the 200.
+        ("GET", "/readyz"): Public(frozenset({200, 503})),
         # No personal data in it; INBOX_METRICS_TOKEN (unset here) puts it behind a bearer token.
         ("GET", "/metrics"): Public(frozenset({200})),
         ("GET", "/openapi.json"): Public(frozenset({200})),  # production: see test_headers

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 
@@ -73,20 +72,17 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Run the Temporal worker (workflows and activities) until Ctrl-C or SIGTERM."""
-    import uvloop
+    """Run the Temporal worker (workflows and activities) until Ctrl-C or SIGTERM; the stop is
+    bounded, and one that overruns exits with code 1 (inbox/shutdown.py)."""
+    from inbox.cli.worker import run_worker, stop_bound
+    from inbox.shutdown import run_until_signalled
 
-    from inbox.cli.worker import run_worker
-
-    # SIGTERM (docker stop, the dev supervisor) stops the worker as Ctrl-C does.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        # uvloop (as uvicorn uses for the web): the worker's event loop hands every workflow
-        # activation and activity between the SDK's core threads and Python.
-        uvloop.run(run_worker(_settings()))
-    except KeyboardInterrupt:
-        log.info("worker stopped")
-    return 0
+    settings = _settings()
+    # uvloop (as uvicorn uses for the web): the worker's event loop hands every workflow
+    # activation and activity between the SDK's core threads and Python.
+    return run_until_signalled(
+        lambda stop: run_worker(settings, stop), bound=stop_bound(settings), what="worker"
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -125,18 +121,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_temporal_setup(args: argparse.Namespace) -> int:
-    """Register the conversation search attributes on the Temporal cluster (once per namespace)."""
+    """Register the namespace (if missing) and the conversation search attributes on the
+    Temporal cluster."""
     from inbox.cli.temporal_setup import setup_temporal
 
     settings = _settings()
     try:
-        added = asyncio.run(setup_temporal(settings, timeout=args.timeout))
+        result = asyncio.run(setup_temporal(settings, timeout=args.timeout))
     except ValueError as exc:
         _err(f"inbox temporal-setup: {exc}")
         return 1
     except Exception as exc:  # unreachable cluster after the timeout: say so plainly
         _err(f"inbox temporal-setup: cannot reach Temporal at {settings.temporal_address}: {exc}")
         return 1
+    if result.namespace_created:
+        _out(f"namespace registered: {settings.temporal_namespace}")
+    added = result.attributes_added
     _out(
         f"search attributes added: {', '.join(added)}"
         if added
@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     temporal_setup = subparsers.add_parser(
         "temporal-setup",
-        help="register the search attributes on a Temporal cluster (production)",
+        help="register the namespace and search attributes on a Temporal cluster (production)",
     )
     temporal_setup.add_argument(
         "--timeout", type=float, default=120.0, help="seconds to wait for the cluster"

@@ -1,8 +1,10 @@
-"""Registering the conversation search attributes on a Temporal cluster (production set-up).
+"""Preparing a Temporal cluster for the app (production set-up): the namespace, then the
+conversation search attributes in it.
 
-``inbox dev`` registers them with the dev server's own flags; a real cluster needs them added
-once per namespace, which ``inbox temporal-setup`` does (docker-compose runs it before the web
-and worker start).
+``inbox dev`` gets both from the dev server's own flags; a real cluster (its schema made by
+``temporal-sql-tool``) starts with no namespace at all, and ``inbox temporal-setup`` registers
+the configured one and adds the attributes (docker-compose runs it before the web and worker
+start). Both steps are idempotent.
 """
 
 from __future__ import annotations
@@ -10,13 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
+from datetime import timedelta
 
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
+from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
+    RegisterNamespaceRequest,
+)
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from inbox.contracts import SEARCH_ATTRIBUTES
 from inbox.settings import Settings
@@ -49,6 +59,43 @@ async def connect_with_retry(settings: Settings, timeout: float) -> Client:
             await asyncio.sleep(1)
 
 
+# How long Temporal keeps a closed workflow's history. A conversation's workflow closes after its
+# quiet period and starts again on the next message (its state is in the app database), so this
+# only bounds how far back an operator can read finished runs in the UI.
+NAMESPACE_RETENTION = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    namespace_created: bool
+    attributes_added: list[str]
+
+
+async def ensure_namespace(client: Client, namespace: str) -> bool:
+    """Register ``namespace`` if the cluster does not have it; returns whether it did."""
+    try:
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace)
+        )
+        return False
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+    retention = Duration()
+    retention.FromTimedelta(NAMESPACE_RETENTION)
+    try:
+        await client.workflow_service.register_namespace(
+            RegisterNamespaceRequest(
+                namespace=namespace, workflow_execution_retention_period=retention
+            )
+        )
+    except RPCError as err:  # another set-up run registered it first
+        if err.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+        return False
+    return True
+
+
 async def register_search_attributes(client: Client, namespace: str) -> list[str]:
     """Add the conversation search attributes missing from ``namespace``; returns their names.
 
@@ -75,7 +122,20 @@ async def register_search_attributes(client: Client, namespace: str) -> list[str
     return sorted(missing)
 
 
-async def setup_temporal(settings: Settings, timeout: float = 120.0) -> list[str]:
-    """Wait for the cluster, then register the search attributes; returns those added."""
+async def setup_temporal(settings: Settings, timeout: float = 120.0) -> SetupResult:
+    """Wait for the cluster, register the namespace if missing, then add the search attributes
+    it lacks."""
+    deadline = time.monotonic() + timeout
     client = await connect_with_retry(settings, timeout)
-    return await register_search_attributes(client, settings.temporal_namespace)
+    namespace = settings.temporal_namespace
+    created = await ensure_namespace(client, namespace)
+    while True:
+        try:
+            added = await register_search_attributes(client, namespace)
+            return SetupResult(namespace_created=created, attributes_added=added)
+        except RPCError as exc:
+            # A namespace just registered reaches every frontend's cache within seconds.
+            if exc.status != RPCStatusCode.NOT_FOUND or time.monotonic() >= deadline:
+                raise
+            log.info("waiting for namespace %r to become visible", namespace)
+            await asyncio.sleep(1)

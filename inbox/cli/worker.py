@@ -27,6 +27,7 @@ from activities.store import StoreActivities
 from inbox import metrics, tracing
 from inbox.contracts import TASK_QUEUE
 from inbox.db import engine_for, make_session_factory
+from inbox.heartbeat import beat_forever
 from inbox.providers import SmsProvider, get_provider
 from inbox.relay import Relay
 from inbox.rules import retention
@@ -57,6 +58,12 @@ SEND_THREADS = 16
 # documentation allows for exactly this cost; tests/workflows/test_worker.py runs this
 # production set-up.
 PRODUCTION_RUNNER = UnsandboxedWorkflowRunner()
+
+# In INBOX_DATA_DIR; docker-compose's healthcheck reads its age (inbox/heartbeat.py).
+HEARTBEAT_FILE = "worker.alive"
+# A stop's bound is the graceful period plus this: cancelled activities return, the relay's
+# last flush (at most relay.DRAIN_SECONDS), the process exits.
+SHUTDOWN_MARGIN_SECONDS = 8.0
 
 
 def activities(
@@ -109,8 +116,8 @@ def build_worker(
         max_concurrent_activities=SEND_THREADS,
         max_cached_workflows=settings.worker_max_cached_workflows,
         workflow_runner=SandboxedWorkflowRunner() if sandboxed else PRODUCTION_RUNNER,
-        # On Ctrl-C, let a provider call in flight finish instead of retrying it later.
-        graceful_shutdown_timeout=timedelta(seconds=10),
+        # On SIGTERM, let a provider call in flight finish instead of retrying it later.
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
     )
 
 
@@ -133,43 +140,69 @@ def _our_metrics(settings: Settings) -> WSGIServer | None:
     return metrics.serve_worker_metrics(host, port)
 
 
-async def run_worker(settings: Settings) -> None:
+def stop_bound(settings: Settings) -> float:
+    """Seconds a stop may take, from SIGTERM to exit: the graceful period for running
+    activities, then room for their cancellation to land and the last outbox flush."""
+    return settings.worker_graceful_shutdown_seconds + SHUTDOWN_MARGIN_SECONDS
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Connect to Temporal and the database and run the worker (and the outbox relay, which
-    retries signals that could not reach Temporal) until cancelled."""
+    retries signals that could not reach Temporal) until ``stop`` is set or the task is
+    cancelled. On ``stop`` it shuts down in order: no new polls, running tasks finish (or are
+    cancelled after the graceful period), then the relay flushes once more."""
     tracing.configure("inbox-worker")
     client = await connect(settings, runtime=_sdk_metrics(settings))
     metrics_server = _our_metrics(settings)
     sessions = make_session_factory(engine_for(settings.database_url))
     provider = get_provider(settings, sessions)
     relay = Relay(sessions, TemporalConnector(settings, client))
-    with (
-        ThreadPoolExecutor(DB_THREADS, thread_name_prefix="db") as db_executor,
-        ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="send") as send_executor,
-    ):
-        worker = build_worker(
-            client,
-            sessions=sessions,
-            settings=settings,
-            provider=provider,
-            db_executor=db_executor,
-            activity_executor=send_executor,
-        )
-        relay_task = asyncio.create_task(relay.run_forever(settings.relay_interval_seconds))
-        prune_task = asyncio.create_task(
+    # Not ``with`` blocks: leaving one waits for every thread, so an activity stuck in a
+    # synchronous call would hold the stop past any bound. The SDK's shutdown already waits
+    # for the activities it runs; what is left is dropped (queued work is cancelled).
+    db_executor = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="db")
+    send_executor = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="send")
+    worker = build_worker(
+        client,
+        sessions=sessions,
+        settings=settings,
+        provider=provider,
+        db_executor=db_executor,
+        activity_executor=send_executor,
+    )
+    background = [
+        asyncio.create_task(relay.run_forever(settings.relay_interval_seconds)),
+        asyncio.create_task(
             retention.prune_forever(sessions, settings.automation_run_retention_days)
-        )
-        log.info(
-            "worker on task queue %r at %s (provider %s)",
-            TASK_QUEUE,
-            settings.temporal_address,
-            provider.name,
-        )
-        try:
-            await worker.run()
-        finally:
-            relay_task.cancel()
-            prune_task.cancel()
-            await asyncio.gather(relay_task, prune_task, return_exceptions=True)
-            if metrics_server is not None:
-                metrics_server.shutdown()
-            tracing.flush()
+        ),
+    ]
+    heartbeat = asyncio.create_task(beat_forever(settings.data_dir / HEARTBEAT_FILE))
+    log.info(
+        "worker on task queue %r at %s (provider %s)",
+        TASK_QUEUE,
+        settings.temporal_address,
+        provider.name,
+    )
+    running = asyncio.create_task(worker.run())
+    try:
+        if stop is None:
+            await asyncio.shield(running)
+        else:
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait({running, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+    finally:
+        # Not ready for more work from here on (the healthcheck's heartbeat goes first).
+        heartbeat.cancel()
+        if not running.done():
+            await worker.shutdown()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(running, heartbeat, *background, return_exceptions=True)
+        await relay.drain()
+        db_executor.shutdown(wait=False, cancel_futures=True)
+        send_executor.shutdown(wait=False, cancel_futures=True)
+        if metrics_server is not None:
+            metrics_server.shutdown()
+        tracing.flush()
+    running.result()  # a worker that failed by itself fails the command

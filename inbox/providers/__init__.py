@@ -24,6 +24,7 @@ def get_provider(settings: Settings, sessions: sessionmaker[Session]) -> SmsProv
             account_sid=settings.twilio_account_sid,
             auth_token=settings.twilio_auth_token,
             public_url=settings.public_url,
+            base_url=settings.twilio_base_url,
         )
     return SimulatorProvider(sessions)
 

@@ -51,6 +51,7 @@ _STATUS_MAP = {
 _RECONCILE_LIMIT = 50
 _CLOCK_SKEW = timedelta(seconds=30)
 _HTTP_TIMEOUT_SECONDS = 15.0
+DEFAULT_BASE_URL = "https://api.twilio.com"
 # One page of Twilio's maximum size: more numbers than this on one account is not a settings
 # form's job (and a select of them would be unusable).
 _NUMBERS_LIMIT = 1000
@@ -125,6 +126,7 @@ class TwilioProvider:
         account_sid: str,
         auth_token: str,
         public_url: str,
+        base_url: str = DEFAULT_BASE_URL,
         http_client: HttpClient | None = None,
     ) -> None:
         self._client = Client(
@@ -132,6 +134,9 @@ class TwilioProvider:
             auth_token,
             http_client=http_client or TwilioHttpClient(timeout=_HTTP_TIMEOUT_SECONDS),
         )
+        # Messages and phone numbers both live on the library's ``api`` domain (the 2010 API);
+        # its base address is the one place the library names the host.
+        self._client.api.base_url = base_url.rstrip("/")
         self._status_callback = public_url.rstrip("/") + STATUS_CALLBACK_PATH
 
     def send(self, sms: OutboundSms) -> SendResult:

@@ -1,4 +1,4 @@
-"""`inbox temporal-setup` registers the search attributes a real cluster lacks."""
+"""`inbox temporal-setup` registers the namespace and search attributes a real cluster lacks."""
 
 from __future__ import annotations
 
@@ -63,10 +63,10 @@ def cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
     cluster.stop()
 
 
-async def _custom_attributes(address: str) -> dict[str, int]:
+async def _custom_attributes(address: str, namespace: str = "default") -> dict[str, int]:
     client = await Client.connect(address)
     response = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace="default")
+        ListSearchAttributesRequest(namespace=namespace)
     )
     return dict(response.custom_attributes)
 
@@ -106,3 +106,23 @@ def test_unreachable_cluster_is_reported(
     finally:
         get_settings.cache_clear()
     assert "cannot reach Temporal" in capsys.readouterr().err
+
+
+def test_registers_a_missing_namespace_then_its_attributes(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cluster whose schema temporal-sql-tool made has no namespace: set-up registers it."""
+    address = cluster.start()
+    monkeypatch.setenv("INBOX_TEMPORAL_NAMESPACE", "inbox-prod")
+    get_settings.cache_clear()
+
+    assert cli.main(["temporal-setup", "--timeout", "60"]) == 0
+    out = capsys.readouterr().out
+    assert "namespace registered: inbox-prod" in out
+    assert "search attributes added: " in out
+    attributes = asyncio.run(_custom_attributes(address, "inbox-prod"))
+    assert set(SEARCH_ATTRIBUTES) <= set(attributes)
+
+    assert cli.main(["temporal-setup", "--timeout", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "namespace registered" not in out and "already registered" in out

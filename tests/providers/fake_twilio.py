@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from twilio.http import HttpClient
@@ -26,6 +30,8 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]  # twilio ships no types
         self.messages: list[dict[str, Any]] = []
         self.creates = 0
         self.lists = 0
+        # (method, path) of each request that came over HTTP (:func:`serve_fake_twilio`).
+        self.requests: list[tuple[str, str]] = []
         self.fail_next: str | int | None = None
         self.numbers: list[str] = []
         self.fail_numbers: str | int | None = None
@@ -96,3 +102,62 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]  # twilio ships no types
         if failure == "timeout":
             raise requests.Timeout("read timed out")
         return Response(201, json.dumps(record))
+
+
+# Form fields Twilio's API takes more than once; the library sends them as lists.
+_REPEATED = {"MediaUrl"}
+
+
+def _form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    form: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in _REPEATED:
+            form.setdefault(key, []).append(value)
+        else:
+            form[key] = value
+    return form
+
+
+@contextmanager
+def serve_fake_twilio(fake: FakeTwilioHttp) -> Iterator[str]:
+    """``fake`` behind a real HTTP server on 127.0.0.1 (for code that reaches Twilio over the
+    network, through ``INBOX_TWILIO_BASE_URL``); yields its base URL. Each request is recorded
+    in ``fake.requests`` as (method, path)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, method: str) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            fake.requests.append((method, url.path))
+            response = fake.request(
+                method,
+                f"http://{self.headers['Host']}{url.path}",
+                params=_form(parse_qsl(url.query)),
+                data=_form(parse_qsl(body)),
+            )
+            payload = response.text.encode()
+            self.send_response(response.status_code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_POST(self) -> None:
+            self._answer("POST")
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet in test output
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

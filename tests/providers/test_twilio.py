@@ -8,16 +8,24 @@ import hmac
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.orm import sessionmaker
 
 from inbox.models import utcnow
-from inbox.providers import OutboundSms, ProviderRejected, ProviderUnavailable, TwilioProvider
+from inbox.providers import (
+    OutboundSms,
+    ProviderRejected,
+    ProviderUnavailable,
+    TwilioProvider,
+    get_provider,
+)
 from inbox.providers.twilio import (
     compute_signature,
     map_status,
     public_request_url,
     validate_signature,
 )
-from tests.providers.fake_twilio import FakeTwilioHttp
+from inbox.settings import Settings
+from tests.providers.fake_twilio import FakeTwilioHttp, serve_fake_twilio
 
 
 def twilio_hmac(token: str, url: str, params: dict[str, str]) -> str:
@@ -133,3 +141,40 @@ def test_list_numbers_maps_errors_like_sends():
     with pytest.raises(ProviderRejected) as rejected:
         provider.list_numbers()
     assert rejected.value.code == "20003" and rejected.value.reason == "Authenticate"
+
+
+def test_base_url_setting_sends_through_the_address_it_names():
+    """INBOX_TWILIO_BASE_URL moves every API call (send, reconcile, list numbers) to another
+    address: here the fake Twilio, over real HTTP with the library's own HTTP client."""
+    http = FakeTwilioHttp()
+    http.numbers = ["+14155550100"]
+    with serve_fake_twilio(http) as base_url:
+        settings = Settings(
+            sms_provider="twilio",
+            twilio_account_sid="AC" + "1" * 32,
+            twilio_auth_token="token",
+            twilio_base_url=base_url + "/",
+            public_url="https://inbox.example.com",
+        )
+        provider = get_provider(settings, sessionmaker())
+        sent = provider.send(sms(media_urls=("https://example.com/a.png",)))
+        assert isinstance(provider, TwilioProvider)
+        found = provider.find_sent(sms())
+        assert found is not None and found.provider_message_id == sent.provider_message_id
+        assert provider.list_numbers() == ["+14155550100"]
+    (created,) = http.messages
+    assert created["sid"] == sent.provider_message_id and created["body"] == "Hello"
+    assert created["media_url"] == ["https://example.com/a.png"]
+    account = "/2010-04-01/Accounts/AC" + "1" * 32
+    assert http.requests == [
+        ("POST", f"{account}/Messages.json"),
+        ("GET", f"{account}/Messages.json"),
+        ("GET", f"{account}/IncomingPhoneNumbers.json"),
+    ]
+
+
+def test_base_url_defaults_to_twilios_api(monkeypatch):
+    monkeypatch.delenv("INBOX_TWILIO_BASE_URL", raising=False)
+    assert Settings().twilio_base_url == "https://api.twilio.com"
+    monkeypatch.setenv("INBOX_TWILIO_BASE_URL", "https://api.dublin.ie1.twilio.com")
+    assert Settings().twilio_base_url == "https://api.dublin.ie1.twilio.com"
