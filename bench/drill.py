@@ -62,7 +62,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from inbox.cli.dev import SEARCH_ATTRIBUTES, SQLITE_PRAGMA_ARGS, find_temporal_binary  # noqa: E402
+from inbox.cli.dev import SQLITE_PRAGMA_ARGS, find_temporal_binary  # noqa: E402
+from inbox.contracts import SEARCH_ATTRIBUTES  # noqa: E402
 from inbox.providers.twilio import INBOUND_PATH, SIGNATURE_HEADER, compute_signature  # noqa: E402
 
 POSTGRES_SERVER = os.environ.get("INBOX_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -581,7 +582,9 @@ def drained(figures: dict[str, Any]) -> bool:
     return figures["pending"] == 0 and all(sent[tag] >= 1 for tag in tags)
 
 
-def assess(report: Report, messages: list[Planned], figures: dict[str, Any], workflows: dict):
+def assess(
+    report: Report, messages: list[Planned], figures: dict[str, Any], workflows: dict[int, Any]
+):
     by_sid = {m.sid: m for m in messages}
     report.sent = len(messages)
     report.attempts = sum(m.attempts for m in messages)
@@ -776,13 +779,14 @@ class Drill:
 
         with make_session_factory(engine_for(self.database_url))() as session:
             agent = session.scalars(select(User).where(User.email == AGENT_EMAIL)).one()
-            return int(
-                session.scalars(
-                    select(Conversation.id)
-                    .where(Conversation.assignee_id == agent.id)
-                    .order_by(Conversation.id)
-                ).first()
-            )
+            found = session.scalars(
+                select(Conversation.id)
+                .where(Conversation.assignee_id == agent.id)
+                .order_by(Conversation.id)
+            ).first()
+        if found is None:
+            raise RuntimeError(f"the demo data assigns no conversation to {AGENT_EMAIL}")
+        return found
 
     async def chaos(self) -> None:
         """Mid-load: SIGKILL worker 1 and web A and restart them; SIGTERM worker 2, restart."""
@@ -863,7 +867,7 @@ class Drill:
                 return figures
             await asyncio.sleep(1)
 
-    async def _settled_workflows(self, client: Any, conversation_ids: list[int]) -> dict:
+    async def _settled_workflows(self, client: Any, conversation_ids: list[int]) -> dict[int, Any]:
         """The workflows' counts, asked again for a few seconds while any is still busy (an
         auto-reply's own message_sent event may still be on its way)."""
         deadline = time.monotonic() + 15
