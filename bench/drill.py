@@ -24,10 +24,14 @@ processed by workflows, auto-replies (in the database and at the provider), dupl
 workflows; and it fails unless every acknowledged message is stored and processed exactly once
 and every one got exactly one auto-reply, sent once.
 
-The SMS provider is the built-in simulator: main has no setting that points the Twilio
-provider at another address (issue 14 item 8), so the auto-replies are counted where the
-simulator delivers them (``simulator_messages``), which keeps one row per message it was
-handed. The inbound side is Twilio's exact webhook (form fields and ``X-Twilio-Signature``).
+The SMS provider is Twilio pointed at a fake Twilio API (``bench/fake_twilio.py``, a real HTTP
+server that cuts off a share of its answers after taking the message, so the provider must
+reconcile instead of sending twice, and whose ``delivered`` status callbacks the drill posts,
+signed, over both web processes) when the settings have a Twilio API base address (issue 14
+item 8; found by name, any ``twilio_*`` setting with ``url`` or ``base`` in it). Without one it
+is the built-in simulator, and the auto-replies are counted where the simulator delivers them
+(``simulator_messages``). The inbound side is Twilio's exact webhook either way (form fields
+and ``X-Twilio-Signature``).
 
 Usage: ``python bench/drill.py [--contacts 40] [--per-contact 3] [--duration 60]``; the
 PostgreSQL server is ``INBOX_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432``).
@@ -41,6 +45,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import queue
 import random
 import re
 import signal
@@ -62,6 +67,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.fake_twilio import FakeTwilio  # noqa: E402
 from inbox.cli.dev import SQLITE_PRAGMA_ARGS, find_temporal_binary  # noqa: E402
 from inbox.contracts import SEARCH_ATTRIBUTES  # noqa: E402
 from inbox.providers.twilio import INBOUND_PATH, SIGNATURE_HEADER, compute_signature  # noqa: E402
@@ -89,6 +95,7 @@ TWILIO_TIMEOUT_SECONDS = 15.0  # Twilio gives up on a webhook after 15 s
 SIGTERM_LIMIT_SECONDS = 30.0  # issue 14: SIGTERM stops the worker within 30 s
 LIVE_TIMEOUT_SECONDS = 10.0
 FINAL_STATUSES = {"sent", "delivered"}
+DROP_SHARE = 0.05  # the fake Twilio's create answers cut off after taking the message
 _TAG = re.compile(r"\[(c\d+m\d+)\]")
 
 
@@ -99,6 +106,9 @@ class DrillConfig:
     duration: float = 60.0  # seconds over which the messages are sent
     lost_ack_share: float = 0.1  # acknowledgements the senders treat as lost (and retry)
     drain_timeout: float = 90.0
+    # "auto": Twilio against the fake API when the settings can point it there, else the
+    # simulator; or "twilio" / "simulator" to insist.
+    provider: str = "auto"
     seed: int | None = None
     keep: bool = False  # keep the run folder (logs) and print where
 
@@ -277,6 +287,24 @@ def cli(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+def twilio_base_url_variable() -> str | None:
+    """The environment variable that points the Twilio provider at another API address, if
+    these settings have one (issue 14 item 8)."""
+    from pydantic import AliasChoices
+
+    from inbox.settings import Settings
+
+    for name, info in Settings.model_fields.items():
+        if name.startswith("twilio") and ("url" in name or "base" in name):
+            alias = info.validation_alias
+            if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+                return alias.choices[0]
+            if isinstance(alias, str):
+                return alias
+            return f"INBOX_{name.upper()}"
+    return None
+
+
 # -- the load ----------------------------------------------------------------------------------
 
 
@@ -355,6 +383,47 @@ async def deliver(http: httpx.AsyncClient, bases: list[str], message: Planned) -
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, 4.0)
         target = (target + 1) % len(bases)
+
+
+async def post_callbacks(
+    http: httpx.AsyncClient, bases: list[str], twilio: FakeTwilio, done: asyncio.Event
+) -> tuple[int, int]:
+    """Post the fake Twilio's status callbacks, signed, alternating over the web processes,
+    each until acknowledged (as Twilio retries them); returns (posted, acknowledged)."""
+    posted = acknowledged = 0
+    pending: set[asyncio.Task[bool]] = set()
+
+    async def one(url: str, params: dict[str, str], web: int) -> bool:
+        signature = compute_signature(AUTH_TOKEN, url, params)
+        path = url.removeprefix(PUBLIC_URL)
+        give_up, backoff = time.monotonic() + 120.0, 0.5
+        while time.monotonic() < give_up:
+            with contextlib.suppress(httpx.HTTPError):
+                response = await http.post(
+                    bases[web] + path,
+                    data=params,
+                    headers={SIGNATURE_HEADER: signature},
+                    timeout=TWILIO_TIMEOUT_SECONDS,
+                )
+                if 200 <= response.status_code < 300:
+                    return True
+            await asyncio.sleep(backoff)
+            backoff, web = min(backoff * 2, 4.0), (web + 1) % len(bases)
+        return False
+
+    while not (done.is_set() and twilio.callbacks.empty() and not pending):
+        try:
+            url, params = twilio.callbacks.get_nowait()
+        except queue.Empty:
+            finished = [task for task in pending if task.done()]
+            for task in finished:
+                pending.discard(task)
+                acknowledged += task.result()
+            await asyncio.sleep(0.05)
+            continue
+        posted += 1
+        pending.add(asyncio.create_task(one(url, params, posted % len(bases))))
+    return posted, acknowledged
 
 
 # -- the live stream ---------------------------------------------------------------------------
@@ -453,6 +522,12 @@ class Report:
     auto_replies: int = 0  # rows in the database
     auto_replies_sent: int = 0  # in a final status
     auto_replies_at_provider: int = 0
+    auto_replies_delivered: int = 0  # delivered status applied (Twilio's callbacks)
+    provider: str = ""
+    provider_creates: int = 0  # create calls at the fake Twilio, retries included
+    provider_dropped: int = 0  # of which the answer was cut off after the message was taken
+    reconciliations: int = 0  # the provider's look-ups after an ambiguous create
+    callbacks: tuple[int, int] = (0, 0)  # status callbacks posted, acknowledged
     duplicates: int = 0
     stuck_workflows: int = 0
     pending_signals: int = 0
@@ -483,7 +558,16 @@ class Report:
             f"  processed by workflows   {self.processed} (workflows count "
             f"{self.workflow_count} received, over {self.conversations} conversations)",
             f"  auto-replies             {self.auto_replies} stored, {self.auto_replies_sent} "
-            f"sent, {self.auto_replies_at_provider} at the provider",
+            f"sent ({self.auto_replies_delivered} delivered), "
+            f"{self.auto_replies_at_provider} at the provider",
+            f"  provider                 {self.provider}"
+            + (
+                f": {self.provider_creates} create calls, {self.provider_dropped} answers cut "
+                f"off, {self.reconciliations} reconciliation look-ups, {self.callbacks[0]} "
+                f"status callbacks posted, {self.callbacks[1]} acknowledged"
+                if self.provider == "twilio"
+                else ""
+            ),
             f"  duplicates               {self.duplicates}",
             f"  stuck workflows          {self.stuck_workflows} "
             f"({self.pending_signals} signals left in the outbox)",
@@ -515,7 +599,9 @@ async def conversation_counts(client: Any, conversation_ids: list[int]) -> dict[
     return found
 
 
-def database_figures(database_url: str, sids: set[str]) -> dict[str, Any]:
+def database_figures(
+    database_url: str, sids: set[str], twilio: FakeTwilio | None
+) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from inbox.db import engine_for, make_session_factory
@@ -555,9 +641,13 @@ def database_figures(database_url: str, sids: set[str]) -> dict[str, Any]:
                 )
             )
         )
-        at_provider = list(
-            session.scalars(
-                select(SimulatorMessage.body).where(SimulatorMessage.direction == "outbound")
+        at_provider = (
+            twilio.bodies()
+            if twilio is not None
+            else list(
+                session.scalars(
+                    select(SimulatorMessage.body).where(SimulatorMessage.direction == "outbound")
+                )
             )
         )
         pending = session.scalar(select(func.count()).select_from(PendingSignal)) or 0
@@ -571,13 +661,13 @@ def database_figures(database_url: str, sids: set[str]) -> dict[str, Any]:
     }
 
 
-def drained(figures: dict[str, Any]) -> bool:
-    """Every stored drill message has its auto-reply handed to the provider; the outbox empty."""
+def drained(figures: dict[str, Any], final: set[str]) -> bool:
+    """Every stored drill message has its auto-reply in a ``final`` status; the outbox empty."""
     tags = {figures["tags"][row.provider_message_id] for row in figures["inbound"]}
     sent = Counter(
         match.group(1)
         for body, status, _ in figures["replies"]
-        if status in FINAL_STATUSES and (match := _TAG.search(body))
+        if status in final and (match := _TAG.search(body))
     )
     return figures["pending"] == 0 and all(sent[tag] >= 1 for tag in tags)
 
@@ -613,6 +703,9 @@ def assess(
         1 for _, status, _ in figures["replies"] if status in FINAL_STATUSES
     )
     report.auto_replies_at_provider = sum(provider_tags.values())
+    report.auto_replies_delivered = sum(
+        1 for _, status, _ in figures["replies"] if status == "delivered"
+    )
     duplicates += sum(n - 1 for n in reply_tags.values() if n > 1)
     duplicates += sum(n - 1 for n in provider_tags.values() if n > 1)
 
@@ -698,12 +791,21 @@ class Drill:
         rules = folder / "rules"
         rules.mkdir()
         (rules / "drill.yaml").write_text(RULES_YAML)
+        variable = twilio_base_url_variable()
+        if config.provider == "twilio" and variable is None:
+            raise RuntimeError("these settings cannot point the Twilio provider at a fake API")
+        self.twilio: FakeTwilio | None = None
+        if variable is not None and config.provider in ("auto", "twilio"):
+            self.twilio = FakeTwilio(
+                ACCOUNT_SID, AUTH_TOKEN, drop_share=DROP_SHARE, seed=config.seed
+            ).start()
+        self.report.provider = "twilio" if self.twilio else "simulator"
         self.env = {
             **os.environ,
             "INBOX_DATA_DIR": str(folder / "data"),
             "INBOX_DATABASE_URL": database_url,
             "INBOX_TEMPORAL_ADDRESS": self.address,
-            "INBOX_SMS_PROVIDER": "simulator",
+            "INBOX_SMS_PROVIDER": self.report.provider,
             "INBOX_PUBLIC_URL": PUBLIC_URL,
             "INBOX_RULES_DIR": str(rules),
             "INBOX_SECRET_KEY": "drill-secret-key-" + uuid.uuid4().hex,
@@ -711,6 +813,8 @@ class Drill:
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "PYTHONUNBUFFERED": "1",
         }
+        if self.twilio is not None and variable is not None:
+            self.env[variable] = self.twilio.url
         logs = folder / "logs"
         logs.mkdir()
         self.temporal = Proc("temporal", temporal_argv(folder, temporal_port), self.env, logs)
@@ -842,10 +946,28 @@ class Drill:
             conversation_id = self._a_demo_conversation()
             latency = await live_check(agent, self.bases[0], self.bases[1], conversation_id)
             self.report.live.append(("before load", latency))
+            callbacks_done = asyncio.Event()
+            callbacks = (
+                asyncio.create_task(
+                    post_callbacks(self.http, self.bases, self.twilio, callbacks_done)
+                )
+                if self.twilio is not None
+                else None
+            )
             await self.load(messages)
             latency = await live_check(agent, self.bases[0], self.bases[1], conversation_id)
             self.report.live.append(("after restarts", latency))
-            figures = await self.drain({m.sid for m in messages}, {m.sid: m.tag for m in messages})
+            # With Twilio, an auto-reply is done when its delivered callback has been applied.
+            final = {"delivered"} if self.twilio is not None else FINAL_STATUSES
+            figures = await self.drain(
+                {m.sid for m in messages}, {m.sid: m.tag for m in messages}, final
+            )
+            callbacks_done.set()
+            if callbacks is not None and self.twilio is not None:
+                self.report.callbacks = await callbacks
+                self.report.provider_creates = self.twilio.creates
+                self.report.provider_dropped = self.twilio.dropped
+                self.report.reconciliations = self.twilio.lists
             conversation_ids = sorted({row.conversation_id for row in figures["inbound"]})
             workflows = await self._settled_workflows(client, conversation_ids)
             assess(self.report, messages, figures, workflows)
@@ -853,14 +975,17 @@ class Drill:
             await agent.aclose()
         return self.report
 
-    async def drain(self, sids: set[str], tags: dict[str, str]) -> dict[str, Any]:
-        """Wait until every stored message has its auto-reply sent (or the drain timeout)."""
+    async def drain(self, sids: set[str], tags: dict[str, str], final: set[str]) -> dict[str, Any]:
+        """Wait until every stored message has its auto-reply in a ``final`` status (or the
+        drain timeout)."""
         deadline = time.monotonic() + self.config.drain_timeout
         while True:
-            figures = await asyncio.to_thread(database_figures, self.database_url, sids)
+            figures = await asyncio.to_thread(
+                database_figures, self.database_url, sids, self.twilio
+            )
             figures["tags"] = tags
-            if drained(figures):
-                self.note("drained: every stored message has its auto-reply sent")
+            if drained(figures, final):
+                self.note(f"drained: every stored message has its auto-reply {'/'.join(final)}")
                 return figures
             if time.monotonic() > deadline:
                 self.note(f"NOT drained after {self.config.drain_timeout:.0f} s")
@@ -883,6 +1008,8 @@ class Drill:
         await self.http.aclose()
         for proc in [*self.webs, *self.workers, self.temporal]:
             proc.stop()
+        if self.twilio is not None:
+            self.twilio.stop()
 
 
 async def run_drill(config: DrillConfig | None = None) -> Report:
@@ -922,6 +1049,7 @@ def parse_args(argv: list[str] | None = None) -> DrillConfig:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument("--lost-ack-share", type=float, default=0.1)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--provider", choices=["auto", "twilio", "simulator"], default="auto")
     parser.add_argument("--keep", action="store_true", help="keep the logs folder")
     args = parser.parse_args(argv)
     return DrillConfig(
@@ -931,6 +1059,7 @@ def parse_args(argv: list[str] | None = None) -> DrillConfig:
         lost_ack_share=args.lost_ack_share,
         seed=args.seed,
         keep=args.keep,
+        provider=args.provider,
     )
 
 
