@@ -989,6 +989,11 @@ class Drill:
                 return figures
             if time.monotonic() > deadline:
                 self.note(f"NOT drained after {self.config.drain_timeout:.0f} s")
+                stuck = sum(1 for _, status, _ in figures["replies"] if status not in final)
+                self.report.problems.append(
+                    f"{stuck} auto-replies not {'/'.join(sorted(final))} "
+                    f"{self.config.drain_timeout:.0f} s after the load"
+                )
                 return figures
             await asyncio.sleep(1)
 
