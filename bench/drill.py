@@ -58,6 +58,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -95,6 +96,8 @@ TWILIO_TIMEOUT_SECONDS = 15.0  # Twilio gives up on a webhook after 15 s
 SIGTERM_LIMIT_SECONDS = 30.0  # issue 14: SIGTERM stops the worker within 30 s
 LIVE_TIMEOUT_SECONDS = 10.0
 FINAL_STATUSES = {"sent", "delivered"}
+# When, as a share of the load's duration, each process is stopped.
+WORKER_KILL_AT, WEB_KILL_AT, WORKER_TERM_AT = 0.25, 0.45, 0.65
 DROP_SHARE = 0.05  # the fake Twilio's create answers cut off after taking the message
 _TAG = re.compile(r"\[(c\d+m\d+)\]")
 
@@ -105,6 +108,7 @@ class DrillConfig:
     per_contact: int = 3
     duration: float = 60.0  # seconds over which the messages are sent
     lost_ack_share: float = 0.1  # acknowledgements the senders treat as lost (and retry)
+    burst: int = 8  # texts sent to web A at once just before it is killed
     drain_timeout: float = 90.0
     # "auto": Twilio against the fake API when the settings can point it there, else the
     # simulator; or "twilio" / "simulator" to insist.
@@ -319,6 +323,7 @@ class Planned:
     due: float  # seconds after the load starts
     web: int  # which web process gets the first attempt
     lose_ack: bool  # treat the first 2xx as lost and send again
+    burst: bool = False  # sent all at once to web A just before it is killed
     attempts: int = 0
     acknowledged: bool = False
     lost_acks: int = 0
@@ -327,6 +332,9 @@ class Planned:
 
 def plan(config: DrillConfig, rng: random.Random) -> list[Planned]:
     total = config.contacts * config.per_contact
+    # The texts due when web A is killed go to it together, just before: requests in flight
+    # (some stored, not answered) when the process dies.
+    burst = range(int(WEB_KILL_AT * total), int(WEB_KILL_AT * total) + config.burst)
     messages = []
     for index in range(total):
         # Round robin over the contacts: each contact's texts are spread over the run.
@@ -339,8 +347,9 @@ def plan(config: DrillConfig, rng: random.Random) -> list[Planned]:
                 from_number=f"+1312555{1000 + contact:04d}",
                 body=f"Hello from the drill [{tag}]",
                 due=index * config.duration / total,
-                web=index % 2,
+                web=0 if index in burst else index % 2,
                 lose_ack=rng.random() < config.lost_ack_share,
+                burst=index in burst,
             )
         )
     return messages
@@ -831,6 +840,7 @@ class Drill:
             Proc(f"worker-{n}", [cli("inbox"), "worker"], self.env, logs) for n in (1, 2)
         ]
         self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=64))
+        self.web_killed_at: datetime | None = None
 
     def note(self, text: str) -> None:
         line = f"{time.monotonic() - self.t0:5.1f} s  {text}"
@@ -892,10 +902,11 @@ class Drill:
             raise RuntimeError(f"the demo data assigns no conversation to {AGENT_EMAIL}")
         return found
 
-    async def chaos(self) -> None:
-        """Mid-load: SIGKILL worker 1 and web A and restart them; SIGTERM worker 2, restart."""
+    async def chaos(self, burst: list[Planned]) -> None:
+        """Mid-load: SIGKILL worker 1 and web A (with ``burst`` in flight) and restart them;
+        SIGTERM worker 2 and restart it."""
         d = self.config.duration
-        await asyncio.sleep(0.25 * d)
+        await asyncio.sleep(WORKER_KILL_AT * d)
         self.workers[0].kill()
         self.note("worker-1 killed (SIGKILL)")
         await asyncio.sleep(3)
@@ -903,15 +914,28 @@ class Drill:
         await wait_for_worker(self.workers[0])
         self.note("worker-1 restarted")
 
-        await asyncio.sleep(max(0.0, 0.45 * d - (time.monotonic() - self.load_t0)))
+        await asyncio.sleep(max(0.0, WEB_KILL_AT * d - (time.monotonic() - self.load_t0)))
+        in_flight = [asyncio.create_task(deliver(self.http, self.bases, m)) for m in burst]
+        # Kill it as soon as the first of them is answered: the others are in flight (some
+        # stored, not yet answered), the answered one's signal may still be in the outbox.
+        answered_by = time.monotonic() + 2.0
+        while time.monotonic() < answered_by and not any(
+            m.acknowledged or m.lost_acks for m in burst
+        ):
+            await asyncio.sleep(0.002)
         self.webs[0].kill()
-        self.note("web-A killed (SIGKILL)")
+        self.web_killed_at = datetime.now(UTC)
+        self.note(f"web-A killed (SIGKILL), {len(burst)} webhooks sent to it just before")
         await asyncio.sleep(3)
         self.webs[0].start()
         await wait_for_web(self.http, self.bases[0], self.webs[0])
         self.note("web-A restarted")
 
-        await asyncio.sleep(max(0.0, 0.65 * d - (time.monotonic() - self.load_t0)))
+        await asyncio.gather(*in_flight)
+        cut = sum(1 for m in burst if m.errors)
+        acked = sum(m.acknowledged for m in burst)
+        self.note(f"{cut} of those {len(burst)} cut off by the kill; {acked} acknowledged since")
+        await asyncio.sleep(max(0.0, WORKER_TERM_AT * d - (time.monotonic() - self.load_t0)))
         took, clean = await self.workers[1].terminate(SIGTERM_LIMIT_SECONDS)
         if clean:
             self.note(f"worker-2 stopped by SIGTERM in {took:.1f} s")
@@ -931,7 +955,8 @@ class Drill:
             await asyncio.sleep(max(0.0, message.due - (time.monotonic() - self.load_t0)))
             await deliver(self.http, self.bases, message)
 
-        await asyncio.gather(self.chaos(), *(one(m) for m in messages))
+        burst = [m for m in messages if m.burst]
+        await asyncio.gather(self.chaos(burst), *(one(m) for m in messages if not m.burst))
         self.note(
             f"load done: {sum(m.acknowledged for m in messages)}/{len(messages)} acknowledged"
         )
@@ -963,6 +988,7 @@ class Drill:
                 {m.sid for m in messages}, {m.sid: m.tag for m in messages}, final
             )
             callbacks_done.set()
+            self._note_stored_before_the_kill(figures, [m for m in messages if m.burst])
             if callbacks is not None and self.twilio is not None:
                 self.report.callbacks = await callbacks
                 self.report.provider_creates = self.twilio.creates
@@ -997,6 +1023,20 @@ class Drill:
                 return figures
             await asyncio.sleep(1)
 
+    def _note_stored_before_the_kill(self, figures: dict[str, Any], burst: list[Planned]) -> None:
+        """How many texts web A had stored, but not answered, when it was killed: Twilio's
+        retry of those must find them stored (and their signals must leave the outbox)."""
+        killed = self.web_killed_at
+        if killed is None:
+            return
+        cut = {m.sid for m in burst if m.errors}
+        stored_first = sum(
+            1
+            for row in figures["inbound"]
+            if row.provider_message_id in cut and _aware(row.created_at) <= killed
+        )
+        self.note(f"{stored_first} of the texts cut off at web A's kill were stored by it first")
+
     async def _settled_workflows(self, client: Any, conversation_ids: list[int]) -> dict[int, Any]:
         """The workflows' counts, asked again for a few seconds while any is still busy (an
         auto-reply's own message_sent event may still be on its way)."""
@@ -1015,6 +1055,11 @@ class Drill:
             proc.stop()
         if self.twilio is not None:
             self.twilio.stop()
+
+
+def _aware(at: datetime) -> datetime:
+    # SQLAlchemy hands back aware datetimes on PostgreSQL; be safe with naive (UTC) ones.
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 async def run_drill(config: DrillConfig | None = None) -> Report:
@@ -1053,6 +1098,7 @@ def parse_args(argv: list[str] | None = None) -> DrillConfig:
     parser.add_argument("--per-contact", type=int, default=3)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument("--lost-ack-share", type=float, default=0.1)
+    parser.add_argument("--burst", type=int, default=8, help="texts in flight at web A's kill")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--provider", choices=["auto", "twilio", "simulator"], default="auto")
     parser.add_argument("--keep", action="store_true", help="keep the logs folder")
@@ -1062,6 +1108,7 @@ def parse_args(argv: list[str] | None = None) -> DrillConfig:
         per_contact=args.per_contact,
         duration=args.duration,
         lost_ack_share=args.lost_ack_share,
+        burst=args.burst,
         seed=args.seed,
         keep=args.keep,
         provider=args.provider,
