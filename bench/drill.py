@@ -588,7 +588,10 @@ class Report:
             lines.append(f"  live update, {name:<14} {seen}")
         lines += [f"  event: {event}" for event in self.events]
         lines.append(f"  took {self.seconds:.0f} s")
-        lines.append("PASSED" if self.ok else "FAILED:\n  " + "\n  ".join(self.problems))
+        shown = self.problems[:25] + (
+            [f"... and {len(self.problems) - 25} more"] if len(self.problems) > 25 else []
+        )
+        lines.append("PASSED" if self.ok else "FAILED:\n  " + "\n  ".join(shown))
         return "\n".join(lines)
 
 
