@@ -14,8 +14,9 @@ from senders that behave like Twilio: a request that is not answered 2xx (refuse
 timed out, 5xx) is sent again, to the other web process as a load balancer would route it; and
 a share of the acknowledgements is treated as lost on the way back, so the same MessageSid
 arrives twice even when the first delivery was stored (the idempotency on MessageSid must absorb
-it). Mid-load it kills one worker and one web process with SIGKILL and restarts them, and stops
-the other worker with SIGTERM (timing the stop) and restarts it. Before the load, and again
+it). Mid-load it kills one worker and one web process with SIGKILL and restarts them (the web
+process with a burst of webhooks in flight, some stored but not yet answered), and stops the
+other worker with SIGTERM (timing the stop) and restarts it. Before the load, and again
 after the restarts, an agent's live stream (SSE) on web A must see a note added through web B
 (the live feed, woken by PostgreSQL LISTEN/NOTIFY).
 
@@ -1014,7 +1015,9 @@ class Drill:
             )
             figures["tags"] = tags
             if drained(figures, final):
-                self.note(f"drained: every stored message has its auto-reply {'/'.join(final)}")
+                self.note(
+                    f"drained: every stored message has its auto-reply {'/'.join(sorted(final))}"
+                )
                 return figures
             if time.monotonic() > deadline:
                 self.note(f"NOT drained after {self.config.drain_timeout:.0f} s")
