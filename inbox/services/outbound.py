@@ -7,11 +7,12 @@ conversation workflow on ``message_sent`` or by ``SendMessageWorkflow`` for a on
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from inbox import live
@@ -222,11 +223,32 @@ def _advance(
     return True
 
 
+def lock_provider_id(session: Session, provider: str, provider_message_id: str) -> None:
+    """Serialise, until this transaction ends, with every other transaction that stores or
+    applies a report for this provider id (PostgreSQL; SQLite has one writer at a time).
+
+    Without it a status callback and the send storing the id can miss each other: under READ
+    COMMITTED the callback finds no message with the id and keeps an early report while the
+    send, not yet seeing that report, stores the id; both commit and the report is never
+    applied (the production drill saw 5 of 40 auto-replies stuck at "sent").
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(f"{provider}:{provider_message_id}".encode(), digest_size=8)
+    key = int.from_bytes(digest.digest(), "big", signed=True)
+    # Before this transaction writes its pending changes (no autoflush), so it holds no row
+    # lock while it waits.
+    with session.no_autoflush:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def store_provider_id(
     session: Session, message: Message, provider: str, provider_message_id: str | None
 ) -> bool:
     """Record the id the provider gave ``message`` and apply the reports that arrived before
     it (in the order they came; never backwards). Returns whether the status changed."""
+    if provider_message_id is not None:
+        lock_provider_id(session, provider, provider_message_id)
     message.provider = provider
     message.provider_message_id = provider_message_id
     if provider_message_id is None:
@@ -298,6 +320,7 @@ def apply_status_update(
     (:func:`store_provider_id`), because Twilio can call back before the send activity has
     stored the SID its REST call returned. Never moves a message backwards.
     """
+    lock_provider_id(session, provider, provider_message_id)
     message = session.scalars(
         select(Message).where(
             Message.provider == provider, Message.provider_message_id == provider_message_id
