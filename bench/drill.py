@@ -57,7 +57,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,8 +73,8 @@ from bench.fake_twilio import FakeTwilio  # noqa: E402
 from inbox.cli.dev import SQLITE_PRAGMA_ARGS, find_temporal_binary  # noqa: E402
 from inbox.contracts import SEARCH_ATTRIBUTES  # noqa: E402
 from inbox.providers.twilio import INBOUND_PATH, SIGNATURE_HEADER, compute_signature  # noqa: E402
+from tests.databases import postgres_database  # noqa: E402
 
-POSTGRES_SERVER = os.environ.get("INBOX_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 # The demo's "Main line", routed to Support, whose default assignee is the demo agent.
 CHANNEL_NUMBER = "+14155550100"
 AGENT_EMAIL, AGENT_PASSWORD = "agent@demo.test", "demo1234"
@@ -200,30 +200,6 @@ class Proc:
 
     def tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
-
-
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    """A new PostgreSQL database of the drill's own, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-
-    name = f"inbox_drill_{uuid.uuid4().hex[:12]}"
-    admin_url = f"{POSTGRES_SERVER}/postgres".replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{POSTGRES_SERVER}/{name}"
-    finally:
-        from inbox.db import _engines
-
-        for url, engine in list(_engines.items()):
-            if url.endswith(f"/{name}"):
-                engine.dispose()
-                del _engines[url]
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def temporal_argv(folder: Path, port: int) -> list[str]:
@@ -1075,7 +1051,7 @@ async def run_drill(config: DrillConfig | None = None) -> Report:
     folder = Path(tempfile.mkdtemp(prefix="inbox-drill-"))
     drill: Drill | None = None
     try:
-        with postgres_database() as database_url:
+        with postgres_database("inbox_drill") as database_url:
             drill = Drill(config, folder, database_url)
             try:
                 report = await drill.run()

@@ -33,6 +33,14 @@ def fresh_database(folder: Path, prefix: str = "inbox_fresh") -> Iterator[str]:
         return
     if BACKEND != "postgresql":
         raise RuntimeError(f"INBOX_TEST_DATABASE must be sqlite or postgresql, not {BACKEND!r}")
+    with postgres_database(prefix) as url:
+        yield url
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database named after ``prefix``, dropped afterwards (with the app's
+    engines for it, so no connection holds it open)."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = _postgres_admin()
     with admin.connect() as conn:
