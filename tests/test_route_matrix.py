@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 from starlette.routing import Mount
 
 from api.app import create_app
-from inbox.models import Conversation, EventKind, Message, User
+from inbox.models import CannedScope, Conversation, EventKind, Message, User
+from inbox.services import canned_replies, visibility
 from inbox.services import sessions as web_sessions
-from inbox.services import visibility
 from inbox.services.api_keys import create_api_key
 from inbox.services.conversations import add_contact_event
 from inbox.services.notifications import notify
@@ -43,6 +43,7 @@ from web.auth import CSRF_KEY, SESSION_COOKIE, TOKEN_KEY
 NAME = "Sally Secret"
 TEXT = "SECRET-TEXT about the order"
 NOTE = "SECRET-NOTE for the team"
+PERSONAL = "PERSONAL-REPLY of the agent"  # the agent's own canned reply: nobody else sees it
 HUGE = "99999999999999999999"
 CSRF = "matrix-csrf-token"
 WEB_ROLES = ("admin", "manager", "agent")  # may see the Sales inbox
@@ -88,6 +89,24 @@ class OwnNotification:
 
 
 @dataclass(frozen=True)
+class OwnCannedReply:
+    """One of the agent's personal canned replies: the agent is served; everyone else, admins
+    too, gets 404 and none of its text; nobody is sent to sign in but the anonymous caller."""
+
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CannedReplies:
+    """A list of canned replies (the composer's picker for the Sales conversation, or one's
+    own on the account page): signed-in only; the agent's personal reply is in the agent's
+    answer and in nobody else's. ``of_sales``: the outsider gets 404, members see the shared
+    and Sales replies and never Support's."""
+
+    of_sales: bool = False
+
+
+@dataclass(frozen=True)
 class Stream:
     """The live event stream: signed-in only, subscribed with the caller's visibility."""
 
@@ -115,7 +134,18 @@ class Webhook:
     """Provider webhooks: unsigned requests are refused (403), whoever sends them."""
 
 
-Expectation = Public | SignedIn | OfSales | OwnNotification | Stream | AdminOnly | Api | Webhook
+Expectation = (
+    Public
+    | SignedIn
+    | OfSales
+    | OwnNotification
+    | OwnCannedReply
+    | CannedReplies
+    | Stream
+    | AdminOnly
+    | Api
+    | Webhook
+)
 
 CONV = "{conversation_id}"
 CONTACT = "{contact_id}"
@@ -154,6 +184,13 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", "/logout"): SignedIn(),
         ("GET", "/account"): SignedIn(),
         ("POST", "/account/sign-out-everywhere"): SignedIn(),
+        # Canned replies: each user's own, and the composer's picker (shared + inbox + own).
+        ("GET", "/account/canned-replies"): CannedReplies(),
+        ("POST", "/account/canned-replies"): SignedIn(data={"title": "Mine", "body": "Hi"}),
+        ("POST", "/account/canned-replies/{reply_id}"): OwnCannedReply(
+            {"title": "Own", "body": PERSONAL}),
+        ("POST", "/account/canned-replies/{reply_id}/delete"): OwnCannedReply(),
+        ("GET", f"/conversations/{CONV}/canned-replies"): CannedReplies(of_sales=True),
         ("GET", "/inbox"): SignedIn(hides=True),
         ("GET", "/inbox/list"): SignedIn(hides=True),
         ("GET", "/list"): SignedIn(hides=True),
@@ -283,6 +320,24 @@ def matrix(database_url: str, engine: Any, sessions, session, factory, world: Wo
     target_user = factory.user(name="Target")
     target_inbox = factory.inbox(name="Target inbox")
     target_channel = factory.channel(name="Target line", default_inbox=target_inbox)
+    canned_replies.create(session, scope=CannedScope.SHARED, title="Shared one", body="SHARED")
+    canned_replies.create(
+        session,
+        scope=CannedScope.INBOX,
+        inbox_id=world.sales.id,
+        title="Sales one",
+        body="SALES-REPLY",
+    )
+    canned_replies.create(
+        session,
+        scope=CannedScope.INBOX,
+        inbox_id=world.support.id,
+        title="Support one",
+        body="SUPPORT-REPLY",
+    )
+    personal = canned_replies.create(
+        session, scope=CannedScope.PERSONAL, owner_id=world.agent.id, title="Own", body=PERSONAL
+    )
     notice = notify(session, user=session.get_one(User, world.manager.id),
                     text=f"{NAME} waits: {TEXT}", conversation=convo)  # fmt: skip
     _, full = create_api_key(session, name="full")
@@ -327,6 +382,7 @@ def matrix(database_url: str, engine: Any, sessions, session, factory, world: Wo
             "job_id": 1,
             "key_id": 1,
             "notification_id": notice.id,
+            "reply_id": personal.id,
         },
     }
     yield callers, ids, expectations(ids)
@@ -408,6 +464,32 @@ def _check_own_notification(callers: Callers, method: str, path: str) -> None:
         assert not _shows_sales(refused.text)
     owner = _send(callers.web("manager"), method, path)
     assert owner.status_code in ALLOWED, owner.status_code
+
+
+def _check_own_canned_reply(callers: Callers, method: str, path: str, spec: OwnCannedReply) -> None:
+    assert _sent_to_sign_in(_send(callers.web("anonymous"), method, path, data=spec.data))
+    for role in ("admin", "manager", "outsider"):
+        refused = _send(callers.web(role), method, path, data=spec.data)
+        assert refused.status_code == 404, (role, refused.status_code)
+        assert PERSONAL not in refused.text, role
+    owner = _send(callers.web("agent"), method, path, data=spec.data)
+    assert owner.status_code in ALLOWED, owner.status_code
+
+
+def _check_canned_replies(callers: Callers, path: str, spec: CannedReplies) -> None:
+    assert _sent_to_sign_in(_send(callers.web("anonymous"), "GET", path))
+    outsider = _send(callers.web("outsider"), "GET", path)
+    assert PERSONAL not in outsider.text
+    if spec.of_sales:
+        assert outsider.status_code == 404, outsider.status_code
+        assert "SALES-REPLY" not in outsider.text and "SHARED" not in outsider.text
+    for role in WEB_ROLES:
+        response = _send(callers.web(role), "GET", path)
+        assert response.status_code == 200, (role, response.status_code)
+        assert (PERSONAL in response.text) == (role == "agent"), role
+        if spec.of_sales:
+            assert "SHARED" in response.text and "SALES-REPLY" in response.text, role
+            assert "SUPPORT-REPLY" not in response.text, role
 
 
 def _check_stream(callers: Callers, path: str) -> None:
@@ -508,6 +590,10 @@ def test_each_route_against_each_caller(matrix):
                 _check_of_sales(callers, method, path, spec)
             elif isinstance(spec, OwnNotification):
                 _check_own_notification(callers, method, path)
+            elif isinstance(spec, OwnCannedReply):
+                _check_own_canned_reply(callers, method, path, spec)
+            elif isinstance(spec, CannedReplies):
+                _check_canned_replies(callers, path, spec)
             elif isinstance(spec, Stream):
                 _check_stream(callers, path)
             elif isinstance(spec, AdminOnly):

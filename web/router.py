@@ -8,6 +8,7 @@ from web import live, settings
 from web.routes import (
     actions,
     auth,
+    canned_replies,
     cards,
     contacts,
     inbox,
@@ -23,7 +24,19 @@ from web.routes import (
 routers: tuple[APIRouter, ...] = (
     *(
         m.router
-        for m in (auth, inbox, actions, contacts, list_view, cards, new, prefs, notifications, live)
+        for m in (
+            auth,
+            inbox,
+            actions,
+            contacts,
+            list_view,
+            cards,
+            new,
+            prefs,
+            notifications,
+            canned_replies,
+            live,
+        )
     ),
     *settings.routers,
 )

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from inbox.contracts import SIGNAL_CLOSED, SIGNAL_MESSAGE_RECEIVED, ConversationEvent
 from inbox.models import (
+    CannedReply,
+    CannedScope,
     Channel,
     Contact,
     ContactEvent,
@@ -108,6 +110,7 @@ def load_demo(
     builder = _ConversationBuilder(session, now, summary)
     jordan, priya, marcus, elena = contacts
     agent, agent2 = users["agent@demo.test"], users["agent2@demo.test"]
+    _canned_replies(session, support, sales, agent)
 
     late_order = builder.start(jordan, jordan.numbers[0].number, main_line, agent, ago_min=130)
     builder.inbound(late_order, "Hi! My order #1042 still hasn't arrived. Any news?", ago_min=130)
@@ -197,6 +200,38 @@ def _inboxes(session: Session, users: dict[str, User]) -> tuple[Inbox, Inbox]:
     )
     session.add_all([support, sales])
     return support, sales
+
+
+def _canned_replies(session: Session, support: Inbox, sales: Inbox, agent: User) -> None:
+    """One reply of each scope, so ``/`` in the composer has something to offer."""
+    session.add_all(
+        [
+            CannedReply(
+                scope=CannedScope.SHARED,
+                title="Shipping times",
+                body="Hi {{ contact.first_name }}, orders ship within 2 business days; "
+                "you get a tracking link by text.",
+            ),
+            CannedReply(
+                scope=CannedScope.INBOX,
+                inbox_id=support.id,
+                title="Store hours",
+                body="We're open Mon-Fri 9am-5pm and Sundays 10am-4pm.",
+            ),
+            CannedReply(
+                scope=CannedScope.INBOX,
+                inbox_id=sales.id,
+                title="Annual plan discount",
+                body="Annual plans get two months free, {{ contact.first_name }}.",
+            ),
+            CannedReply(
+                scope=CannedScope.PERSONAL,
+                owner_id=agent.id,
+                title="Sign-off",
+                body="Thanks! {{ agent.first_name }}",
+            ),
+        ]
+    )
 
 
 def _contacts(session: Session) -> list[Contact]:

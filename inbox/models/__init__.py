@@ -3,6 +3,7 @@
 from sqlalchemy import event
 
 from inbox.models.base import Base, utcnow
+from inbox.models.canned import CannedReply, CannedScope
 from inbox.models.channels import Channel
 from inbox.models.consent import ComplianceSettings, ConsentMethod, ConsentRecord, ConsentState
 from inbox.models.contacts import Contact, ContactEvent, ContactNumber
@@ -49,6 +50,8 @@ __all__ = [
     "AuditLog",
     "Base",
     "BlockedNumber",
+    "CannedReply",
+    "CannedScope",
     "Channel",
     "ChannelType",
     "ComplianceSettings",

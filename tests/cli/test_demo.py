@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from inbox.cli.demo import DEMO_PASSWORD, DemoRefused, database_is_empty, load_demo
 from inbox.contracts import conversation_workflow_id
 from inbox.models import (
+    CannedReply,
     Channel,
     Contact,
     ContactEvent,
@@ -137,3 +138,15 @@ def test_refuses_a_database_that_has_data(session: Session) -> None:
 def test_recent_enough_to_look_live(loaded: Session) -> None:
     newest = max(c.last_message_at for c in loaded.scalars(select(Conversation)))
     assert NOW - newest < timedelta(hours=1)
+
+
+def test_canned_replies_of_each_scope(loaded: Session) -> None:
+    replies = {r.title: r for r in loaded.scalars(select(CannedReply))}
+    assert {title: r.scope for title, r in replies.items()} == {
+        "Shipping times": "shared",
+        "Store hours": "inbox",
+        "Annual plan discount": "inbox",
+        "Sign-off": "personal",
+    }
+    owner = loaded.get(User, replies["Sign-off"].owner_id)
+    assert owner is not None and owner.email == "agent@demo.test"

@@ -22,6 +22,7 @@ from inbox.models import (
     Role,
     User,
 )
+from inbox.services import canned_replies
 from inbox.services.admin import api_keys, contacts_import, fields
 from tests.factories import Factory
 from tests.web.conftest import World
@@ -39,6 +40,7 @@ class Ids:
     field: int
     job: int
     key: int
+    canned: int
 
 
 @dataclass
@@ -87,6 +89,12 @@ def _cases(world: World) -> list[Case]:
         Case("GET", "/settings/merge-fields", 200),
         Case("POST", "/settings/merge-fields/preview", 200,
              {"template": "Hi {{ contact.first_name }}", "contact_id": 0}),
+        Case("GET", "/settings/canned-replies", 200),
+        Case("POST", "/settings/canned-replies", 303,
+             {"inbox_id": world.sales.id, "title": "Hours", "body": "We open at 9."}),
+        Case("POST", "/settings/canned-replies/{canned}", 303,
+             {"title": "Shipping", "body": "Two days."}),
+        Case("POST", "/settings/canned-replies/{canned}/delete", 303),
         Case("GET", "/settings/import", 200),
         Case("POST", "/settings/import", 303, file=True),
         Case("GET", "/settings/import/{job}", 200),
@@ -135,6 +143,7 @@ def ids(factory: Factory, session: Session, world: World, app_settings: Any) -> 
         directory=app_settings.data_dir / "imports",
     )
     key, _ = api_keys.create(session, name="Old key")
+    canned = canned_replies.create(session, scope="shared", title="Shipping", body="Soon.")
     session.commit()
     session.execute(delete(AuditLog))  # start the "nothing changed" count at 0
     session.commit()
@@ -148,6 +157,7 @@ def ids(factory: Factory, session: Session, world: World, app_settings: Any) -> 
         field=definition.id,
         job=job.id,
         key=key.id,
+        canned=canned.id,
     )
 
 
@@ -182,10 +192,10 @@ def _audit_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditLog)) or 0)
 
 
-@pytest.mark.parametrize("index", range(46))
+@pytest.mark.parametrize("index", range(50))
 def test_route_by_role(index, world, ids, login, session):
     cases = _cases(world)
-    assert len(cases) == 46
+    assert len(cases) == 50
     case = cases[index]
     # Everyone who is not an admin first: none of them may change anything.
     anonymous = _send(login(None), case, ids)

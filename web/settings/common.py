@@ -21,6 +21,7 @@ PAGES: list[tuple[str, str]] = [
     ("blocklist", "Spam blocklist"),
     ("fields", "Custom fields"),
     ("merge-fields", "Merge fields"),
+    ("canned-replies", "Canned replies"),
     ("import", "Import"),
     ("export", "Export"),
     ("api-keys", "API keys"),

@@ -1,5 +1,5 @@
 /* Durable Inbox: the little script the server-rendered pages need (no build step).
-   Segment counter (same rules as web/segments.py), merge fields, keyboard shortcuts,
+   Segment counter (same rules as web/segments.py), merge fields, canned replies, keyboard shortcuts,
    alerts, notification toasts and error toasts. */
 (function () {
   "use strict";
@@ -124,12 +124,104 @@
   }
   document.addEventListener("htmx:afterRequest", function (evt) {
     var elt = evt.detail.elt;
-    if (elt && elt.id === "composer" && evt.detail.successful) { elt.reset(); updateCounter(); }
+    if (elt && elt.id === "composer" && evt.detail.successful) { elt.reset(); updateCounter(); closeCanned(); }
     if (elt && elt.classList && elt.classList.contains("note-form") && evt.detail.successful) elt.reset();
   });
 
   document.addEventListener("input", function (evt) {
-    if (evt.target.id === "composer-body") updateCounter();
+    if (evt.target.id === "composer-body") { updateCounter(); updateCanned(evt.target); }
+  });
+
+  // --- canned replies: "/" at the start of a word opens a picker of them ----------------------
+  // The server lists what matches (GET of a fragment, only the replies this agent may use in
+  // this conversation); Enter or a click puts the reply's body in place of the "/word".
+  var cannedQuery = null;  // the word the picker was asked for; null while it is closed
+
+  function cannedToken(box) {
+    if (box.selectionStart !== box.selectionEnd) return null;
+    var before = box.value.slice(0, box.selectionStart);
+    var m = before.match(/(^|\s)\/([^\s\/]*)$/);
+    return m ? { start: before.length - m[2].length - 1, query: m[2] } : null;
+  }
+
+  function closeCanned() {
+    var picker = document.getElementById("canned-picker");
+    cannedQuery = null;
+    if (picker) { picker.hidden = true; picker.innerHTML = ""; }
+  }
+
+  function fetchCanned(box, picker) {
+    htmx.ajax("GET", box.dataset.cannedUrl + "?q=" + encodeURIComponent(cannedQuery),
+      { source: picker, target: picker, swap: "innerHTML" });
+  }
+
+  function updateCanned(box) {
+    var picker = document.getElementById("canned-picker");
+    if (!picker || !box.dataset.cannedUrl) return;
+    var token = cannedToken(box);
+    if (!token) { closeCanned(); return; }
+    if (token.query === cannedQuery) return;
+    cannedQuery = token.query;
+    fetchCanned(box, picker);
+  }
+
+  // A late answer for an older word is replaced by one for the word typed now.
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var picker = evt.detail.target;
+    if (!picker || picker.id !== "canned-picker") return;
+    var list = picker.querySelector(".canned-list");
+    if (cannedQuery === null) { closeCanned(); return; }
+    if (list && list.dataset.q !== cannedQuery) { fetchCanned(document.getElementById("composer-body"), picker); return; }
+    picker.hidden = false;
+  });
+
+  function cannedOptions() {
+    return Array.from(document.querySelectorAll("#canned-picker .canned-option"));
+  }
+
+  function moveCanned(step) {
+    var options = cannedOptions();
+    if (!options.length) return;
+    var idx = options.findIndex(function (o) { return o.classList.contains("active"); });
+    var next = Math.max(0, Math.min(options.length - 1, idx + step));
+    options.forEach(function (o, i) {
+      o.classList.toggle("active", i === next);
+      o.setAttribute("aria-selected", i === next ? "true" : "false");
+    });
+    options[next].scrollIntoView({ block: "nearest" });
+  }
+
+  function insertCanned(option) {
+    var box = document.getElementById("composer-body");
+    if (!box) return;
+    var token = cannedToken(box);
+    var body = option.dataset.body;
+    var start = token ? token.start : box.selectionStart, end = box.selectionEnd;
+    box.value = box.value.slice(0, start) + body + box.value.slice(end);
+    box.focus();
+    box.selectionStart = box.selectionEnd = start + body.length;
+    closeCanned();
+    updateCounter();
+  }
+
+  // Keys while the picker is open: arrows choose, Enter or Tab inserts, Escape closes.
+  function cannedKey(evt) {
+    var picker = document.getElementById("canned-picker");
+    if (!picker || picker.hidden || evt.ctrlKey || evt.metaKey || evt.altKey) return false;
+    if (evt.key === "Escape") { closeCanned(); return true; }
+    if (evt.key === "ArrowDown" || evt.key === "ArrowUp") { moveCanned(evt.key === "ArrowDown" ? 1 : -1); return true; }
+    if (evt.key === "Enter" || evt.key === "Tab") {
+      var active = picker.querySelector(".canned-option.active");
+      if (!active) return false;
+      insertCanned(active);
+      return true;
+    }
+    return false;
+  }
+
+  // Keep the caret in the text box while an option is clicked.
+  document.addEventListener("mousedown", function (evt) {
+    if (evt.target.closest && evt.target.closest("#canned-picker")) evt.preventDefault();
   });
 
   document.addEventListener("change", function (evt) {
@@ -193,6 +285,9 @@
     if (close) close.closest(".alert").remove();
     if (evt.target.closest("#toggle-details")) toggleDetails();
     if (evt.target.closest("#help-button")) toggleHelp();
+    var option = evt.target.closest(".canned-option");
+    if (option) insertCanned(option);
+    else if (!evt.target.closest("#canned-picker, #composer-body")) closeCanned();
   });
   // Alerts for new messages ("notify") and notification toasts ("notification") share the
   // corner: at most five, the newest on top, each gone after a while (the bell keeps count).
@@ -232,6 +327,7 @@
   document.addEventListener("keydown", function (evt) {
     var t = evt.target;
     var typing = t.closest && t.closest("input, textarea, select, [contenteditable]");
+    if (t.id === "composer-body" && cannedKey(evt)) { evt.preventDefault(); return; }
     if (t.id === "composer-body" && evt.key === "Enter" && (evt.ctrlKey || evt.metaKey)) {
       evt.preventDefault();
       htmx.trigger(document.getElementById("composer"), "submit");
