@@ -48,4 +48,6 @@ class EventKind(StrEnum):
     OPTED_IN = "opted_in"
     # A message that may revoke consent in other words, for a person to decide.
     POSSIBLE_OPT_OUT = "possible_opt_out"
+    # A text sent to the contact outside any conversation (a one-off from the API).
+    SMS_SENT = "sms_sent"
     CUSTOM = "custom"

@@ -57,6 +57,7 @@ LIFECYCLE_KINDS = frozenset(
         EventKind.MOVED,
         EventKind.MARKED_SPAM,
         EventKind.MARKED_NOT_SPAM,
+        EventKind.SMS_SENT,
     }
 )
 

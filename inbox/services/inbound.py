@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -109,6 +110,7 @@ def receive_inbound(
         conversation = _spam_conversation_for(session, channel, contact, contact_number)
     else:
         conversation = _conversation_for(session, channel, contact, contact_number)
+        _attach_one_offs(session, conversation)
     # Spam is stored but hidden: the workflow is not told (so no automation runs and its
     # clocks ignore it) and the live event says so (so nobody is alerted).
     hidden = conversation.status == ConversationStatus.SPAM
@@ -211,6 +213,29 @@ def _conversation_for(
     if latest is not None and latest.status == ConversationStatus.OPEN:
         return latest  # reopened by another request while we waited for the lock
     return start_conversation(session, channel=channel, contact=contact, number=number)
+
+
+# One-off texts younger than this join the conversation the contact's reply lands in.
+ONE_OFF_CONTEXT = timedelta(days=30)
+
+
+def _attach_one_offs(session: Session, conversation: Conversation) -> None:
+    """Texts we sent this number from this channel outside any conversation (a welcome, a
+    reminder) join the conversation the contact's reply lands in, so the agent sees what the
+    contact is answering. They keep their ids and times, so the timeline shows them where they
+    were sent; their delivery stays with the one-off workflow that sent them."""
+    session.execute(
+        update(Message)
+        .where(
+            Message.conversation_id.is_(None),
+            Message.channel_id == conversation.channel_id,
+            Message.to_number == conversation.contact_number,
+            Message.direction == Direction.OUTBOUND,
+            Message.created_at >= utcnow() - ONE_OFF_CONTEXT,
+        )
+        .values(conversation_id=conversation.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _latest_locked(session: Session, channel_id: int, number: str) -> Conversation | None:

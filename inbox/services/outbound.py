@@ -33,14 +33,15 @@ from inbox.models import (
     ConversationStatus,
     Direction,
     EarlyStatusReport,
+    EventKind,
     Message,
     MessageStatus,
     User,
     utcnow,
 )
 from inbox.relay import enqueue, enqueue_conversation_signal
-from inbox.services import consent
-from inbox.services.messages import add_to_conversation
+from inbox.services import consent, contact_log
+from inbox.services.messages import add_to_conversation, preview
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,16 @@ def queue_one_off(
     )
     session.add(message)
     session.flush()
+    # The contact log shows it (no conversation holds it until the contact replies).
+    contact_log.write(
+        session,
+        contact=contact,
+        conversation=None,
+        kind=EventKind.SMS_SENT,
+        summary=f"Text sent from {channel.name}: \u201c{preview(body)[:120]}\u201d",
+        data={"message_id": message.id, "number": to_number},
+        automation=automation,
+    )
     start = SendMessageInput(message_id=message.id)
     enqueue(
         session,

@@ -89,6 +89,46 @@ def test_one_off_starts_its_own_workflow_and_no_conversation(factory, session):
         queue_one_off(session, contact=contact, number="+12025550199", channel=channel, body="x")
 
 
+def test_a_one_off_is_in_the_contact_log_and_joins_the_conversation_the_reply_opens(
+    factory, session
+):
+    from inbox.models import ContactEvent, Conversation, EventKind
+    from tests.factories import text_in
+
+    channel = factory.channel(number="+14155550100")
+    other_channel = factory.channel(number="+14155550101")
+    contact = factory.contact(number="+12025550143")
+    welcome = queue_one_off(
+        session, contact=contact, number="+12025550143", channel=channel, body="Welcome aboard!"
+    )
+    elsewhere = queue_one_off(
+        session, contact=contact, number="+12025550143", channel=other_channel, body="Hi from B"
+    )
+    old = queue_one_off(
+        session, contact=contact, number="+12025550143", channel=channel, body="Last year"
+    )
+    old.created_at = utcnow() - timedelta(days=31)
+    session.commit()
+    logged = session.scalars(select(ContactEvent).where(ContactEvent.kind == EventKind.SMS_SENT))
+    assert [(e.summary, e.conversation_id) for e in logged] == [
+        (f"Text sent from {channel.name}: \u201cWelcome aboard!\u201d", None),
+        (f"Text sent from {other_channel.name}: \u201cHi from B\u201d", None),
+        (f"Text sent from {channel.name}: \u201cLast year\u201d", None),
+    ]
+    reply = text_in(session, channel, "+12025550143", "Thanks! What's next?")
+    conversation = session.get_one(Conversation, reply.conversation.id)
+    session.refresh(welcome)
+    session.refresh(elsewhere)
+    session.refresh(old)
+    assert welcome.conversation_id == conversation.id  # what the contact is answering
+    assert elsewhere.conversation_id is None  # another channel: another conversation's
+    assert old.conversation_id is None  # past the 30-day window
+    timeline = session.scalars(
+        select(Message.body).where(Message.conversation_id == conversation.id).order_by(Message.id)
+    ).all()
+    assert list(timeline) == ["Welcome aboard!", "Thanks! What's next?"]
+
+
 def test_status_never_moves_backwards(factory, session):
     convo = factory.conversation()
     message = queue_message(session, conversation=convo, body="hi")
