@@ -16,6 +16,7 @@ from sqlalchemy import select
 from api.auth import ApiScope, require_api_key
 from api.deps import SessionDep
 from api.schemas import ErrorOut
+from inbox.limits import MAX_ID
 from inbox.models import ConsentRecord
 from inbox.services.admin import compliance
 
@@ -63,7 +64,9 @@ def consent_records(
     session: SessionDep,
     scope: ApiScope,
     format: Literal["json", "csv"] = Query("json"),
-    after: Annotated[int, Query(ge=0, description="`next_after` of the previous page.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="`next_after` of the previous page.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Response | ConsentRecordPage:
     """Every consent change, oldest first; ``format=csv`` for the whole file an audit takes."""

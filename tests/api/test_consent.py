@@ -74,3 +74,6 @@ async def test_bad_paging_names_the_parameter(api_client):
     response = await api_client.get("/api/v1/consent/records", params={"limit": 0})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][-1] == "limit"
+    # An id past what the database holds is the schema's refusal, not the database's.
+    past = await api_client.get("/api/v1/consent/records", params={"after": 2**70})
+    assert past.status_code == 422 and past.json()["detail"][0]["loc"][-1] == "after"

@@ -20,6 +20,9 @@ pytestmark = pytest.mark.fuzz
 
 # Examples per operation: enough to reach the limits of every field, small enough for CI.
 EXAMPLES = 40
+# Readiness answers 503 when Temporal does not answer: that is its contract, and this run has
+# no Temporal (tests/api/test_readyz.py checks both of its answers).
+NOT_FUZZED = {"/readyz"}
 
 
 @pytest.fixture
@@ -36,7 +39,11 @@ def test_no_operation_answers_5xx_or_breaks_its_schema(app: FastAPI, factory, ke
     headers = {"Authorization": f"Bearer {key}"}
     checks = [not_a_server_error, response_schema_conformance, content_type_conformance]
     failures: dict[str, str] = {}
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [
+        operation
+        for operation in (result.ok() for result in schema.get_all_operations())
+        if operation.path not in NOT_FUZZED
+    ]
     assert len(operations) >= 12, "the schema lost its operations"
     for operation in operations:
 
