@@ -27,7 +27,6 @@ def automation_page(
     """Rule files with validation status and last change; each rule's fired / skipped / failed
     counts over 7 and 30 days with its top skip reasons; the latest runs."""
     files = automation.rule_files_status(settings.rules_dir)
-    in_force = [rule.name for f in files for rule in f.rules]
     return page(
         request,
         session,
@@ -42,6 +41,8 @@ def automation_page(
             session, outcome=outcome if outcome in ("fired", "skipped") else ""
         ),
         outcome=outcome,
-        stats=rule_stats.rule_stats(session, rules_in_force=in_force, now=utcnow()),
+        stats=rule_stats.rule_stats(
+            session, rules_in_force=automation.rules_in_force(settings.rules_dir), now=utcnow()
+        ),
         windows=rule_stats.WINDOWS,
     )
