@@ -248,6 +248,7 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
                                                        frozenset({200})),  # marks none of Sales
         # Consent is business-wide: a key for some inboxes is refused.
         ("GET", "/api/v1/consent/records"): Api("item", other_key=frozenset({403})),
+        ("GET", "/api/v1/rules/stats"): Api("item", other_key=frozenset({403})),
         # Settings: every route of web/settings is admin-only (tests/settings/test_authz.py
         # checks each with real forms; here: nobody else gets in).
         **{key: AdminOnly() for key in ids["settings_routes"]},

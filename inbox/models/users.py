@@ -57,6 +57,8 @@ class Inbox(Base):
     # {"mon": [["09:00", "17:00"]], ...}; empty means always open.
     business_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # ISO dates (["2026-12-25"]) on which the inbox is closed all day, in its time zone.
+    holidays: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     default_assignee: Mapped[User | None] = relationship()

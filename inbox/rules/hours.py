@@ -1,11 +1,13 @@
-"""Business hours of an inbox: ``{"mon": [["09:00", "17:00"]], ...}`` in the inbox's time zone.
+"""Business hours of an inbox: ``{"mon": [["09:00", "17:00"]], ...}`` in the inbox's time zone,
+and its holidays: ISO dates (``"2026-12-25"``) on which it is closed all day, local time.
 
-An empty schedule means always open. Pure functions: ``now`` is passed in.
+An empty schedule means always open, except on a holiday. Pure functions: ``now`` is passed in.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from collections.abc import Collection
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,32 +29,59 @@ def _spans(schedule: dict[str, Any], day: str) -> list[tuple[time, time]]:
     return spans
 
 
-def is_open(schedule: dict[str, Any], timezone: str | None, now: datetime) -> bool:
-    """Whether ``now`` falls inside the schedule (always true for an empty schedule)."""
+def _day_spans(schedule: dict[str, Any], day: date) -> list[tuple[time, time]]:
+    """The open spans on the local date ``day``, earliest first (all day without a schedule)."""
     if not schedule:
-        return True
+        return [(time.min, time.max)]
+    return sorted(_spans(schedule, DAYS[day.weekday()]))
+
+
+def is_open(
+    schedule: dict[str, Any],
+    timezone: str | None,
+    now: datetime,
+    holidays: Collection[str] = (),
+) -> bool:
+    """Whether ``now`` falls inside the schedule and not on a holiday (an empty schedule is
+    open at every other moment)."""
     local = now.astimezone(_zone(timezone))
-    day = DAYS[local.weekday()]
-    return any(start <= local.time() < end for start, end in _spans(schedule, day))
+    if local.date().isoformat() in holidays:
+        return False
+    return any(start <= local.time() < end for start, end in _day_spans(schedule, local.date()))
 
 
-def next_open(schedule: dict[str, Any], timezone: str | None, now: datetime) -> datetime | None:
-    """When the inbox next opens (``now`` if open now; None if the schedule has no hours)."""
-    if is_open(schedule, timezone, now):
+def next_open(
+    schedule: dict[str, Any],
+    timezone: str | None,
+    now: datetime,
+    holidays: Collection[str] = (),
+) -> datetime | None:
+    """When the inbox next opens (``now`` if open now; None if the schedule has no hours).
+    Holidays are skipped: the search runs to a full week past the last holiday to come."""
+    if is_open(schedule, timezone, now, holidays):
         return now
     local = now.astimezone(_zone(timezone))
-    for offset in range(8):
-        date = (local + timedelta(days=offset)).date()
-        for start, _end in sorted(_spans(schedule, DAYS[date.weekday()])):
-            candidate = datetime.combine(date, start, tzinfo=local.tzinfo)
+    today = local.date()
+    last = max((h for h in holidays if h >= today.isoformat()), default=today.isoformat())
+    for offset in range((date.fromisoformat(last) - today).days + 8):
+        day = today + timedelta(days=offset)
+        if day.isoformat() in holidays:
+            continue
+        for start, _end in _day_spans(schedule, day):
+            candidate = datetime.combine(day, start, tzinfo=local.tzinfo)
             if candidate > local:
                 return candidate
     return None
 
 
-def describe_next_open(schedule: dict[str, Any], timezone: str | None, now: datetime) -> str:
+def describe_next_open(
+    schedule: dict[str, Any],
+    timezone: str | None,
+    now: datetime,
+    holidays: Collection[str] = (),
+) -> str:
     """Human text for templates: ``"now"``, ``"today at 9:00"``, ``"Monday at 9:00"``."""
-    opens = next_open(schedule, timezone, now)
+    opens = next_open(schedule, timezone, now, holidays)
     if opens is None:
         return "soon"
     if opens == now:
@@ -72,15 +101,22 @@ def is_business_day(schedule: dict[str, Any], day: str) -> bool:
 
 
 def add_business_days(
-    schedule: dict[str, Any], timezone: str | None, start: datetime, days: int
+    schedule: dict[str, Any],
+    timezone: str | None,
+    start: datetime,
+    days: int,
+    holidays: Collection[str] = (),
 ) -> datetime:
     """The moment ``days`` business days after ``start`` (the same local time on the
-    ``days``-th later day the inbox opens; with no schedule, every day counts)."""
+    ``days``-th later day the inbox opens, holidays not counted; with no schedule, every day
+    but a holiday counts)."""
     zone = _zone(timezone)
     local = start.astimezone(zone)
     counted = 0
     while counted < days:
         local = (local + timedelta(days=1)).replace(tzinfo=zone)
+        if local.date().isoformat() in holidays:
+            continue
         if is_business_day(schedule, DAYS[local.weekday()]):
             counted += 1
     return local

@@ -90,10 +90,10 @@ def build_facts(
         facts["conversation.inbox"] = inbox.name
         facts["inbox.name"] = inbox.name
         facts["inbox.within_business_hours"] = hours.is_open(
-            inbox.business_hours, inbox.timezone, now
+            inbox.business_hours, inbox.timezone, now, inbox.holidays
         )
         facts["inbox.next_open"] = hours.describe_next_open(
-            inbox.business_hours, inbox.timezone, now
+            inbox.business_hours, inbox.timezone, now, inbox.holidays
         )
     if wanted("conversation.channel"):
         facts["conversation.channel"] = conversation.channel.name

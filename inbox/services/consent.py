@@ -427,7 +427,11 @@ def _flag(session: Session, conversation: Conversation, message: Message) -> dat
         )
     inbox = conversation.inbox
     return hours.add_business_days(
-        inbox.business_hours, inbox.timezone, message.created_at, REVIEW_BUSINESS_DAYS
+        inbox.business_hours,
+        inbox.timezone,
+        message.created_at,
+        REVIEW_BUSINESS_DAYS,
+        inbox.holidays,
     )
 
 

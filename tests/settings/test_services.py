@@ -19,6 +19,7 @@ from inbox.models import (
     ConversationStatus,
     Direction,
     EventKind,
+    Inbox,
     Message,
     MessageStatus,
     PasswordToken,
@@ -352,3 +353,32 @@ def test_automation_status_lists_rules_problems_and_runs(factory, session, tmp_p
     assert run.reason.startswith("conversation.status")
     assert automation.recent_runs(session, outcome="fired") == []
     assert session.get(Conversation, convo.id) is not None
+
+
+def test_inbox_holidays_are_parsed_saved_and_audited(factory, session):
+    assert inboxes.parse_holidays("2026-12-25, 2026-01-01\n2026-12-25  2027-01-01") == [
+        "2026-01-01", "2026-12-25", "2027-01-01"
+    ]  # fmt: skip
+    assert inboxes.parse_holidays("  ") == []
+    assert inboxes.format_holidays(["2026-01-01", "2026-12-25"]) == "2026-01-01, 2026-12-25"
+    for bad in ("2026-02-30", "25/12/2026", "2026-12-25,tomorrow"):
+        with pytest.raises(SettingsError, match="is not a date like 2026-12-25") as caught:
+            inboxes.parse_holidays(bad)
+        assert caught.value.field == "holidays"
+    inbox = inboxes.save_inbox(
+        session, inbox=None, name="Sales", default_assignee_id=None, member_ids=[],
+        business_hours={}, timezone="UTC", holidays=["2026-12-25"],
+    )  # fmt: skip
+    inboxes.save_inbox(
+        session, inbox=inbox, name="Sales", default_assignee_id=None, member_ids=[],
+        business_hours={}, timezone="UTC",
+    )  # fmt: skip
+    assert inbox.holidays == ["2026-12-25"]  # None keeps them
+    inboxes.save_inbox(
+        session, inbox=inbox, name="Sales", default_assignee_id=None, member_ids=[],
+        business_hours={}, timezone="UTC", holidays=[],
+    )  # fmt: skip
+    session.commit()
+    assert session.get(Inbox, inbox.id).holidays == []
+    [update] = session.scalars(select(AuditLog).where(AuditLog.action == "inbox.update")).all()
+    assert update.details == {"holidays": [["2026-12-25"], []]}

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.deps import SessionDep, SettingsDep
-from inbox.services.admin import automation
+from inbox.models.base import utcnow
+from inbox.services.admin import automation, rule_stats
 from web.auth import AdminUser
 from web.settings.common import admin_router, page
 
@@ -23,7 +24,8 @@ def automation_page(
     user: AdminUser,
     outcome: str = "",
 ) -> Response:
-    """Rule files with validation status and last change; the latest runs (fired / skipped)."""
+    """Rule files with validation status and last change; each rule's fired / skipped / failed
+    counts over 7 and 30 days with its top skip reasons; the latest runs."""
     files = automation.rule_files_status(settings.rules_dir)
     return page(
         request,
@@ -39,4 +41,8 @@ def automation_page(
             session, outcome=outcome if outcome in ("fired", "skipped") else ""
         ),
         outcome=outcome,
+        stats=rule_stats.rule_stats(
+            session, rules_in_force=automation.rules_in_force(settings.rules_dir), now=utcnow()
+        ),
+        windows=rule_stats.WINDOWS,
     )

@@ -27,6 +27,9 @@ def _show(
     request: Request, session: SessionDep, user: AdminUser, edit: Inbox | None = None, **extra: Any
 ) -> Response:
     hours = extra.pop("hours", None) or inboxes.format_hours(edit.business_hours if edit else {})
+    holidays = extra.pop("holidays", None)
+    if holidays is None:
+        holidays = inboxes.format_holidays(edit.holidays if edit else [])
     return page(
         request,
         session,
@@ -39,6 +42,7 @@ def _show(
         edit=edit,
         days=inboxes.DAYS,
         hours=hours,
+        holidays=holidays,
         **extra,
     )
 
@@ -52,6 +56,7 @@ async def _form(request: Request) -> dict[str, Any]:
         "member_ids": [i for v in form.getlist("member_ids") if (i := parse_id(str(v)))],
         "hours": {day: str(form.get(f"hours_{day}") or "") for day in inboxes.DAYS},
         "timezone": str(form.get("timezone") or "UTC").strip(),
+        "holidays": str(form.get("holidays") or ""),
     }
 
 
@@ -89,13 +94,21 @@ async def _save(
             member_ids=data["member_ids"],
             business_hours=inboxes.parse_hours(data["hours"]),
             timezone=data["timezone"],
+            holidays=inboxes.parse_holidays(data["holidays"]),
             actor_id=user.id,
         )
     except SettingsError as exc:
         session.rollback()
         edit = session.get(Inbox, inbox.id) if inbox is not None else None
         return _show(
-            request, session, user, edit=edit, error=str(exc), hours=data["hours"], status_code=422
+            request,
+            session,
+            user,
+            edit=edit,
+            error=str(exc),
+            hours=data["hours"],
+            holidays=data["holidays"],
+            status_code=422,
         )
     session.commit()
     return back(f"/settings/inboxes/{saved.id}" if inbox is not None else "/settings/inboxes")

@@ -50,6 +50,11 @@ def rule_files_status(directory: Path) -> list[RuleFile]:
     return found
 
 
+def rules_in_force(directory: Path) -> list[str]:
+    """The names of the rules loaded from ``directory`` (broken ones left out)."""
+    return [rule.name for rule in registry_for(directory).current().rules]
+
+
 def recent_runs(session: Session, *, limit: int = 50, outcome: str = "") -> list[RuleRun]:
     """The newest rule runs (fired or skipped, with the reason)."""
     query = select(RuleRun).order_by(RuleRun.id.desc()).limit(limit)

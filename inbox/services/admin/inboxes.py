@@ -1,8 +1,9 @@
-"""Inboxes (teams): name, default assignee, members, business hours and time zone."""
+"""Inboxes (teams): name, default assignee, members, business hours, holidays and time zone."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -58,6 +59,25 @@ def format_hours(schedule: dict[str, Any]) -> dict[str, str]:
     return {day: ", ".join(f"{a}-{b}" for a, b in schedule.get(day, [])) for day in DAYS}
 
 
+def parse_holidays(text: str) -> list[str]:
+    """``"2026-12-25, 2026-12-26"`` (commas, spaces or new lines between) → the ISO dates,
+    sorted, each once. A text that is not a real date is refused, naming it."""
+    found = set()
+    for part in text.replace(",", " ").split():
+        try:
+            found.add(date.fromisoformat(part).isoformat())
+        except ValueError as exc:
+            raise SettingsError(
+                f"holidays: {part!r} is not a date like 2026-12-25", field="holidays"
+            ) from exc
+    return sorted(found)
+
+
+def format_holidays(holidays: list[str]) -> str:
+    """The inverse of :func:`parse_holidays`, for the form."""
+    return ", ".join(holidays)
+
+
 def save_inbox(
     session: Session,
     *,
@@ -67,9 +87,11 @@ def save_inbox(
     member_ids: list[int],
     business_hours: dict[str, list[list[str]]],
     timezone: str,
+    holidays: list[str] | None = None,
     actor_id: int | None = None,
 ) -> Inbox:
-    """Create (``inbox=None``) or update an inbox. The default assignee becomes a member."""
+    """Create (``inbox=None``) or update an inbox. The default assignee becomes a member.
+    ``holidays`` (ISO dates, see :func:`parse_holidays`): None keeps them as they are."""
     name = name.strip()
     if not name or len(name) > 200:
         raise SettingsError("name: 1 to 200 characters", field="name")
@@ -101,6 +123,8 @@ def save_inbox(
     inbox.default_assignee_id = default_assignee_id
     inbox.business_hours = business_hours
     inbox.timezone = timezone
+    if holidays is not None:
+        inbox.holidays = holidays
     inbox.members = sorted(members, key=lambda u: u.id)
     session.flush()
     after = _snapshot(inbox)
@@ -170,6 +194,7 @@ def _snapshot(inbox: Inbox) -> dict[str, Any]:
         "member_ids": sorted(u.id for u in inbox.members),
         "business_hours": inbox.business_hours,
         "timezone": inbox.timezone,
+        "holidays": list(inbox.holidays or []),
     }
 
 
