@@ -15,6 +15,7 @@ from web.routes import (
     new,
     notifications,
     prefs,
+    tags,
 )
 
 # Flat, each to be included into the app on its own: FastAPI keeps an included router as a
@@ -23,7 +24,19 @@ from web.routes import (
 routers: tuple[APIRouter, ...] = (
     *(
         m.router
-        for m in (auth, inbox, actions, contacts, list_view, cards, new, prefs, notifications, live)
+        for m in (
+            auth,
+            inbox,
+            actions,
+            contacts,
+            list_view,
+            cards,
+            new,
+            prefs,
+            notifications,
+            tags,
+            live,
+        )
     ),
     *settings.routers,
 )

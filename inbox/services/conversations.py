@@ -57,6 +57,8 @@ LIFECYCLE_KINDS = frozenset(
         EventKind.MOVED,
         EventKind.MARKED_SPAM,
         EventKind.MARKED_NOT_SPAM,
+        EventKind.TAGGED,
+        EventKind.UNTAGGED,
     }
 )
 
