@@ -30,7 +30,7 @@ async def test_add_and_remove_a_tag(api_client, factory, fake_temporal, sessions
     assert removed.json()["tags"] == ["vip"]
     missing = await api_client.delete(f"{base}/follow-up")
     assert missing.status_code == 409
-    assert (await api_client.delete(f"/api/v1/conversations/999999/tags/vip")).status_code == 404
+    assert (await api_client.delete("/api/v1/conversations/999999/tags/vip")).status_code == 404
 
     with sessions() as session:
         kinds = session.scalars(
