@@ -167,3 +167,28 @@ def test_tag_routes_need_csrf_and_visibility(sessions, world, signed_in):
     agent = signed_in("agent@example.com")
     response = agent.post(f"/conversations/{conversation.id}/tags", {"tag": "x"}, csrf=False)
     assert response.status_code == 403
+
+
+def test_a_rule_condition_sees_a_tag_added_by_hand(sessions, world):
+    from inbox.models import utcnow
+    from inbox.rules import engine
+    from inbox.rules.snapshot import build_facts
+
+    conversation = text_in(sessions, world, body="hello")
+    condition = [{"conversation.tags": {"includes": "vip"}}]
+    with sessions() as session:
+        row = session.get(Conversation, conversation.id)
+        assert not engine.evaluate(condition, build_facts(session, row, utcnow()), utcnow()).ok
+        tags.add_tag(session, conversation=row, tag="VIP", actor_id=world.agent.id)
+        session.commit()
+    with sessions() as session:
+        row = session.get(Conversation, conversation.id)
+        assert engine.evaluate(condition, build_facts(session, row, utcnow()), utcnow()).ok
+
+
+def test_a_rule_tags_in_the_same_spelling(sessions, world):
+    from inbox.rules.actions import Tag
+
+    assert Tag(tag="  Follow Up ").tag == "follow-up"
+    with pytest.raises(ValueError, match="commas"):
+        Tag(tag="a,b")
