@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inbox.models import Conversation
 from inbox.services import tags
+from inbox.services.conversations import assign
 from tests import screenshots
 from tests.web.conftest import World, text_in
 from tests.web.test_browser import (  # noqa: F401  (fixtures)
@@ -51,10 +52,23 @@ def test_tag_with_autocomplete_then_filter_then_remove(
     item = page.locator(f".conv-item[data-id='{conversation.id}']")
     expect(item.locator(".conv-tag")).to_have_text("vip-customer")
 
-    # A bad tag is refused with the reason.
+    expect(page.locator("#tag-input")).to_have_value("")  # ready for the next tag
+
+    # A live refresh of the header (a teammate assigns it meanwhile) keeps what is being typed.
+    page.fill("#tag-input", "draft")
+    with sessions() as session:
+        row = session.get(Conversation, conversation.id)
+        assert row is not None
+        assign(session, conversation=row, assignee_id=world.manager.id, actor_id=world.manager.id)
+        session.commit()
+    expect(page.locator("#assign-select")).to_have_value(str(world.manager.id))
+    expect(page.locator("#tag-input")).to_have_value("draft")
+
+    # A bad tag is refused with the reason, and stays there to be fixed.
     page.fill("#tag-input", "a,b")
     page.press("#tag-input", "Enter")
     expect(page.locator(".toast")).to_contain_text("commas")
+    expect(page.locator("#tag-input")).to_have_value("a,b")
 
     # Filter the list by another tag, then by this one.
     with sessions() as session:
