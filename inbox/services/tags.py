@@ -144,6 +144,8 @@ def tags_in_use(
         inner = select(values.c.value.label("tag")).select_from(Conversation).join(values, true())
     found = inner.where(visibility.conversations(scope)).subquery()
     stmt = select(found.c.tag).distinct()
-    if prefix.strip():
-        stmt = stmt.where(found.c.tag.startswith(prefix.strip().lower(), autoescape=True))
+    # Spaces as stored; control characters dropped (no tag has one, and PostgreSQL refuses NUL).
+    start = re.sub(r"\s+", "-", _FORBIDDEN.sub("", prefix).strip().lower())
+    if start:
+        stmt = stmt.where(found.c.tag.startswith(start, autoescape=True))
     return [str(tag) for tag in session.scalars(stmt.order_by(found.c.tag).limit(limit))]

@@ -107,6 +107,8 @@ def test_tags_in_use_honour_visibility_and_prefix(sessions, world):
         ]
         # A prefix's LIKE wildcards are literal.
         assert tags.tags_in_use(session, visibility.EVERYTHING, prefix="%") == []
+        # Control characters are no part of a tag (and PostgreSQL refuses NUL in a query).
+        assert tags.tags_in_use(session, agent, prefix="v\x00") == ["vip"]
 
 
 def test_agent_tags_in_the_header_and_sees_the_tag_everywhere(sessions, world, signed_in):
