@@ -14,10 +14,11 @@ added by hand at the next trigger or timer re-check. Nothing here commits.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, select, true, type_coerce
+from sqlalchemy import ColumnElement, String, and_, func, literal, select, true, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -122,13 +123,21 @@ def has_tag(session: Session, tag: str) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
         return type_coerce(Conversation.tags, JSONB).contains([tag])
     values = func.json_each(Conversation.tags).table_valued("value")
-    return (
+    exact = (
         select(literal(1))
         .select_from(values)
         .where(values.c.value == tag)
         .correlate(Conversation)
         .exists()
     )
+    if not tag.isascii():
+        return exact
+    # A cheap test on the stored JSON text first: a plain LIKE costs far less per row than
+    # opening json_each, and every JSON writer spells an ASCII string as json.dumps does (the
+    # exact test still decides, e.g. for '"vip"' inside another tag).
+    text = json.dumps(tag)
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return and_(type_coerce(Conversation.tags, String).like(pattern, escape="\\"), exact)
 
 
 def tags_in_use(

@@ -194,3 +194,20 @@ def test_a_rule_tags_in_the_same_spelling(sessions, world):
     assert Tag(tag="  Follow Up ").tag == "follow-up"
     with pytest.raises(ValueError, match="commas"):
         Tag(tag="a,b")
+
+
+def test_the_tag_filter_matches_whole_tags_only(sessions, world):
+    from sqlalchemy import select as select_
+
+    spelled = {"a_b": "+12025550131", "axb": "+12025550132", "größe": "+12025550133",
+               'say-"vip"': "+12025550134", "vip-customer": "+12025550135"}  # fmt: skip
+    ids = {tag: text_in(sessions, world, body="hi", number=n).id for tag, n in spelled.items()}
+    with sessions() as session:
+        for tag, conversation_id in ids.items():
+            tags.add_tag(session, conversation=session.get(Conversation, conversation_id), tag=tag)
+        session.commit()
+        for tag in [*spelled, "vip", "a%b"]:
+            found = session.scalars(
+                select_(Conversation.id).where(tags.has_tag(session, tag))
+            ).all()
+            assert found == ([ids[tag]] if tag in ids else []), tag
