@@ -175,7 +175,7 @@ def filtered(session: Session, user: User, query: ListQuery, *, walk: bool = Tru
     if query.inbox_id:
         stmt = stmt.where(Conversation.inbox_id == query.inbox_id)
     search_tag, text = split_tag_filter(query.q)
-    for tag in {query.tag, search_tag} - {""}:
+    for tag in sorted({query.tag, search_tag} - {""}):
         stmt = stmt.where(has_tag(session, tag))
     if text:
         stmt = stmt.where(search_clause(session, text, walk=walk))

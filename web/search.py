@@ -87,8 +87,8 @@ _TAG_FILTER = re.compile(r"(?:^|\s)tag:(\S+)", re.IGNORECASE)
 
 
 def split_tag_filter(query: str) -> tuple[str, str]:
-    """``tag:vip`` in a search: the tag (normalised, "" if none or malformed) and the rest of
-    the query as searched text. A malformed tag filter finds nothing rather than everything."""
+    """``tag:vip`` in a search: the tag (normalised; "" if none; ``BAD_TAG`` if malformed, so it
+    finds nothing rather than everything) and the rest of the query as searched text."""
     text = clean_query(query)
     found = _TAG_FILTER.search(text)
     if found is None:
