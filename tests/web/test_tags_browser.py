@@ -86,6 +86,15 @@ def test_tag_with_autocomplete_then_filter_then_remove(
     expect(item).to_be_visible()
     expect(page.locator(f".conv-item[data-id='{earlier.id}']")).to_have_count(0)
     screenshots.shot(page, "tags")
+    # The list view's Tags column and the cards show it; the tag filter is there too.
+    page.goto("/list?tag=vip-customer")
+    expect(page.locator(f"tr[data-id='{conversation.id}'] .col-tags")).to_have_text("vip-customer")
+    expect(page.locator(f"tr[data-id='{earlier.id}']")).to_have_count(0)
+    screenshots.shot(page, "tags-list")
+    page.goto("/cards")
+    card = page.locator(f".conv-card[data-id='{conversation.id}'] .conv-tag")
+    expect(card).to_have_text("vip-customer")
+    page.goto(f"/inbox/{conversation.id}?tag=vip-customer")
 
     # Remove it: gone from the header, and from the filtered list.
     page.click(".tag-chip[data-tag='vip-customer'] .tag-remove")
