@@ -192,6 +192,15 @@ class MoveIn(BaseModel):
     inbox_id: DbId
 
 
+class TagIn(BaseModel):
+    tag: str = Field(
+        max_length=200,
+        description="Normalised when stored: trimmed, lower-case, spaces as '-', at most 40 "
+        "characters, no commas.",
+        examples=["vip"],
+    )
+
+
 class ContactNumberIn(BaseModel):
     number: E164
     label: str = Field(default="mobile", max_length=50)

@@ -136,9 +136,11 @@ def generate(conversations: int, messages: int) -> Fill:
     members += [(n, u) for n in range(1, INBOXES + 1) for u in range(2, AGENTS + 1)]
     fill.tables["inbox_members"] = (["inbox_id", "user_id"], members)
     fill.tables["channels"] = (
-        ["id", "name", "type", "number", "default_inbox_id", "created_at"],
-        [(n, f"Line {n}", "sms", f"+1415555{n:04d}", n, base) for n in range(1, INBOXES + 1)],
-    )
+        ["id", "name", "type", "number", "default_inbox_id", "consent_replies", "opt_out_reply",
+         "opt_in_reply", "help_reply", "created_at"],
+        [(n, f"Line {n}", "sms", f"+1415555{n:04d}", n, "app", "", "", "", base)
+         for n in range(1, INBOXES + 1)],
+    )  # fmt: skip
     contacts, numbers, convs, msgs, events, reads = [], [], [], [], [], []
     per_conversation = messages / conversations
     message_id = 0
@@ -174,7 +176,7 @@ def generate(conversations: int, messages: int) -> Fill:
                 "received" if inbound else "delivered", 0, last,
             ))  # fmt: skip
         convs.append((
-            i, i, inbox, inbox, contact_number(i), assignee, status, "{}", "[]", created, last,
+            i, i, inbox, inbox, contact_number(i), assignee, status, "{}", _tags(i), created, last,
             last_body[:200], created,
         ))  # fmt: skip
         events.append((i, i, i, "conversation_started", "Conversation started", "{}", created,
@@ -197,8 +199,8 @@ def generate(conversations: int, messages: int) -> Fill:
     fill.tables["messages"] = (
         ["id", "conversation_id", "contact_id", "channel_id", "direction", "body", "media",
          "from_number", "to_number", "author_id", "automated", "provider", "provider_message_id",
-         "status", "send_attempts", "created_at"],
-        msgs,
+         "status", "send_attempts", "created_at", "purpose"],
+        [(*row, "") for row in msgs],
     )  # fmt: skip
     fill.tables["contact_events"] = (
         ["id", "contact_id", "conversation_id", "kind", "summary", "data", "occurred_at",
@@ -212,6 +214,14 @@ def generate(conversations: int, messages: int) -> Fill:
     fill.search_name = contacts[len(contacts) // 2][1].split()[1]
     fill.search_number = contact_number(conversations // 3)[-7:]
     return fill
+
+
+def _tags(i: int) -> str:
+    """Tags by a fixed rule (not the random generator, so the other rows stay as they were): a
+    common tag on 10 % of the conversations, a rare one on about 0.1 %."""
+    if i % 997 == 0:
+        return '["wholesale"]'
+    return '["vip"]' if i % 10 == 0 else "[]"
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -338,6 +348,9 @@ def views(fill: Fill) -> list[tuple[str, str]]:
         ("Spam", "/inbox/list?view=spam"),
         ("All open, order added", "/inbox/list?view=all&sort=added"),
         ("All open, inbox filter", "/inbox/list?view=all&inbox=2"),
+        ("All open, common tag (10 %)", "/inbox/list?view=all&tag=vip"),
+        ("All open, rare tag (0.1 %)", "/inbox/list?view=all&tag=wholesale"),
+        ("All open, search tag:vip", "/inbox/list?view=all&q=tag:vip"),
         ("Closed, order added, inbox", "/inbox/list?view=closed&sort=added&inbox=2"),
         (f"Search text '{RARE_WORD}'", f"/inbox/list?view=all&q={RARE_WORD}"),
         (f"Search name '{fill.search_name}'", f"/inbox/list?view=all&q={fill.search_name}"),

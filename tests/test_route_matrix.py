@@ -202,6 +202,7 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", "/list/bulk"): SignedIn(data={"action": "close", "ids": ids["conversation"]},
                                          outsider=frozenset({404})),
         ("POST", "/prefs/details"): SignedIn(data={"hidden": "1"}),
+        ("GET", "/tags/suggest"): SignedIn(),
         ("POST", "/prefs/notifications"): SignedIn(data={"enabled": "0"}),
         ("POST", "/prefs/notification-toasts"): SignedIn(data={"enabled": "0"}),
         # The notification centre: each user's own notifications only.
@@ -218,6 +219,8 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", f"/conversations/{CONV}/move"): OfSales({"inbox_id": ids["sales"]}),
         ("POST", f"/conversations/{CONV}/notes"): OfSales({"text": "a note"}),
         ("POST", f"/conversations/{CONV}/consent"): OfSales({"decision": "dismiss"}),
+        ("POST", f"/conversations/{CONV}/tags"): OfSales({"tag": "vip"}),
+        ("POST", f"/conversations/{CONV}/tags/remove"): OfSales({"tag": "vip"}),
         ("POST", f"/conversations/{CONV}/messages/{{message_id}}/cancel"): OfSales(),
         ("POST", f"/conversations/{CONV}/{{action}}"): OfSales(),
         ("GET", f"/contacts/{CONTACT}"): OfSales(),
@@ -235,6 +238,8 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", f"/api/v1/conversations/{CONV}/move"): Api("item", {"inbox_id": ids["sales"]},
                                                             frozenset({404, 422})),
         ("POST", f"/api/v1/conversations/{CONV}/spam"): Api("item"),
+        ("POST", f"/api/v1/conversations/{CONV}/tags"): Api("item", {"tag": "vip"}),
+        ("DELETE", f"/api/v1/conversations/{CONV}/tags/{{tag}}"): Api("item"),
         ("POST", "/api/v1/contacts"): Api("create", {"numbers": ["+12025550199"]},
                                           frozenset({201})),  # contacts belong to no inbox
         ("GET", f"/api/v1/contacts/{CONTACT}"): Api("item"),
@@ -374,6 +379,7 @@ def matrix(database_url: str, engine: Any, sessions, session, factory, world: Wo
                 select(Message.id).where(Message.conversation_id == convo.id)
             ).first(),
             "action": "close",
+            "tag": "vip",
             "token": "not-a-token",
             "channel_id": target_channel.id,
             "inbox_id": target_inbox.id,

@@ -28,8 +28,9 @@ from inbox.models import (
     utcnow,
 )
 from inbox.services import visibility as visibility_rules
+from inbox.services.tags import has_tag
 from web.auth import is_manager
-from web.search import search_clause, walks
+from web.search import search_clause, split_tag_filter, walks
 
 
 class View(StrEnum):
@@ -150,12 +151,15 @@ class ListQuery:
     sort: Sort = Sort.NEWEST
     inbox_id: int | None = None
     q: str = ""
+    tag: str = ""  # normalised (``inbox.services.tags.normalise``); "" for no tag filter
 
     def params(self, **override: Any) -> dict[str, Any]:
         """Query parameters that reproduce this query (for links and paging)."""
         values: dict[str, Any] = {"view": self.view.value, "sort": self.sort.value, "q": self.q}
         if self.inbox_id:
             values["inbox"] = self.inbox_id
+        if self.tag:
+            values["tag"] = self.tag
         values.update(override)
         return {key: value for key, value in values.items() if value not in ("", None)}
 
@@ -170,8 +174,11 @@ def filtered(session: Session, user: User, query: ListQuery, *, walk: bool = Tru
         stmt = stmt.where(visibility(session, user))
     if query.inbox_id:
         stmt = stmt.where(Conversation.inbox_id == query.inbox_id)
-    if query.q.strip():
-        stmt = stmt.where(search_clause(session, query.q, walk=walk))
+    search_tag, text = split_tag_filter(query.q)
+    for tag in sorted({query.tag, search_tag} - {""}):
+        stmt = stmt.where(has_tag(session, tag))
+    if text:
+        stmt = stmt.where(search_clause(session, text, walk=walk))
     return stmt
 
 
@@ -198,6 +205,7 @@ class ConversationRow:
     time_to_first_response_seconds: int | None
     unread: bool  # for the user the list is for
     awaiting_reply: bool  # open, and the contact wrote after the last reply a person sent
+    tags: tuple[str, ...] = ()
 
 
 def awaiting_reply_clause() -> ColumnElement[bool]:
@@ -241,6 +249,7 @@ def conversation_rows(session: Session, user: User, stmt: Select[Any]) -> list[C
             Conversation.contact_id,
             unread_clause(user.id),
             awaiting_reply_clause(),
+            Conversation.tags,
             maintain_column_froms=False,
         )
         .join(Contact, Contact.id == Conversation.contact_id)
@@ -261,6 +270,7 @@ def conversation_rows(session: Session, user: User, stmt: Select[Any]) -> list[C
             time_to_first_response_seconds=row[9],
             unread=bool(row[11]),
             awaiting_reply=bool(row[12]),
+            tags=tuple(row[13] or ()),
         )
         for row in session.execute(stmt)
     ]
@@ -290,7 +300,8 @@ def count_conversations(session: Session, user: User, query: ListQuery) -> Count
     (:func:`web.search.walks`) stops counting past ``COUNT_CAP``: an exact count would have to
     collect every match, the cost the search avoids."""
     stmt = filtered(session, user, query).order_by(None)
-    if query.q.strip() and walks(session, query.q):
+    text = split_tag_filter(query.q)[1]
+    if text and walks(session, text):
         capped = stmt.with_only_columns(Conversation.id).limit(COUNT_CAP + 1).subquery()
         found = int(session.scalar(select(func.count()).select_from(capped)) or 0)
         return Count(min(found, COUNT_CAP), capped=found > COUNT_CAP)

@@ -46,6 +46,7 @@ from inbox.search_index import (
     search_contacts,
     search_messages,
 )
+from inbox.services.tags import normalise
 
 MAX_QUERY_LENGTH = 200
 TRIGRAM = 3  # the shortest text a trigram index can find
@@ -78,6 +79,26 @@ def number_digits(text: str) -> str:
 def clean_query(query: str) -> str:
     """The query as searched: trimmed, bounded, without control characters."""
     return re.sub(r"[\x00-\x1f\x7f]", " ", query).strip()[:MAX_QUERY_LENGTH].strip()
+
+
+# A tag filter that cannot match: no stored tag contains a comma (``normalise`` refuses them).
+BAD_TAG = ","
+_TAG_FILTER = re.compile(r"(?:^|\s)tag:(\S+)", re.IGNORECASE)
+
+
+def split_tag_filter(query: str) -> tuple[str, str]:
+    """``tag:vip`` in a search: the tag (normalised; "" if none; ``BAD_TAG`` if malformed, so it
+    finds nothing rather than everything) and the rest of the query as searched text."""
+    text = clean_query(query)
+    found = _TAG_FILTER.search(text)
+    if found is None:
+        return "", text
+    rest = (text[: found.start()] + " " + text[found.end() :]).strip()
+    try:
+        tag = normalise(found.group(1))
+    except ValueError:
+        tag = BAD_TAG
+    return tag, rest
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +33,7 @@ from api.schemas import (
     MoveIn,
     SendMessageIn,
     StartConversationIn,
+    TagIn,
     TimelineItem,
 )
 from inbox.limits import DbId
@@ -45,7 +46,7 @@ from inbox.models import (
     Message,
 )
 from inbox.services import conversations as service
-from inbox.services import visibility
+from inbox.services import tags, visibility
 from inbox.services.admin import blocklist
 from inbox.services.conversations import ConversationActionError
 from inbox.services.outbound import OutboundBlocked, queue_message
@@ -348,4 +349,46 @@ async def mark_conversation_spam(
         scope,
         conversation_id,
         lambda c: blocklist.mark_spam(session, conversation=c),
+    )
+
+
+@router.post(
+    "/{conversation_id}/tags",
+    response_model=ConversationOut,
+    responses=NOT_FOUND
+    | {409: {"model": ErrorOut, "description": "Already tagged, or 20 tags already"}},
+)
+async def add_conversation_tag(
+    conversation_id: DbId, payload: TagIn, session: SessionDep, commit: CommitDep, scope: ApiScope
+) -> ConversationOut:
+    """Tag the conversation (logged on its timeline; rules with tag conditions see it). A
+    malformed tag is a 422 naming ``tag``."""
+    return await _act(
+        session,
+        commit,
+        scope,
+        conversation_id,
+        lambda c: tags.add_tag(session, conversation=c, tag=payload.tag),
+    )
+
+
+@router.delete(
+    "/{conversation_id}/tags/{tag}",
+    response_model=ConversationOut,
+    responses=NOT_FOUND | {409: {"model": ErrorOut, "description": "Not tagged so"}},
+)
+async def remove_conversation_tag(
+    conversation_id: DbId,
+    tag: Annotated[str, Path(max_length=200)],
+    session: SessionDep,
+    commit: CommitDep,
+    scope: ApiScope,
+) -> ConversationOut:
+    """Remove a tag (URL-encoded in the path)."""
+    return await _act(
+        session,
+        commit,
+        scope,
+        conversation_id,
+        lambda c: tags.remove_tag(session, conversation=c, tag=tag),
     )

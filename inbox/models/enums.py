@@ -40,6 +40,8 @@ class EventKind(StrEnum):
     MOVED = "moved"
     MARKED_SPAM = "marked_spam"
     MARKED_NOT_SPAM = "marked_not_spam"
+    TAGGED = "tagged"
+    UNTAGGED = "untagged"
     CALL = "call"
     PURCHASE = "purchase"
     NOTE = "note"

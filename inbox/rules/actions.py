@@ -37,6 +37,7 @@ from inbox.models import Conversation, EventKind, Inbox, RoundRobinCursor, User
 from inbox.rules import templates
 from inbox.rules.suggest import did_you_mean
 from inbox.services import consent, conversations, notifications
+from inbox.services import tags as tag_service
 from inbox.services.admin import blocklist
 from inbox.services.outbound import OutboundBlocked, queue_message
 
@@ -506,7 +507,14 @@ _action(
 
 
 class Tag(_Params):
-    tag: str = Field(min_length=1, max_length=50, description="The tag.")
+    tag: str = Field(min_length=1, max_length=200, description="The tag.")
+
+    @field_validator("tag")
+    @classmethod
+    def _normalised(cls, value: str) -> str:
+        # The spelling a tag added by hand gets (``inbox.services.tags``), so the tag filter
+        # and the header find a rule's tags; a malformed one is reported when the map loads.
+        return tag_service.normalise(value)
 
 
 def _add_tag(ctx: ActionContext, params: Tag) -> str:

@@ -109,6 +109,10 @@ def test_error_messages_snapshot() -> None:
             '- name: a\n  trigger: closed\n  then:\n    - send_sms: "{{ contact.name }}"\n    - assign: somebody\n',
             "rules/x.yaml:5: 'somebody' is not a valid assignee for rule 'a' (did you mean 'nobody'?)",
         ),
+        (
+            '- name: a\n  trigger: closed\n  then:\n    - add_tag: "a,b"\n',
+            "rules/x.yaml:4: invalid value for 'add_tag.tag' in rule 'a': value error, a tag cannot contain commas or control characters",
+        ),
     ],
 )
 def test_more_error_messages(text: str, expected: str) -> None:

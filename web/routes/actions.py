@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from api.deps import CommitDep, SessionDep
 from inbox.limits import DbId, parse_id
 from inbox.models import Conversation, ConversationStatus, EventKind, Message, User
-from inbox.services import consent, mentions
+from inbox.services import consent, mentions, tags
 from inbox.services import conversations as actions
 from inbox.services.admin import blocklist
 from inbox.services.outbound import OutboundBlocked, cancel_held, queue_message
@@ -155,6 +155,46 @@ def add_note(
     mentions.notify_mentions(session, conversation=conversation, text=note.summary, author=user)
     session.commit()
     return _changed(request, session, user, conversation)
+
+
+@router.post("/{conversation_id}/tags")
+def add_tag(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    conversation_id: DbId,
+    tag: Annotated[str, Form()] = "",
+) -> Response:
+    """Tag the conversation (422 with the reason for a malformed tag, 409 if already tagged)."""
+    conversation = get_conversation(session, user, conversation_id)
+    try:
+        tags.add_tag(session, conversation=conversation, tag=tag, actor_id=user.id)
+    except actions.ConversationActionError as exc:
+        raise _tag_refused(exc) from exc
+    session.commit()
+    return _changed(request, session, user, conversation)
+
+
+@router.post("/{conversation_id}/tags/remove")
+def remove_tag(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    conversation_id: DbId,
+    tag: Annotated[str, Form()] = "",
+) -> Response:
+    """Remove a tag from the conversation."""
+    conversation = get_conversation(session, user, conversation_id)
+    try:
+        tags.remove_tag(session, conversation=conversation, tag=tag, actor_id=user.id)
+    except actions.ConversationActionError as exc:
+        raise _tag_refused(exc) from exc
+    session.commit()
+    return _changed(request, session, user, conversation)
+
+
+def _tag_refused(exc: actions.ConversationActionError) -> HTTPException:
+    return HTTPException(status_code=422 if exc.field else 409, detail=str(exc))
 
 
 @router.post("/{conversation_id}/consent")

@@ -47,13 +47,14 @@ def cards_page(
     sort: str | None = None,
     inbox: str | None = None,
     q: str = "",
+    tag: str = "",
 ) -> Response:
     """Cards in columns (htmx: just the board block)."""
     group = group if group in GROUPS else "status"
     # Grouping by status only makes sense across statuses, so that board shows all of them.
-    queries = [list_query(view, sort, inbox, q)]
+    queries = [list_query(view, sort, inbox, q, tag)]
     if group == "status" and view is None:
-        queries = [list_query(v, sort, inbox, q) for v in ("all", "closed", "spam")]
+        queries = [list_query(v, sort, inbox, q, tag) for v in ("all", "closed", "spam")]
     cards: list[ConversationRow] = []
     capped = False
     for query in queries:

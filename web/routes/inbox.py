@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep
 from inbox.limits import DbId, parse_id
 from inbox.models import Conversation, User
+from inbox.services import tags
 from web.auth import CurrentUser
 from web.consent import consent_view, held_text
 from web.deps import live_position, page_context
@@ -31,6 +32,7 @@ from web.queries import (
     timeline,
     visible_inboxes,
 )
+from web.search import BAD_TAG
 from web.templating import is_htmx, render
 
 router = APIRouter(tags=["web"])
@@ -39,18 +41,43 @@ PAGE_SIZE = 50
 
 
 async def list_query_params(
-    view: str | None = None, sort: str | None = None, inbox: str | None = None, q: str = ""
+    view: str | None = None,
+    sort: str | None = None,
+    inbox: str | None = None,
+    q: str = "",
+    tag: str = "",
 ) -> ListQuery:
     """:func:`list_query` as a dependency (async: no worker thread for a few string checks)."""
-    return list_query(view, sort, inbox, q)
+    return list_query(view, sort, inbox, q, tag)
 
 
 def list_query(
-    view: str | None = None, sort: str | None = None, inbox: str | None = None, q: str = ""
+    view: str | None = None,
+    sort: str | None = None,
+    inbox: str | None = None,
+    q: str = "",
+    tag: str = "",
 ) -> ListQuery:
-    """The left panel's query from request parameters; bad values fall back to defaults."""
+    """The left panel's query from request parameters; bad values fall back to defaults (a
+    malformed tag filter matches nothing: the agent asked for a tag, not for everything)."""
     inbox_id = parse_id(inbox)
-    return ListQuery(view=parse_view(view), sort=parse_sort(sort), inbox_id=inbox_id, q=q[:200])
+    return ListQuery(
+        view=parse_view(view),
+        sort=parse_sort(sort),
+        inbox_id=inbox_id,
+        q=q[:200],
+        tag=tag_filter(tag),
+    )
+
+
+def tag_filter(value: str) -> str:
+    """A ``tag`` query parameter as filtered on: normalised, "" for none."""
+    if not value.strip():
+        return ""
+    try:
+        return tags.normalise(value[:200])
+    except ValueError:
+        return BAD_TAG
 
 
 # The left panel's query, read from the request's query string by FastAPI.

@@ -40,8 +40,9 @@ COLUMNS: dict[str, str] = {
     "last_message": "Last activity",
     "created": "Added",
     "first_response": "First response",
+    "tags": "Tags",
 }
-DEFAULT_COLUMNS = ["preview", "status", "inbox", "assignee", "last_message"]
+DEFAULT_COLUMNS = ["preview", "status", "inbox", "assignee", "tags", "last_message"]
 # The sorts an index of the views serves, so a search for a common word may walk the view
 # (``web.search.search_clause``); the others sort every match.
 INDEXED_ORDERS = {"last_message", "created"}
@@ -74,12 +75,13 @@ def list_page(
     view: str | None = None,
     inbox: str | None = None,
     q: str = "",
+    tag: str = "",
     order: str = "last_message",
     dir: str = "desc",
     page: Annotated[int, Query(ge=1, le=MAX_INT // PAGE_SIZE)] = 1,
 ) -> Response:
     """The table (htmx: just the table block, for sort, paging, filters)."""
-    query = list_query(view, None, inbox, q)
+    query = list_query(view, None, inbox, q, tag)
     page = max(page, 1)
     desc = dir != "asc"
     total = count_conversations(session, user, query)

@@ -68,7 +68,14 @@
     toast(text, "error");
     // A refused assign or move: the select goes back to what the conversation really has.
     var form = evt.detail.elt;
-    if (form && form.tagName === "FORM" && form.closest("#conv-header")) form.reset();
+    // (Not the tag input: the agent fixes what they typed.)
+    if (form && form.tagName === "FORM" && form.closest("#conv-header") && !form.classList.contains("tag-add")) form.reset();
+  });
+  // The tag input survives the header's refreshes (hx-preserve, so a live refresh never eats
+  // what is being typed); once a tag is added it is emptied for the next one.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (evt.detail.successful && form && form.classList && form.classList.contains("tag-add")) form.reset();
   });
   document.addEventListener("htmx:sendError", function () { toast("Cannot reach the server", "error"); });
 
