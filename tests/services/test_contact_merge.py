@@ -27,40 +27,76 @@ from web.search import search_clause
 
 
 def _count(session: Session, model: type, contact_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(model).where(model.contact_id == contact_id)  # type: ignore[attr-defined]
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(model).where(model.contact_id == contact_id)  # type: ignore[attr-defined]
+        )
+        or 0
+    )
 
 
 def test_everything_of_the_other_contact_moves_to_the_kept_one(
     session: Session, factory: Factory
 ) -> None:
     manager = factory.user(role="manager")
-    keep = factory.contact(name="", number="+12025550111", email=None,
-                           fields={"company": "", "plan": "gold"})  # fmt: skip
-    other = factory.contact(name="Ann Other", number="+12025550112", email="ann@example.com",
-                            timezone="America/Denver", fields={"company": "Acme", "plan": "free"})  # fmt: skip
+    keep = factory.contact(
+        name="", number="+12025550111", email=None, fields={"company": "", "plan": "gold"}
+    )
+    other = factory.contact(
+        name="Ann Other",
+        number="+12025550112",
+        email="ann@example.com",
+        timezone="America/Denver",
+        fields={"company": "Acme", "plan": "free"},
+    )
     other.numbers.append(ContactNumber(number="+12025550113", label="work"))
     conversation = factory.conversation(contact=other)
     channel_id = conversation.channel_id
-    session.add_all([
-        Message(conversation_id=conversation.id, contact_id=other.id, channel_id=channel_id,
-                direction="inbound", body="hello", from_number="+12025550112",
-                to_number="+14155550000", provider="dev", status="received"),
-        Message(conversation_id=None, contact_id=other.id, channel_id=channel_id,
-                direction="outbound", body="welcome", from_number="+14155550000",
-                to_number="+12025550112", provider="dev", status="sent"),
-        ConsentRecord(number="+12025550112", action="opt_in", method="web", contact_id=other.id),
-        BlockedNumber(contact_id=other.id, reason="spam"),
-    ])  # fmt: skip
+    session.add_all(
+        [
+            Message(
+                conversation_id=conversation.id,
+                contact_id=other.id,
+                channel_id=channel_id,
+                direction="inbound",
+                body="hello",
+                from_number="+12025550112",
+                to_number="+14155550000",
+                provider="dev",
+                status="received",
+            ),
+            Message(
+                conversation_id=None,
+                contact_id=other.id,
+                channel_id=channel_id,
+                direction="outbound",
+                body="welcome",
+                from_number="+14155550000",
+                to_number="+12025550112",
+                provider="dev",
+                status="sent",
+            ),
+            ConsentRecord(
+                number="+12025550112", action="opt_in", method="web", contact_id=other.id
+            ),
+            BlockedNumber(contact_id=other.id, reason="spam"),
+        ]
+    )
     add_contact_event(session, contact=other, kind=EventKind.CALL, summary="Called us")
     session.commit()
     other_id, keep_id = other.id, keep.id
-    before = {m: _count(session, m, keep_id) + _count(session, m, other_id)
-              for m in (ContactNumber, Conversation, Message, ContactEvent, ConsentRecord)}  # fmt: skip
+    before = {
+        m: _count(session, m, keep_id) + _count(session, m, other_id)
+        for m in (ContactNumber, Conversation, Message, ContactEvent, ConsentRecord)
+    }
 
-    result = merge_contacts(session, keep_id=keep_id, other_id=other_id,
-                            scope=visibility.EVERYTHING, actor_id=manager.id)  # fmt: skip
+    result = merge_contacts(
+        session,
+        keep_id=keep_id,
+        other_id=other_id,
+        scope=visibility.EVERYTHING,
+        actor_id=manager.id,
+    )
     session.commit()
     session.expire_all()
 
@@ -70,12 +106,18 @@ def test_everything_of_the_other_contact_moves_to_the_kept_one(
         extra = 1 if model is ContactEvent else 0  # the "merged" entry of the log
         assert _count(session, model, keep_id) == total + extra, model
         assert _count(session, model, other_id) == 0, model
-    assert sorted(n.number for n in kept.numbers) == ["+12025550111", "+12025550112",
-                                                      "+12025550113"]  # fmt: skip
+    assert sorted(n.number for n in kept.numbers) == [
+        "+12025550111",
+        "+12025550112",
+        "+12025550113",
+    ]
     assert session.scalar(select(BlockedNumber.contact_id)) == keep_id
     # Empty details filled; what the kept contact had wins.
-    assert (kept.name, kept.email, kept.timezone) == ("Ann Other", "ann@example.com",
-                                                      "America/Denver")  # fmt: skip
+    assert (kept.name, kept.email, kept.timezone) == (
+        "Ann Other",
+        "ann@example.com",
+        "America/Denver",
+    )
     assert kept.fields == {"company": "Acme", "plan": "gold"}
     assert set(result.filled) == {"name", "email", "timezone", "fields.company"}
     assert result.moved["conversations"] == 1 and result.moved["numbers"] == 2
@@ -99,8 +141,9 @@ def test_an_opted_out_contact_keeps_the_merged_one_opted_out(
 ) -> None:
     keep = factory.contact()
     other = factory.contact(opted_out=True)
-    merge_contacts(session, keep_id=keep.id, other_id=other.id,
-                   scope=visibility.EVERYTHING, actor_id=None)  # fmt: skip
+    merge_contacts(
+        session, keep_id=keep.id, other_id=other.id, scope=visibility.EVERYTHING, actor_id=None
+    )
     session.commit()
     assert session.get_one(Contact, keep.id).opted_out is True
 
@@ -108,8 +151,13 @@ def test_an_opted_out_contact_keeps_the_merged_one_opted_out(
 def test_a_contact_cannot_be_merged_with_itself(session: Session, factory: Factory) -> None:
     contact = factory.contact()
     with pytest.raises(MergeError) as refused:
-        merge_contacts(session, keep_id=contact.id, other_id=contact.id,
-                       scope=visibility.EVERYTHING, actor_id=None)  # fmt: skip
+        merge_contacts(
+            session,
+            keep_id=contact.id,
+            other_id=contact.id,
+            scope=visibility.EVERYTHING,
+            actor_id=None,
+        )
     assert not refused.value.not_found
     assert session.get(Contact, contact.id) is not None
 
@@ -121,8 +169,7 @@ def test_a_contact_the_caller_cannot_see_is_not_merged(session: Session, factory
     scope = visibility.Scope(inbox_ids=frozenset({mine.id}))
     for keep_id, other_id in ((keep.id, hidden.id), (hidden.id, keep.id)):
         with pytest.raises(MergeError) as refused:
-            merge_contacts(session, keep_id=keep_id, other_id=other_id, scope=scope,
-                           actor_id=None)  # fmt: skip
+            merge_contacts(session, keep_id=keep_id, other_id=other_id, scope=scope, actor_id=None)
         assert refused.value.not_found
     session.rollback()
     assert session.get(Contact, hidden.id) is not None
