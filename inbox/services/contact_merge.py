@@ -132,9 +132,9 @@ def merge_contacts(
     """Merge contact ``other_id`` into ``keep_id`` (see the module's docstring); the caller
     commits. Raises :class:`MergeError` for the same contact twice or one ``scope`` cannot
     see."""
+    keep = _visible(session, scope, keep_id)  # first: an unseen contact is "not found"
     if keep_id == other_id:
         raise MergeError("a contact cannot be merged with itself")
-    keep = _visible(session, scope, keep_id)
     other = _visible(session, scope, other_id)
     other_label = other.display_name
     filled = _fill_details(keep, other)
