@@ -472,9 +472,7 @@ def _check_of_sales(callers: Callers, method: str, path: str, spec: OfSales) -> 
             assert NAME in response.text or TEXT in response.text, role
 
 
-def _check_manager_of_sales(
-    callers: Callers, method: str, path: str, spec: ManagerOfSales
-) -> None:
+def _check_manager_of_sales(callers: Callers, method: str, path: str, spec: ManagerOfSales) -> None:
     anonymous = _send(callers.web("anonymous"), method, path, data=spec.data)
     assert _sent_to_sign_in(anonymous), anonymous.status_code
     for role in ("agent", "outsider"):
