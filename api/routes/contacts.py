@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from api.auth import ApiScope, require_api_key
+from api.auth import ApiKeyDep, ApiScope, require_api_key
 from api.deps import SessionDep
 from api.routes.conversations import action_error, field_error
 from api.schemas import (
@@ -161,14 +161,23 @@ def post_contact_event(
     },
 )
 def merge_contact(
-    contact_id: DbId, payload: ContactMergeIn, session: SessionDep, scope: ApiScope
+    contact_id: DbId,
+    payload: ContactMergeIn,
+    session: SessionDep,
+    scope: ApiScope,
+    api_key: ApiKeyDep,
 ) -> ContactOut:
     """Merge contact ``other_id`` (the same person) into this one: its numbers,
     conversations, messages, log and consent records move here, details this contact lacks
     are taken from it, then it is deleted. Audited; both must be within the key's scope."""
     try:
         merge_contacts(
-            session, keep_id=contact_id, other_id=payload.other_id, scope=scope, actor_id=None
+            session,
+            keep_id=contact_id,
+            other_id=payload.other_id,
+            scope=scope,
+            actor_id=None,
+            via=f"api key {api_key.name}",
         )
     except MergeError as exc:
         session.rollback()

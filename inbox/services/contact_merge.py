@@ -128,10 +128,12 @@ def merge_contacts(
     other_id: int,
     scope: visibility.Scope,
     actor_id: int | None,
+    via: str = "web",
 ) -> MergeResult:
     """Merge contact ``other_id`` into ``keep_id`` (see the module's docstring); the caller
-    commits. Raises :class:`MergeError` for the same contact twice or one ``scope`` cannot
-    see."""
+    commits. ``via`` says in the audit entry where the merge came from (``api key <name>``
+    for an integration, which has no user). Raises :class:`MergeError` for the same contact
+    twice or one ``scope`` cannot see."""
     keep = _visible(session, scope, keep_id)  # first: an unseen contact is "not found"
     if keep_id == other_id:
         raise MergeError("a contact cannot be merged with itself")
@@ -146,7 +148,13 @@ def merge_contacts(
     session.expire_all()
     session.delete(session.get_one(Contact, other_id))
     keep = session.get_one(Contact, keep_id)
-    details = {"merged_id": other_id, "merged_name": other_label, "moved": moved, "filled": filled}
+    details = {
+        "merged_id": other_id,
+        "merged_name": other_label,
+        "moved": moved,
+        "filled": filled,
+        "via": via,
+    }
     session.add(
         ContactEvent(
             contact_id=keep.id,

@@ -29,7 +29,8 @@ async def test_a_key_merges_the_other_contact_into_this_one(
     session.expire_all()
     assert session.get(Contact, other_id) is None
     assert session.get_one(Conversation, conversation.id).contact_id == keep_id
-    assert session.query(AuditLog).filter_by(action="contact.merge").count() == 1
+    audit = session.query(AuditLog).filter_by(action="contact.merge").one()
+    assert audit.details["via"] == "api key tests" and audit.details["merged_id"] == other_id
 
     again = await api_client.post(f"/api/v1/contacts/{keep_id}/merge", json={"other_id": other_id})
     assert again.status_code == 404

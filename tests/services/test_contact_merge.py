@@ -125,7 +125,11 @@ def test_everything_of_the_other_contact_moves_to_the_kept_one(
     # Audited and logged.
     entry = session.scalars(select(AuditLog).where(AuditLog.action == AUDIT_ACTION)).one()
     assert entry.actor_id == manager.id and entry.target == f"contact {keep_id}"
-    assert entry.details["merged_id"] == other_id and entry.details["moved"] == result.moved
+    assert (
+        entry.details["merged_id"] == other_id
+        and entry.details["via"] == "web"
+        and entry.details["moved"] == result.moved
+    )
     logged = session.scalars(
         select(ContactEvent).where(ContactEvent.kind == EventKind.MERGED)
     ).one()
