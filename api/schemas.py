@@ -258,6 +258,12 @@ class ContactDetail(ContactOut):
     conversations: list[ConversationOut] = Field(description="Newest message first.")
 
 
+class ContactMergeIn(BaseModel):
+    other_id: DbId = Field(
+        description="The contact (the same person) merged into this one, then deleted."
+    )
+
+
 class ContactEventIn(BaseModel):
     kind: Literal["call", "purchase", "note", "custom"]
     summary: str = Field(default="", max_length=2000)

@@ -132,3 +132,17 @@ def drop_search_index(connection: Connection) -> None:
     elif connection.dialect.name == "postgresql":
         for name in POSTGRES_INDEXES:
             connection.execute(text(f"DROP INDEX IF EXISTS {name}"))
+
+
+def refresh_contact(connection: Connection, contact_id: int) -> None:
+    """Recompute one contact's numbers in the SQLite index, for a write its triggers do not
+    see: conversations moved to the contact by a merge (PostgreSQL's indexes are on the
+    tables themselves and need nothing)."""
+    if connection.dialect.name == "sqlite":
+        connection.execute(
+            text(
+                f"UPDATE {SEARCH_CONTACTS} SET numbers = {_NUMBERS_OF.format(contact=':id')} "
+                "WHERE rowid = :id"
+            ),
+            {"id": contact_id},
+        )

@@ -82,6 +82,15 @@ class OfSales:
 
 
 @dataclass(frozen=True)
+class ManagerOfSales:
+    """A manager's action on one contact of the Sales inbox (merging): admins and managers
+    are served; agents, the inbox's own too, get 403 and none of its text; nobody is sent to
+    sign in but the anonymous caller."""
+
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class OwnNotification:
     """One notification of the manager's (about the Sales conversation): the manager is
     served; everyone else, admins too, gets 404 and none of its text; nobody is sent to
@@ -138,6 +147,7 @@ Expectation = (
     Public
     | SignedIn
     | OfSales
+    | ManagerOfSales
     | OwnNotification
     | OwnCannedReply
     | CannedReplies
@@ -227,6 +237,10 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("GET", f"/contacts/{CONTACT}/edit"): OfSales(),
         ("GET", f"/contacts/{CONTACT}/card"): OfSales(),
         ("POST", f"/contacts/{CONTACT}"): OfSales({"name": NAME}),
+        ("GET", "/contacts"): SignedIn(hides=True),
+        # Merging: no other contact picked, so the form comes back (422) and nothing merges.
+        ("GET", f"/contacts/{CONTACT}/merge"): ManagerOfSales(),
+        ("POST", f"/contacts/{CONTACT}/merge"): ManagerOfSales({"other_id": ""}),
         # The JSON API.
         ("GET", "/api/v1/conversations"): Api("list"),
         ("GET", f"/api/v1/conversations/{CONV}"): Api("item"),
@@ -244,6 +258,8 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
                                           frozenset({201})),  # contacts belong to no inbox
         ("GET", f"/api/v1/contacts/{CONTACT}"): Api("item"),
         ("POST", f"/api/v1/contacts/{CONTACT}/events"): Api("item", {"kind": "call"}),
+        # The contact merged into itself: refused (422) whoever asks, so nothing merges.
+        ("POST", f"/api/v1/contacts/{CONTACT}/merge"): Api("item", {"other_id": ids["contact"]}),
         ("POST", "/api/v1/messages"): Api("create", {**new_conversation, "body": "hi"},
                                           frozenset({422})),
         # Notifications: a key reads those of the conversations its inboxes hold.
@@ -463,6 +479,19 @@ def _check_of_sales(callers: Callers, method: str, path: str, spec: OfSales) -> 
             assert NAME in response.text or TEXT in response.text, role
 
 
+def _check_manager_of_sales(callers: Callers, method: str, path: str, spec: ManagerOfSales) -> None:
+    anonymous = _send(callers.web("anonymous"), method, path, data=spec.data)
+    assert _sent_to_sign_in(anonymous), anonymous.status_code
+    for role in ("agent", "outsider"):
+        refused = _send(callers.web(role), method, path, data=spec.data)
+        assert refused.status_code == 403, (role, refused.status_code)
+        assert not _shows_sales(refused.text), role
+    for role in ("admin", "manager"):
+        response = _send(callers.web(role), method, path, data=spec.data)
+        assert response.status_code in ALLOWED, (role, response.status_code, response.text[:500])
+        assert NAME in response.text, role
+
+
 def _check_own_notification(callers: Callers, method: str, path: str) -> None:
     assert _sent_to_sign_in(_send(callers.web("anonymous"), method, path))
     for role in ("admin", "agent", "outsider"):
@@ -595,6 +624,8 @@ def test_each_route_against_each_caller(matrix):
                 _check_signed_in(callers, method, path, spec)
             elif isinstance(spec, OfSales):
                 _check_of_sales(callers, method, path, spec)
+            elif isinstance(spec, ManagerOfSales):
+                _check_manager_of_sales(callers, method, path, spec)
             elif isinstance(spec, OwnNotification):
                 _check_own_notification(callers, method, path)
             elif isinstance(spec, OwnCannedReply):

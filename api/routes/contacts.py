@@ -1,4 +1,5 @@
-"""``/api/v1/contacts``: create a contact, read it with its log, post events (calls, purchases)."""
+"""``/api/v1/contacts``: create a contact, read it with its log, post events (calls, purchases),
+merge another contact into it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from api.auth import ApiScope, require_api_key
+from api.auth import ApiKeyDep, ApiScope, require_api_key
 from api.deps import SessionDep
 from api.routes.conversations import action_error, field_error
 from api.schemas import (
@@ -15,6 +16,7 @@ from api.schemas import (
     ContactEventIn,
     ContactEventOut,
     ContactIn,
+    ContactMergeIn,
     ContactOut,
     ConversationOut,
     ErrorOut,
@@ -22,6 +24,7 @@ from api.schemas import (
 from inbox.limits import DbId
 from inbox.models import Contact, ContactEvent, ContactNumber, Conversation, EventKind
 from inbox.services import mentions, visibility
+from inbox.services.contact_merge import MergeError, merge_contacts
 from inbox.services.conversations import ConversationActionError, add_contact_event
 
 # The newest entries only: a contact's log is for reading, not exporting.
@@ -147,3 +150,42 @@ def post_contact_event(
         mentions.notify_mentions(session, conversation=noted, text=event.summary, author=None)
     session.commit()
     return ContactEventOut.model_validate(event)
+
+
+@router.post(
+    "/{contact_id}/merge",
+    response_model=ContactOut,
+    responses={
+        404: {"model": ErrorOut, "description": "No such contact (either of the two)"},
+        422: {"model": ErrorOut, "description": "The same contact twice"},
+    },
+)
+def merge_contact(
+    contact_id: DbId,
+    payload: ContactMergeIn,
+    session: SessionDep,
+    scope: ApiScope,
+    api_key: ApiKeyDep,
+) -> ContactOut:
+    """Merge contact ``other_id`` (the same person) into this one: its numbers,
+    conversations, messages, log and consent records move here, details this contact lacks
+    are taken from it, then it is deleted. Audited; both must be within the key's scope."""
+    try:
+        merge_contacts(
+            session,
+            keep_id=contact_id,
+            other_id=payload.other_id,
+            scope=scope,
+            actor_id=None,
+            via=f"api key {api_key.name}",
+        )
+    except MergeError as exc:
+        session.rollback()
+        if exc.not_found:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        raise field_error("other_id", str(exc)) from exc
+    session.commit()
+    kept = session.scalars(
+        select(Contact).where(Contact.id == contact_id).options(selectinload(Contact.numbers))
+    ).one()
+    return ContactOut.model_validate(kept)

@@ -52,4 +52,6 @@ class EventKind(StrEnum):
     POSSIBLE_OPT_OUT = "possible_opt_out"
     # A text sent to the contact outside any conversation (a one-off from the API).
     SMS_SENT = "sms_sent"
+    # Another contact (the same person) was merged into this one.
+    MERGED = "merged"
     CUSTOM = "custom"

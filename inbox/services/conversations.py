@@ -47,7 +47,8 @@ from inbox.relay import enqueue_conversation_signal
 from inbox.services import contact_log, visibility
 
 # Kinds written only by the functions below, because each must keep the conversation row and
-# its workflow in step; add_contact_event refuses them.
+# its workflow in step (and "merged", by inbox/services/contact_merge.py); add_contact_event
+# refuses them.
 LIFECYCLE_KINDS = frozenset(
     {
         EventKind.CONVERSATION_STARTED,
@@ -60,6 +61,7 @@ LIFECYCLE_KINDS = frozenset(
         EventKind.SMS_SENT,
         EventKind.TAGGED,
         EventKind.UNTAGGED,
+        EventKind.MERGED,
     }
 )
 

@@ -55,7 +55,16 @@ def test_pages_work_with_no_csp_violation(
     seen["inbox"] = _violations(page)
     page.screenshot(path=str(tmp_path / "inbox.png"))
 
-    for path in ("/list", "/cards", "/new", "/account", "/settings/api-keys", "/settings/channels"):
+    for path in (
+        "/list",
+        "/cards",
+        "/new",
+        "/contacts",
+        f"/contacts/{convo.contact_id}/merge",
+        "/account",
+        "/settings/api-keys",
+        "/settings/channels",
+    ):
         page.goto(path)
         page.wait_for_load_state("load")
         seen[path] = _violations(page)

@@ -1,4 +1,5 @@
-"""A contact's page (details and log) and editing a contact in place."""
+"""The contacts page (search, sort, paging), a contact's page (details and log) and editing a
+contact in place."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.deps import SessionDep
 from inbox import live
-from inbox.limits import DbId
+from inbox.limits import DbId, parse_id
 from inbox.models import Contact, Conversation, User
 from inbox.services import visibility
-from web.auth import CsrfProtected, CurrentUser
+from web.auth import CsrfProtected, CurrentUser, is_manager
+from web.contact_list import SORT_LABELS, list_contacts, parse_sort
 from web.deps import page_context
 from web.queries import contact_conversations, contact_events, scope
 from web.templating import render
@@ -38,6 +40,34 @@ def get_contact(session: Session, user: User, contact_id: DbId) -> Contact:
     return contact
 
 
+@router.get("")
+def contacts_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    q: str = "",
+    sort: str = "",
+    page: str = "",
+) -> Response:
+    """Every contact the user may see, 50 a page; an htmx request (the search box, the sort)
+    gets just the results."""
+    chosen = parse_sort(sort)
+    found = list_contacts(
+        session, scope(session, user), query=q, sort=chosen, page=parse_id(page) or 1
+    )
+    context = page_context(
+        request,
+        session,
+        user,
+        section="contacts",
+        q=q,
+        sort=chosen,
+        sorts=SORT_LABELS,
+        found=found,
+    )
+    return render(request, "contacts.html", context, block="results")
+
+
 @router.get("/{contact_id}")
 def contact_page(
     request: Request, session: SessionDep, user: CurrentUser, contact_id: DbId
@@ -51,6 +81,7 @@ def contact_page(
         contact=contact,
         conversations=contact_conversations(session, user, contact.id),
         events=contact_events(session, user, contact.id),
+        can_merge=is_manager(user),
     )
     return render(request, "contact.html", context, block="contact_card")
 

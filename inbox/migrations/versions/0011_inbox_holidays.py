@@ -2,7 +2,7 @@
 ``inbox.within_business_hours``, ``inbox.next_open``). Existing inboxes have none.
 
 Revision ID: 0011_inbox_holidays
-Revises: 0008_notification_kind
+Revises: 0009_canned_replies
 Create Date: 2026-12-01 21:30:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "0011_inbox_holidays"
-down_revision: str | Sequence[str] | None = "0008_notification_kind"
+down_revision: str | Sequence[str] | None = "0009_canned_replies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
