@@ -26,6 +26,10 @@ API_ROUTES = [
     ("GET", "/api/v1/notifications"),
     ("POST", "/api/v1/notifications/1/read"),
     ("POST", "/api/v1/notifications/read-all"),
+    ("POST", "/api/v1/conversations/1/tags"),
+    ("DELETE", "/api/v1/conversations/1/tags/{tag}"),
+    ("POST", "/api/v1/contacts/1/merge"),
+    ("GET", "/api/v1/rules/stats"),
 ]
 # The path parameter each resource's "/1" stands for.
 ID_PARAMS = {
