@@ -13,6 +13,7 @@ from web.routes import (
     contacts,
     inbox,
     list_view,
+    media,
     new,
     notifications,
     prefs,
@@ -35,6 +36,7 @@ routers: tuple[APIRouter, ...] = (
             prefs,
             notifications,
             canned_replies,
+            media,
             live,
         )
     ),
