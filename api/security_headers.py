@@ -4,8 +4,8 @@ the live event stream are not buffered).
 The Content-Security-Policy lets a page run only the app's own scripts and styles, loaded
 from ``/static`` (no inline ``<script>``, ``style=`` or ``on*=`` handlers anywhere), connect
 only to the app, and be framed by nobody. Images come from the app (MMS thumbnails too: they
-are served through it, ``web/routes/media.py``) and ``data:`` (the empty favicon). A response that sets its own policy
-(the API docs pages) keeps it.
+are served through it, ``web/routes/media.py``) and ``data:`` (the empty favicon). A response
+that sets its own policy (the API docs pages) keeps it.
 """
 
 from __future__ import annotations
