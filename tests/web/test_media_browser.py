@@ -131,3 +131,40 @@ def test_two_pictures_show_two_thumbnails_and_the_composer_sends_one(
         ).one()
     [item] = message.media
     assert (media_dir(settings) / item["file"]).stat().st_size > 0
+
+
+def test_the_simulator_phone_sends_a_picture_the_inbox_shows(
+    server: str,
+    chromium: Browser,  # noqa: F811
+    contexts,  # noqa: F811
+    sessions: sessionmaker[Session],
+    world: World,
+):
+    phone_context = chromium.new_context(base_url=server)
+    contexts.append(phone_context)
+    phone = phone_context.new_page()
+    phone.goto("/simulator?number=%2B12025550199")
+    phone.wait_for_load_state("load")
+    phone.set_input_files(
+        "#image",
+        files=[
+            {"name": "receipt.png", "mimeType": "image/png", "buffer": png(50, 70, (90, 90, 90))}
+        ],
+    )
+    phone.fill("#body", "my receipt")
+    phone.click("#send")
+    # The phone shows its own picture; the inbox gets the MMS with its thumbnail.
+    expect(phone.locator("#thread .bubble.inbound img.picture")).to_have_count(1, timeout=LIVE)
+    expect(phone.locator("#image")).to_have_value("")
+    with sessions() as session:
+        message = session.scalars(select(Message).where(Message.body == "my receipt")).one()
+    page = open_page(chromium, contexts, server, "agent@example.com")
+    page.goto(f"/inbox/{message.conversation_id}")
+    page.wait_for_load_state("load")
+    expect(page.locator("#timeline .msg-inbound .thumb img")).to_have_count(1)
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#timeline .thumb img');"
+        " return i && i.complete && i.naturalWidth > 0; }",
+        timeout=LIVE,
+    )
+    assert _decoded_widths(page, "#timeline .msg-inbound .thumb img") == [50]
