@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from activities.sms import _sms
 from api.app import create_app
 from inbox.media import MAX_MEDIA_BYTES, media_dir, store_image
 from inbox.models import Conversation, ConversationStatus, Direction, Message
@@ -169,6 +170,10 @@ def test_the_composer_sends_an_image_kept_in_the_data_folder(
     # The provider fetches it with no session; a name that is not a stored file is a 404.
     public = client.get(f"/media/files/{name}")
     assert public.status_code == 200 and public.content == PNG
+    assert public.headers["content-type"] == "image/png"
+    assert public.headers["content-security-policy"] == "default-src 'none'"
+    # What the provider is handed: the public URL of the file.
+    assert _sms(message).media_urls == (item["url"],)
     assert client.get("/media/files/../inbox.db").status_code == 404
     assert client.get(f"/media/files/{'0' * 32}.png").status_code == 404
     # Only the image, no text: an MMS of its own.
