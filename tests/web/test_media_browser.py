@@ -156,6 +156,7 @@ def test_the_simulator_phone_sends_a_picture_the_inbox_shows(
     # The phone shows its own picture; the inbox gets the MMS with its thumbnail.
     expect(phone.locator("#thread .bubble.inbound img.picture")).to_have_count(1, timeout=LIVE)
     expect(phone.locator("#image")).to_have_value("")
+    shot(phone, "simulator-mms")
     with sessions() as session:
         message = session.scalars(select(Message).where(Message.body == "my receipt")).one()
     page = open_page(chromium, contexts, server, "agent@example.com")
