@@ -3,9 +3,9 @@ the live event stream are not buffered).
 
 The Content-Security-Policy lets a page run only the app's own scripts and styles, loaded
 from ``/static`` (no inline ``<script>``, ``style=`` or ``on*=`` handlers anywhere), connect
-only to the app, and be framed by nobody. Images may also come from https (MMS media are
-links to the provider) and ``data:`` (the empty favicon). A response that sets its own policy
-(the API docs pages) keeps it.
+only to the app, and be framed by nobody. Images come from the app (MMS thumbnails too: they
+are served through it, ``web/routes/media.py``) and ``data:`` (the empty favicon). A response
+that sets its own policy (the API docs pages) keeps it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data: https:",
+        "img-src 'self' data:",
         "connect-src 'self'",
         "font-src 'self'",
         "object-src 'none'",

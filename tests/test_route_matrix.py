@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import Mount
 
 from api.app import create_app
+from inbox.media import store_image
 from inbox.models import CannedScope, Conversation, EventKind, Message, User
 from inbox.services import canned_replies, visibility
 from inbox.services import sessions as web_sessions
@@ -45,6 +46,7 @@ TEXT = "SECRET-TEXT about the order"
 NOTE = "SECRET-NOTE for the team"
 PERSONAL = "PERSONAL-REPLY of the agent"  # the agent's own canned reply: nobody else sees it
 HUGE = "99999999999999999999"
+PNG = b"\x89PNG\r\n\x1a\n" + b"matrix-picture" * 4
 CSRF = "matrix-csrf-token"
 WEB_ROLES = ("admin", "manager", "agent")  # may see the Sales inbox
 ALLOWED = {200, 201, 202, 204, 303, 409, 422}  # served (or refused for the state, not the caller)
@@ -88,6 +90,13 @@ class ManagerOfSales:
     sign in but the anonymous caller."""
 
     data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class MediaOfSales:
+    """An image of a Sales conversation's message: admins, managers and its agent get the
+    image; the outsider gets 404 and none of its bytes; the anonymous caller is sent to sign
+    in."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,7 @@ Expectation = (
     | SignedIn
     | OfSales
     | ManagerOfSales
+    | MediaOfSales
     | OwnNotification
     | OwnCannedReply
     | CannedReplies
@@ -188,6 +198,10 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("GET", "/simulator"): Public(frozenset({200})),
         ("GET", "/simulator/api/messages"): Public(frozenset({200, 422})),
         ("POST", "/simulator/api/send"): Public(frozenset({422})),
+        ("POST", "/simulator/api/send-image"): Public(frozenset({422})),
+        # A file stored for an outbound MMS: the provider fetches it with no session, by its
+        # random name (tests/web/test_media.py); a name that is not one is a 404.
+        ("GET", "/media/files/{file_name}"): Public(frozenset({404})),
         ("POST", "/webhooks/twilio/sms"): Webhook(),
         ("POST", "/webhooks/twilio/status"): Webhook(),
         # Signed-in, nothing of one inbox in them.
@@ -224,6 +238,7 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         # One conversation or contact of Sales.
         ("GET", f"/inbox/{CONV}"): OfSales(),
         ("GET", f"/inbox/{CONV}/live"): OfSales(),
+        ("GET", f"/inbox/{CONV}/media/{{message_id}}/{{index}}"): MediaOfSales(),
         ("POST", f"/conversations/{CONV}/reply"): OfSales({"body": "On it"}),
         ("POST", f"/conversations/{CONV}/assign"): OfSales({"assignee_id": ""}),
         ("POST", f"/conversations/{CONV}/move"): OfSales({"inbox_id": ids["sales"]}),
@@ -330,9 +345,13 @@ class Callers:
 
 
 @pytest.fixture
-def matrix(database_url: str, engine: Any, sessions, session, factory, world: World):  # noqa: F811
+def matrix(database_url: str, engine: Any, sessions, session, factory, world: World, tmp_path):  # noqa: F811
+    settings = Settings(database_url=database_url, data_dir=tmp_path)
     convo = text_in(sessions, world, body=TEXT, number="+12025550161")
     convo = session.get(Conversation, convo.id)
+    # The Sales message carries a picture (an MMS), for the media route.
+    first = session.scalars(select(Message).where(Message.conversation_id == convo.id)).one()
+    first.media = [store_image(settings, PNG)]
     convo.contact.name = NAME
     add_contact_event(
         session, contact=convo.contact, kind=EventKind.NOTE, summary=NOTE, conversation=convo
@@ -366,7 +385,6 @@ def matrix(database_url: str, engine: Any, sessions, session, factory, world: Wo
     _, other = create_api_key(session, name="support", inboxes=[world.support])
     _, read = create_api_key(session, name="read", access="read")
     session.commit()
-    settings = Settings(database_url=database_url)
     app = create_app(settings, temporal_client=FakeTemporal())  # type: ignore[arg-type]
     callers = Callers(
         app=app,
@@ -394,6 +412,8 @@ def matrix(database_url: str, engine: Any, sessions, session, factory, world: Wo
             "message_id": session.scalars(
                 select(Message.id).where(Message.conversation_id == convo.id)
             ).first(),
+            "index": 0,
+            "file_name": "0123456789abcdef0123456789abcdef.png",
             "action": "close",
             "tag": "vip",
             "token": "not-a-token",
@@ -490,6 +510,17 @@ def _check_manager_of_sales(callers: Callers, method: str, path: str, spec: Mana
         response = _send(callers.web(role), method, path, data=spec.data)
         assert response.status_code in ALLOWED, (role, response.status_code, response.text[:500])
         assert NAME in response.text, role
+
+
+def _check_media_of_sales(callers: Callers, path: str) -> None:
+    assert _sent_to_sign_in(_send(callers.web("anonymous"), "GET", path))
+    outsider = _send(callers.web("outsider"), "GET", path)
+    assert outsider.status_code == 404, outsider.status_code
+    assert PNG not in outsider.content
+    for role in WEB_ROLES:
+        response = _send(callers.web(role), "GET", path)
+        assert response.status_code == 200, (role, response.status_code, response.text[:300])
+        assert response.content == PNG and response.headers["content-type"] == "image/png"
 
 
 def _check_own_notification(callers: Callers, method: str, path: str) -> None:
@@ -626,6 +657,8 @@ def test_each_route_against_each_caller(matrix):
                 _check_of_sales(callers, method, path, spec)
             elif isinstance(spec, ManagerOfSales):
                 _check_manager_of_sales(callers, method, path, spec)
+            elif isinstance(spec, MediaOfSales):
+                _check_media_of_sales(callers, path)
             elif isinstance(spec, OwnNotification):
                 _check_own_notification(callers, method, path)
             elif isinstance(spec, OwnCannedReply):

@@ -14,6 +14,7 @@ from web.routes import (
     contacts,
     inbox,
     list_view,
+    media,
     new,
     notifications,
     prefs,
@@ -39,6 +40,7 @@ routers: tuple[APIRouter, ...] = (
             notifications,
             canned_replies,
             tags,
+            media,
             live,
         )
     ),

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 from markupsafe import Markup
 
+from inbox.media import IMAGE_TYPES
 from web.segments import count_segments
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -118,3 +119,4 @@ templates.env.filters["duration"] = duration
 templates.env.filters["timestamp"] = timestamp
 templates.env.filters["jsonattr"] = tojson_attr
 templates.env.globals["count_segments"] = count_segments
+templates.env.globals["image_types"] = frozenset(IMAGE_TYPES)

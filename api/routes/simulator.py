@@ -7,9 +7,9 @@ as Twilio's webhook (:func:`api.routes.webhooks.accept_inbound`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import CommitDep, SessionDep, StateDep
 from api.routes.webhooks import accept_inbound
 from api.state import AppState
+from inbox.media import MediaRefused, read_upload, store_image
 from inbox.models import Channel, SimulatorMessage
 from inbox.phone import InvalidNumber, normalize_number
 from inbox.providers.simulator import new_sid
@@ -116,6 +117,37 @@ async def send(
     """The contact's phone sends ``body`` to the channel number: the inbound path runs."""
     if not text.body.strip():
         raise HTTPException(400, "missing field body")
+    return await _text_in(state, session, commit, text, media=[])
+
+
+@router.post("/api/send-image", summary="Send a picture in as a contact (an MMS)")
+async def send_image(
+    state: StateDep,
+    session: SessionDep,
+    commit: CommitDep,
+    from_number: Annotated[str, Form(alias="from")],
+    to_number: Annotated[str, Form(alias="to")],
+    image: Annotated[UploadFile, File()],
+    body: Annotated[str, Form(max_length=MAX_BODY_CHARS)] = "",
+) -> SimulatedSent:
+    """The contact's phone sends an image (JPEG, PNG, GIF or WebP, up to 5 MB) with an
+    optional ``body``: it is kept in the data folder and arrives as Twilio's MMS would."""
+    data = await run_in_threadpool(read_upload, image.file)
+    try:
+        item = await run_in_threadpool(store_image, state.settings, data)
+    except MediaRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+    text = SimulatedText.model_validate({"from": from_number, "to": to_number, "body": body})
+    return await _text_in(state, session, commit, text, media=[item])
+
+
+async def _text_in(
+    state: AppState,
+    session: SessionDep,
+    commit: CommitDep,
+    text: SimulatedText,
+    media: list[dict[str, Any]],
+) -> SimulatedSent:
     sid = new_sid()
     result = await accept_inbound(
         state,
@@ -126,7 +158,7 @@ async def send(
         from_number=text.from_number,
         to_number=text.to_number,
         body=text.body,
-        media=[],
+        media=media,
     )
     return SimulatedSent(
         sid=sid,

@@ -8,6 +8,8 @@ conversation, so the relay starts each conversation's workflow as soon as Tempor
 from __future__ import annotations
 
 import logging
+import struct
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inbox.contracts import SIGNAL_CLOSED, SIGNAL_MESSAGE_RECEIVED, ConversationEvent
+from inbox.media import store_image
 from inbox.models import (
     CannedReply,
     CannedScope,
@@ -35,6 +38,7 @@ from inbox.models import (
 )
 from inbox.passwords import hash_password
 from inbox.relay import enqueue_conversation_signal
+from inbox.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +87,11 @@ def has_demo_users(session: Session) -> bool:
 
 
 def load_demo(
-    session: Session, *, now: datetime | None = None, start_workflows: bool = True
+    session: Session,
+    *,
+    now: datetime | None = None,
+    start_workflows: bool = True,
+    settings: Settings | None = None,
 ) -> DemoSummary:
     """Fill an empty database with demo data (the caller commits).
 
@@ -146,11 +154,15 @@ def load_demo(
     builder.inbound(second_number, "Can I add a second location to our plan?", ago_min=6)
 
     photo = builder.start(elena, elena.numbers[0].number, main_line, None, ago_min=3)
+    # With a data folder the photo is a real file there, so its thumbnail shows; without one
+    # it is a link like a provider's (the tests' databases have no data folder).
+    picture = (
+        store_image(settings, _cracked_lid_png())
+        if settings is not None
+        else {"url": "https://example.com/demo/cracked-lid.jpg", "content_type": "image/jpeg"}
+    )
     builder.inbound(
-        photo,
-        "The lid on my jar arrived cracked, photo attached.",
-        ago_min=3,
-        media=[{"url": "https://example.com/demo/cracked-lid.jpg", "content_type": "image/jpeg"}],
+        photo, "The lid on my jar arrived cracked, photo attached.", ago_min=3, media=[picture]
     )
     session.flush()
 
@@ -164,6 +176,28 @@ def load_demo(
         summary.messages,
     )
     return summary
+
+
+def _cracked_lid_png(size: int = 160) -> bytes:
+    """A small picture for the demo's MMS: an amber lid with a dark crack across it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    rows = bytearray()
+    for y in range(size):
+        rows.append(0)  # no filter
+        for x in range(size):
+            crack = abs(x - y - (8 if x % 20 < 10 else -8) * (x % 10) / 10) < 2.5
+            rows += bytes((60, 40, 30) if crack else (214, 160, 70))
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(rows)))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _users(session: Session, summary: DemoSummary) -> dict[str, User]:

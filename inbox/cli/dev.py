@@ -288,7 +288,7 @@ def prepare_database(settings: Settings, *, demo: bool) -> DatabaseReady:
     sessions = make_session_factory(engine_for(settings.database_url))
     with session_scope(sessions) as session:
         if demo and database_is_empty(session):
-            return DatabaseReady(loaded=load_demo(session), demo_users=True)
+            return DatabaseReady(loaded=load_demo(session, settings=settings), demo_users=True)
         return DatabaseReady(loaded=None, demo_users=has_demo_users(session))
 
 

@@ -106,7 +106,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sessions = make_session_factory(engine_for(settings.database_url))
     try:
         with session_scope(sessions) as session:
-            summary = load_demo(session, start_workflows=not args.no_workflows)
+            summary = load_demo(session, start_workflows=not args.no_workflows, settings=settings)
     except DemoRefused as exc:
         _err(f"inbox demo: {exc}. Nothing was changed.")
         return 1

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from inbox.cli.demo import DEMO_PASSWORD, DemoRefused, database_is_empty, load_demo
 from inbox.contracts import conversation_workflow_id
+from inbox.media import media_dir
 from inbox.models import (
     CannedReply,
     Channel,
@@ -23,6 +24,7 @@ from inbox.models import (
     User,
 )
 from inbox.passwords import verify_password
+from inbox.settings import Settings
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -150,3 +152,13 @@ def test_canned_replies_of_each_scope(loaded: Session) -> None:
     }
     owner = loaded.get(User, replies["Sign-off"].owner_id)
     assert owner is not None and owner.email == "agent@demo.test"
+
+
+def test_with_a_data_folder_the_photo_is_a_stored_picture(session: Session, tmp_path) -> None:
+    settings = Settings(database_url="sqlite://", data_dir=tmp_path)
+    load_demo(session, now=NOW, start_workflows=False, settings=settings)
+    session.commit()
+    [photo] = [m for m in session.scalars(select(Message)) if m.media]
+    [item] = photo.media
+    assert item["content_type"] == "image/png"
+    assert (media_dir(settings) / item["file"]).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

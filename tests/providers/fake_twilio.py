@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from base64 import b64encode
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.utils import format_datetime
@@ -38,6 +39,14 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]  # twilio ships no types
         # Called with each created message before the create call returns (a status callback
         # that races the sender).
         self.on_create: Callable[[dict[str, Any]], None] | None = None
+        # Media Twilio keeps for inbound MMS, by path: (content type, bytes), served over HTTP
+        # (:func:`serve_fake_twilio`) only with the account's basic auth, as Twilio does;
+        # ``redirects`` answer a path with a 307 to another URL (Twilio's CDN hop).
+        self.media: dict[str, tuple[str, bytes]] = {}
+        self.redirects: dict[str, str] = {}
+        self.media_auth: tuple[str, str] = ("", "")
+        # (path, Authorization header or "") of each media request.
+        self.media_requests: list[tuple[str, str]] = []
         self.error_body: dict[str, Any] = {
             "code": 21211,
             "message": "The 'To' number is not valid.",
@@ -130,6 +139,9 @@ def serve_fake_twilio(fake: FakeTwilioHttp) -> Iterator[str]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode() if length else ""
             fake.requests.append((method, url.path))
+            if method == "GET" and (url.path in fake.media or url.path in fake.redirects):
+                self._media(url.path)
+                return
             response = fake.request(
                 method,
                 f"http://{self.headers['Host']}{url.path}",
@@ -139,6 +151,25 @@ def serve_fake_twilio(fake: FakeTwilioHttp) -> Iterator[str]:
             payload = response.text.encode()
             self.send_response(response.status_code)
             self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _media(self, path: str) -> None:
+            given = self.headers.get("Authorization", "")
+            fake.media_requests.append((path, given))
+            if path in fake.redirects:
+                self.send_response(307)
+                self.send_header("Location", fake.redirects[path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            expected = "Basic " + b64encode(":".join(fake.media_auth).encode()).decode()
+            content_type, payload = fake.media[path]
+            if given != expected:
+                content_type, payload = "application/json", b'{"code": 20003}'
+            self.send_response(200 if given == expected else 401)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

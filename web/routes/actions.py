@@ -3,13 +3,14 @@ notes. Each answers with the changed parts as out-of-band swaps; other pages hea
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 
-from api.deps import CommitDep, SessionDep
+from api.deps import CommitDep, SessionDep, SettingsDep
 from inbox.limits import DbId, parse_id
+from inbox.media import MediaRefused, discard_image, read_upload, store_image
 from inbox.models import Conversation, ConversationStatus, EventKind, Message, User
 from inbox.services import consent, mentions, tags
 from inbox.services import conversations as actions
@@ -59,25 +60,51 @@ def reply(
     commit: CommitDep,
     user: CurrentUser,
     conversation_id: DbId,
+    settings: SettingsDep,
     body: Annotated[str, Form()] = "",
+    image: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """Send the composer's text (merge fields filled in) from this agent. A reply on a closed
-    conversation reopens it first: the agent has taken it up again, and it belongs in the open
-    views (refused, with the reason, when the number has another open conversation there)."""
+    """Send the composer's text (merge fields filled in) from this agent, with its attached
+    image (an MMS) if any. A reply on a closed conversation reopens it first: the agent has
+    taken it up again, and it belongs in the open views (refused, with the reason, when the
+    number has another open conversation there)."""
     conversation = get_conversation(session, user, conversation_id)
     try:
         text = render_merge_fields(body, merge_values(conversation, conversation.contact, user))
     except MergeError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
-    if not text.strip():
+    media: list[dict[str, Any]] = []
+    if image is not None and image.filename:
+        try:
+            media.append(store_image(settings, read_upload(image.file)))
+        except MediaRefused as exc:
+            raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
+    if not text.strip() and not media:
         raise HTTPException(status_code=422, detail="Type a message first")
+    try:
+        return _send_reply(request, session, commit, user, conversation, text, media)
+    except HTTPException:
+        for item in media:  # nothing was sent: keep no file for it
+            discard_image(settings, item)
+        raise
+
+
+def _send_reply(
+    request: Request,
+    session: SessionDep,
+    commit: CommitDep,
+    user: User,
+    conversation: Conversation,
+    text: str,
+    media: list[dict[str, Any]],
+) -> Response:
     if conversation.status == ConversationStatus.CLOSED:
         try:
             actions.reopen(session, conversation=conversation, actor_id=user.id)
         except actions.ConversationActionError as exc:
             raise _refused(exc) from exc
     try:
-        queue_message(session, conversation=conversation, body=text, author_id=user.id)
+        queue_message(session, conversation=conversation, body=text, media=media, author_id=user.id)
     except OutboundBlocked as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     session.flush()

@@ -124,7 +124,7 @@
     var consent = document.getElementById("consent");
     if (!consent) return;
     var blocked = consent.dataset.blocked === "true";
-    ["composer-body", "send"].forEach(function (id) {
+    ["composer-body", "composer-image", "send"].forEach(function (id) {
       var elt = document.getElementById(id);
       if (elt) elt.disabled = blocked;
     });

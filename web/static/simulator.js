@@ -8,6 +8,7 @@
   const form = document.getElementById("compose");
   const body = document.getElementById("body");
   const sendButton = document.getElementById("send");
+  const image = document.getElementById("image");
   let lastRendered = "";
 
   // ?number=+1... opens that phone directly (links from the inbox, the README).
@@ -22,6 +23,13 @@
   async function detail(response) {
     try { const data = await response.json(); return data.detail || response.statusText; }
     catch { return response.statusText; }
+  }
+
+  function localPath(url) {
+    try {
+      const path = new URL(url, location.href).pathname;
+      return path.startsWith("/media/files/") ? path : null;
+    } catch { return null; }
   }
 
   // Message text is set with textContent only: never parsed as HTML.
@@ -43,7 +51,16 @@
       bubble.textContent = m.body;
       for (const item of m.media || []) {
         const link = document.createElement("a");
-        link.href = item.url; link.textContent = " [media]"; link.rel = "noopener";
+        link.href = item.url; link.rel = "noopener";
+        // Our own stored pictures (sent either way) are shown; anything else stays a link.
+        const path = localPath(item.url);
+        if (path) {
+          const img = document.createElement("img");
+          img.src = path; img.alt = "picture"; img.className = "picture";
+          link.append(img);
+        } else {
+          link.textContent = " [media]";
+        }
         bubble.append(link);
       }
       const meta = document.createElement("div");
@@ -79,16 +96,28 @@
     event.preventDefault();
     if (!channel) return;
     if (!contact.value.trim()) { showError("Type the contact's phone number first."); return; }
-    if (!body.value.trim()) return;
+    const file = image.files[0];
+    if (!body.value.trim() && !file) return;
     sendButton.disabled = true;
     try {
-      const response = await fetch("/simulator/api/send", {
-        method: "POST",
-        headers: {"Content-Type": "application/json"},
-        body: JSON.stringify({from: contact.value.trim(), to: channel.value, body: body.value}),
-      });
+      let response;
+      if (file) {  // an MMS: the picture goes up as a form with the text
+        const data = new FormData();
+        data.append("from", contact.value.trim());
+        data.append("to", channel.value);
+        data.append("body", body.value);
+        data.append("image", file);
+        response = await fetch("/simulator/api/send-image", {method: "POST", body: data});
+      } else {
+        response = await fetch("/simulator/api/send", {
+          method: "POST",
+          headers: {"Content-Type": "application/json"},
+          body: JSON.stringify({from: contact.value.trim(), to: channel.value, body: body.value}),
+        });
+      }
       if (!response.ok) { showError(await detail(response)); return; }
       body.value = "";
+      image.value = "";
       showError("");
       await refresh();
     } finally {
