@@ -14,6 +14,7 @@ from web.routes import (
     list_view,
     new,
     notifications,
+    panel,
     prefs,
 )
 
@@ -23,7 +24,19 @@ from web.routes import (
 routers: tuple[APIRouter, ...] = (
     *(
         m.router
-        for m in (auth, inbox, actions, contacts, list_view, cards, new, prefs, notifications, live)
+        for m in (
+            auth,
+            inbox,
+            actions,
+            panel,
+            contacts,
+            list_view,
+            cards,
+            new,
+            prefs,
+            notifications,
+            live,
+        )
     ),
     *settings.routers,
 )

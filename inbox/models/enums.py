@@ -48,4 +48,8 @@ class EventKind(StrEnum):
     OPTED_IN = "opted_in"
     # A message that may revoke consent in other words, for a person to decide.
     POSSIBLE_OPT_OUT = "possible_opt_out"
+    # Edits in the inbox's right panel (inbox.services.contact_fields).
+    FIELD_CHANGED = "field_changed"
+    NUMBER_ADDED = "number_added"
+    NUMBER_REMOVED = "number_removed"
     CUSTOM = "custom"

@@ -70,6 +70,16 @@
     var form = evt.detail.elt;
     if (form && form.tagName === "FORM" && form.closest("#conv-header")) form.reset();
   });
+  // A refused in-place edit of the right panel answers 422 with the panel showing the reason
+  // next to the input: swap it in rather than toast it.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var xhr = evt.detail.xhr, elt = evt.detail.elt;
+    var html = (xhr.getResponseHeader("Content-Type") || "").indexOf("text/html") === 0;
+    if (xhr.status === 422 && html && elt && elt.closest && elt.closest("[data-inline-errors]")) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
   document.addEventListener("htmx:sendError", function () { toast("Cannot reach the server", "error"); });
 
   // A form with data-confirm asks first (inline onclick handlers are refused by the CSP).
