@@ -32,6 +32,7 @@ from api.app import create_app
 from inbox.models import Conversation, EventKind, Message, User
 from inbox.services import sessions as web_sessions
 from inbox.services import visibility
+from inbox.services.admin.fields import create_field
 from inbox.services.api_keys import create_api_key
 from inbox.services.conversations import add_contact_event
 from inbox.services.notifications import notify
@@ -183,6 +184,11 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", f"/conversations/{CONV}/consent"): OfSales({"decision": "dismiss"}),
         ("POST", f"/conversations/{CONV}/messages/{{message_id}}/cancel"): OfSales(),
         ("POST", f"/conversations/{CONV}/{{action}}"): OfSales(),
+        # The right panel's edits (the contact's through the conversation it is seen in).
+        ("POST", f"/conversations/{CONV}/fields/{{entity}}/{{key}}"): OfSales({"value": "A-1"}),
+        ("POST", f"/conversations/{CONV}/contact/numbers"): OfSales(
+            {"number": "+12025550162", "label": "work"}),
+        ("POST", f"/conversations/{CONV}/contact/numbers/{{number_id}}/delete"): OfSales(),
         ("GET", f"/contacts/{CONTACT}"): OfSales(),
         ("GET", f"/contacts/{CONTACT}/edit"): OfSales(),
         ("GET", f"/contacts/{CONTACT}/card"): OfSales(),
@@ -285,6 +291,7 @@ def matrix(database_url: str, engine: Any, sessions, session, factory, world: Wo
     target_channel = factory.channel(name="Target line", default_inbox=target_inbox)
     notice = notify(session, user=session.get_one(User, world.manager.id),
                     text=f"{NAME} waits: {TEXT}", conversation=convo)  # fmt: skip
+    create_field(session, entity="conversation", key="order_ref", label="Order", type="text")
     _, full = create_api_key(session, name="full")
     _, other = create_api_key(session, name="support", inboxes=[world.support])
     _, read = create_api_key(session, name="read", access="read")
@@ -318,6 +325,9 @@ def matrix(database_url: str, engine: Any, sessions, session, factory, world: Wo
                 select(Message.id).where(Message.conversation_id == convo.id)
             ).first(),
             "action": "close",
+            "entity": "conversation",
+            "key": "order_ref",
+            "number_id": convo.contact.numbers[0].id,
             "token": "not-a-token",
             "channel_id": target_channel.id,
             "inbox_id": target_inbox.id,
