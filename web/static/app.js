@@ -186,6 +186,9 @@
     if (current.dataset.conversationId !== incoming.dataset.conversationId) return;
     var version = incoming.dataset.liveVersion;
     if (Number(version) < Number(current.dataset.liveVersion)) { evt.detail.shouldSwap = false; return; }
+    // A refused panel edit shows its reason until something newer happens (the live refresh of
+    // the change before it, read at the same position, would otherwise wipe it).
+    if (current.dataset.panelError && !incoming.dataset.panelError && Number(version) <= Number(current.dataset.liveVersion)) { evt.detail.shouldSwap = false; return; }
     incoming.dataset.liveVersion = current.dataset.liveVersion;
     current.removeAttribute("hx-swap-oob");  // left over from the full page; htmx drops it from swaps
     if (current.isEqualNode(incoming)) { evt.detail.shouldSwap = false; current.dataset.liveVersion = version; }
