@@ -17,6 +17,7 @@ from tests.web.test_browser import LIVE, chromium, contexts, open_page, server  
 
 pytestmark = pytest.mark.browser
 
+
 def test_fields_edited_in_place_and_a_number_added_then_removed(
     server: str,  # noqa: F811
     chromium: Browser,  # noqa: F811
