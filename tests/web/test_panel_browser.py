@@ -75,6 +75,7 @@ def test_fields_edited_in_place_and_a_number_added_then_removed(
     added = page.locator("#contact-numbers li[data-number='+12025550199']")
     expect(added).to_contain_text("work", timeout=LIVE)
     expect(page.locator("#numbers-error")).to_have_count(0)
+    expect(page.locator("#new-number")).to_have_value("")  # cleared for the next one
     expect(page.locator("#detail-last-messages")).to_have_text(
         "Last from contact 12m ago · Last from us 3m ago"
     )

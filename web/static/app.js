@@ -136,6 +136,7 @@
     var elt = evt.detail.elt;
     if (elt && elt.id === "composer" && evt.detail.successful) { elt.reset(); updateCounter(); }
     if (elt && elt.classList && elt.classList.contains("note-form") && evt.detail.successful) elt.reset();
+    if (elt && elt.id === "number-add" && evt.detail.xhr.status === 200) elt.reset();
   });
 
   document.addEventListener("input", function (evt) {
