@@ -136,7 +136,11 @@
     var elt = evt.detail.elt;
     if (elt && elt.id === "composer" && evt.detail.successful) { elt.reset(); updateCounter(); }
     if (elt && elt.classList && elt.classList.contains("note-form") && evt.detail.successful) elt.reset();
-    if (elt && elt.id === "number-add" && evt.detail.xhr.status === 200) elt.reset();
+    // The answer has already replaced the form (its inputs moved into the new one), so htmx
+    // tells an ancestor: find the source in the request, and reset the form now on the page.
+    var source = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    var numberForm = document.getElementById("number-add");
+    if (source && source.id === "number-add" && evt.detail.xhr.status === 200 && numberForm) numberForm.reset();
   });
 
   document.addEventListener("input", function (evt) {
@@ -188,8 +192,11 @@
     var version = incoming.dataset.liveVersion;
     if (Number(version) < Number(current.dataset.liveVersion)) { evt.detail.shouldSwap = false; return; }
     // A refused panel edit shows its reason until something newer happens (the live refresh of
-    // the change before it, read at the same position, would otherwise wipe it).
-    if (current.dataset.panelError && !incoming.dataset.panelError && Number(version) <= Number(current.dataset.liveVersion)) { evt.detail.shouldSwap = false; return; }
+    // the change before it, read at the same position, would otherwise wipe it); and a render of
+    // the same position leaves a form whose request is in flight in place, so its answer (a
+    // refusal to show next to it) still has the form to land on.
+    var same = Number(version) <= Number(current.dataset.liveVersion);
+    if (same && !incoming.dataset.panelError && (current.dataset.panelError || current.querySelector(".htmx-request"))) { evt.detail.shouldSwap = false; return; }
     incoming.dataset.liveVersion = current.dataset.liveVersion;
     current.removeAttribute("hx-swap-oob");  // left over from the full page; htmx drops it from swaps
     if (current.isEqualNode(incoming)) { evt.detail.shouldSwap = false; current.dataset.liveVersion = version; }
