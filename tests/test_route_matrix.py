@@ -33,6 +33,8 @@ from inbox.media import store_image
 from inbox.models import CannedScope, Conversation, EventKind, Message, User
 from inbox.services import canned_replies, visibility
 from inbox.services import sessions as web_sessions
+from inbox.services import visibility
+from inbox.services.admin.fields import create_field
 from inbox.services.api_keys import create_api_key
 from inbox.services.conversations import add_contact_event
 from inbox.services.notifications import notify
@@ -248,6 +250,11 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", f"/conversations/{CONV}/tags/remove"): OfSales({"tag": "vip"}),
         ("POST", f"/conversations/{CONV}/messages/{{message_id}}/cancel"): OfSales(),
         ("POST", f"/conversations/{CONV}/{{action}}"): OfSales(),
+        # The right panel's edits (the contact's through the conversation it is seen in).
+        ("POST", f"/conversations/{CONV}/fields/{{entity}}/{{key}}"): OfSales({"value": "A-1"}),
+        ("POST", f"/conversations/{CONV}/contact/numbers"): OfSales(
+            {"number": "+12025550162", "label": "work"}),
+        ("POST", f"/conversations/{CONV}/contact/numbers/{{number_id}}/delete"): OfSales(),
         ("GET", f"/contacts/{CONTACT}"): OfSales(),
         ("GET", f"/contacts/{CONTACT}/edit"): OfSales(),
         ("GET", f"/contacts/{CONTACT}/card"): OfSales(),
@@ -381,6 +388,7 @@ def matrix(database_url: str, engine: Any, sessions, session, factory, world: Wo
     )
     notice = notify(session, user=session.get_one(User, world.manager.id),
                     text=f"{NAME} waits: {TEXT}", conversation=convo)  # fmt: skip
+    create_field(session, entity="conversation", key="order_ref", label="Order", type="text")
     _, full = create_api_key(session, name="full")
     _, other = create_api_key(session, name="support", inboxes=[world.support])
     _, read = create_api_key(session, name="read", access="read")
@@ -416,6 +424,9 @@ def matrix(database_url: str, engine: Any, sessions, session, factory, world: Wo
             "file_name": "0123456789abcdef0123456789abcdef.png",
             "action": "close",
             "tag": "vip",
+            "entity": "conversation",
+            "key": "order_ref",
+            "number_id": convo.contact.numbers[0].id,
             "token": "not-a-token",
             "channel_id": target_channel.id,
             "inbox_id": target_inbox.id,

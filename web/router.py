@@ -17,6 +17,7 @@ from web.routes import (
     media,
     new,
     notifications,
+    panel,
     prefs,
     tags,
 )
@@ -31,6 +32,7 @@ routers: tuple[APIRouter, ...] = (
             auth,
             inbox,
             actions,
+            panel,
             contacts,
             contact_merge,
             list_view,

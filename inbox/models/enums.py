@@ -54,4 +54,8 @@ class EventKind(StrEnum):
     SMS_SENT = "sms_sent"
     # Another contact (the same person) was merged into this one.
     MERGED = "merged"
+    # Edits in the inbox's right panel (inbox.services.contact_fields).
+    FIELD_CHANGED = "field_changed"
+    NUMBER_ADDED = "number_added"
+    NUMBER_REMOVED = "number_removed"
     CUSTOM = "custom"

@@ -64,6 +64,11 @@ LIFECYCLE_KINDS = frozenset(
         EventKind.MERGED,
     }
 )
+# Kinds that record a change another service made (inbox.services.contact_fields): logging one
+# by hand would claim a change that never happened.
+CHANGE_KINDS = frozenset(
+    {EventKind.FIELD_CHANGED, EventKind.NUMBER_ADDED, EventKind.NUMBER_REMOVED}
+)
 
 
 class ConversationActionError(ValueError):
@@ -423,8 +428,9 @@ def add_contact_event(
     lifecycle kinds are refused: they are written by the functions above, which keep the
     conversation and its workflow in step.
     """
-    if kind not in {k.value for k in EventKind} or kind in LIFECYCLE_KINDS:
-        allowed = sorted(k.value for k in EventKind if k not in LIFECYCLE_KINDS)
+    refused = LIFECYCLE_KINDS | CHANGE_KINDS
+    if kind not in {k.value for k in EventKind} or kind in refused:
+        allowed = sorted(k.value for k in EventKind if k not in refused)
         raise ConversationActionError(
             f"kind {kind!r} cannot be logged; use one of {', '.join(allowed)}", field="kind"
         )

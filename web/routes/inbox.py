@@ -15,6 +15,7 @@ from inbox.services import tags
 from web.auth import CurrentUser
 from web.consent import consent_view, held_text
 from web.deps import live_position, page_context
+from web.details import details_context
 from web.merge import MERGE_FIELDS
 from web.queries import (
     VIEW_LABELS,
@@ -124,6 +125,7 @@ def conversation_context(
         "merge_fields": MERGE_FIELDS,
         "consent": consent_view(session, conversation),
         "held_text": lambda message: held_text(message, conversation),
+        **details_context(session, conversation),
     }
 
 

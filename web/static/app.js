@@ -77,6 +77,16 @@
     var form = evt.detail.elt;
     if (evt.detail.successful && form && form.classList && form.classList.contains("tag-add")) form.reset();
   });
+  // A refused in-place edit of the right panel answers 422 with the panel showing the reason
+  // next to the input: swap it in rather than toast it.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var xhr = evt.detail.xhr, elt = evt.detail.elt;
+    var html = (xhr.getResponseHeader("Content-Type") || "").indexOf("text/html") === 0;
+    if (xhr.status === 422 && html && elt && elt.closest && elt.closest("[data-inline-errors]")) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
   document.addEventListener("htmx:sendError", function () { toast("Cannot reach the server", "error"); });
 
   // A form with data-confirm asks first (inline onclick handlers are refused by the CSP).
@@ -133,6 +143,11 @@
     var elt = evt.detail.elt;
     if (elt && elt.id === "composer" && evt.detail.successful) { elt.reset(); updateCounter(); closeCanned(); }
     if (elt && elt.classList && elt.classList.contains("note-form") && evt.detail.successful) elt.reset();
+    // The answer has already replaced the form (its inputs moved into the new one), so htmx
+    // tells an ancestor: find the source in the request, and reset the form now on the page.
+    var source = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    var numberForm = document.getElementById("number-add");
+    if (source && source.id === "number-add" && evt.detail.xhr.status === 200 && numberForm) numberForm.reset();
   });
 
   document.addEventListener("input", function (evt) {
@@ -275,6 +290,12 @@
     if (current.dataset.conversationId !== incoming.dataset.conversationId) return;
     var version = incoming.dataset.liveVersion;
     if (Number(version) < Number(current.dataset.liveVersion)) { evt.detail.shouldSwap = false; return; }
+    // A refused panel edit shows its reason until something newer happens (the live refresh of
+    // the change before it, read at the same position, would otherwise wipe it); and a render of
+    // the same position leaves a form whose request is in flight in place, so its answer (a
+    // refusal to show next to it) still has the form to land on.
+    var same = Number(version) <= Number(current.dataset.liveVersion);
+    if (same && !incoming.dataset.panelError && (current.dataset.panelError || current.querySelector(".htmx-request"))) { evt.detail.shouldSwap = false; return; }
     incoming.dataset.liveVersion = current.dataset.liveVersion;
     current.removeAttribute("hx-swap-oob");  // left over from the full page; htmx drops it from swaps
     if (current.isEqualNode(incoming)) { evt.detail.shouldSwap = false; current.dataset.liveVersion = version; }
