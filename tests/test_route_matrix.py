@@ -33,7 +33,6 @@ from inbox.media import store_image
 from inbox.models import CannedScope, Conversation, EventKind, Message, User
 from inbox.services import canned_replies, visibility
 from inbox.services import sessions as web_sessions
-from inbox.services import visibility
 from inbox.services.admin.fields import create_field
 from inbox.services.api_keys import create_api_key
 from inbox.services.conversations import add_contact_event
