@@ -16,6 +16,7 @@ from web.routes import (
     new,
     notifications,
     prefs,
+    reports,
 )
 
 # Flat, each to be included into the app on its own: FastAPI keeps an included router as a
@@ -35,6 +36,7 @@ routers: tuple[APIRouter, ...] = (
             prefs,
             notifications,
             canned_replies,
+            reports,
             live,
         )
     ),

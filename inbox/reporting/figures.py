@@ -37,7 +37,12 @@ class Dimension(StrEnum):
 
 
 class ReportInputError(ValueError):
-    """A range or choice the report cannot answer; the message says why (shown as is)."""
+    """A range or choice the report cannot answer; the message says why (shown as is) and
+    ``field`` names the parameter at fault."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -59,19 +64,30 @@ class DateRange:
 def parse_range(start: str | None, end: str | None) -> DateRange:
     """The range the form or API asked for, or :class:`ReportInputError`: a date missing or
     malformed, ``to`` before ``from`` (an empty range), or more than two years."""
-    if not start or not end:
-        raise ReportInputError("Give both dates of the range: from and to (YYYY-MM-DD).")
-    try:
-        first, last = date.fromisoformat(start), date.fromisoformat(end)
-    except ValueError:
-        raise ReportInputError("Dates are written YYYY-MM-DD, for example 2026-11-30.") from None
+    first, last = _day(start, "from"), _day(end, "to")
     if last < first:
         raise ReportInputError(
-            f"The range is empty: 'to' ({last}) is before 'from' ({first})."
+            f"The range is empty: 'to' ({last}) is before 'from' ({first}).", field="to"
         )
     if (last - first).days + 1 > MAX_DAYS:
-        raise ReportInputError("The range is longer than two years; choose a shorter one.")
+        raise ReportInputError(
+            "The range is longer than two years; choose a shorter one.", field="to"
+        )
     return DateRange(first, last)
+
+
+def _day(value: str | None, name: str) -> date:
+    if not value:
+        raise ReportInputError(
+            f"Give both dates of the range: '{name}' is missing (YYYY-MM-DD).", field=name
+        )
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ReportInputError(
+            f"'{name}' is not a date: dates are written YYYY-MM-DD, for example 2026-11-30.",
+            field=name,
+        ) from None
 
 
 def parse_choice(kind: type[E], value: str | None, name: str) -> E:
@@ -80,7 +96,7 @@ def parse_choice(kind: type[E], value: str | None, name: str) -> E:
         return kind(value or "")
     except ValueError:
         allowed = ", ".join(member.value for member in kind)
-        raise ReportInputError(f"'{name}' must be one of: {allowed}.") from None
+        raise ReportInputError(f"'{name}' must be one of: {allowed}.", field=name) from None
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

@@ -181,7 +181,7 @@ def test_figures_per_agent_per_week_and_an_agents_own(session, factory):
 @pytest.mark.parametrize(
     ("start", "end", "message"),
     [
-        ("", "2026-11-02", "Give both dates"),
+        ("", "2026-11-02", "Give both dates of the range: .from. is missing"),
         ("2026-11-02", "2026-13-01", "YYYY-MM-DD"),
         ("2026-11-03", "2026-11-02", "The range is empty"),
         ("2024-11-01", "2026-11-02", "longer than two years"),
