@@ -26,6 +26,7 @@ API_ROUTES = [
     ("GET", "/api/v1/notifications"),
     ("POST", "/api/v1/notifications/1/read"),
     ("POST", "/api/v1/notifications/read-all"),
+    ("GET", "/api/v1/reports"),
 ]
 # The path parameter each resource's "/1" stands for.
 ID_PARAMS = {
