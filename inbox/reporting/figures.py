@@ -225,8 +225,8 @@ def build(
         ReportFact.seconds.is_not(None),
     )
     for text, key, kind, value in session.execute(timed):
-        assert value is not None  # the query's own condition
-        seconds[(period_at(text), key)][_TIMED[FactKind(kind)]].append(value)
+        if value is not None:  # always (the query's condition); says so to the type checker
+            seconds[(period_at(text), key)][_TIMED[FactKind(kind)]].append(value)
     labels = _labels(session, by, {key for _, key in counts.keys() | seconds.keys()})
     rows = []
     for period, key in sorted(counts.keys() | seconds.keys(), key=_order(labels)):
