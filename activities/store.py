@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 from collections.abc import Callable
 from concurrent.futures import Executor
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -41,6 +42,7 @@ from inbox.contracts import (
     RuleSpec,
 )
 from inbox.models import Conversation, Message
+from inbox.reporting.facts import record_clock_changes, record_message
 from inbox.rules import engine
 from inbox.rules.registry import RuleSet, registry_for
 from inbox.rules.snapshot import build_facts, last_direction, message_counts
@@ -78,12 +80,16 @@ def _not_yet_applied(session: Session, conversation: Conversation) -> list[int]:
     return sorted(session.scalars(query.order_by(Message.id.desc()).limit(_UNAPPLIED_LIMIT)))
 
 
-def write_clocks(session: Session, conversation: Conversation, clocks: Clocks) -> None:
-    """Copy the workflow's clocks to the conversation row and publish the change (no commit).
+def write_clocks(
+    session: Session, conversation: Conversation, clocks: Clocks, now: datetime
+) -> None:
+    """Copy the workflow's clocks to the conversation row, record the report facts their
+    change implies and publish the change (no commit).
 
     Status, inbox and assignee are not written: the services that change them write the row
     themselves, and a late write from here must not undo a newer change.
     """
+    record_clock_changes(session, conversation, Clocks.from_row(conversation), clocks, now)
     clocks.copy_to(conversation)
     live.publish(
         session,
@@ -177,7 +183,7 @@ class StoreActivities:
                 result.found = False
                 return result
             if request.clocks is not None:
-                write_clocks(session, conversation, request.clocks)
+                write_clocks(session, conversation, request.clocks, request.now)
             if wants_facts:
                 result.facts = build_facts(
                     session, conversation, request.now, self._settings.public_url
@@ -224,6 +230,7 @@ class StoreActivities:
                 outcome = "queued"
                 message.status = MessageStatus.QUEUED
                 message.held_until = None
+                record_message(session, conversation, message)
                 result.events.append(
                     PendingEvent(
                         SIGNAL_MESSAGE_SENT,

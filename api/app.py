@@ -20,6 +20,7 @@ from api.routes import conversations as conversations_api
 from api.routes import health as health_routes
 from api.routes import messages as messages_api
 from api.routes import notifications as notifications_api
+from api.routes import reports as reports_api
 from api.routes import rules as rules_api
 from api.routes import simulator as simulator_routes
 from api.routes import webhooks as webhooks_routes
@@ -89,6 +90,7 @@ def create_app(
     app.include_router(consent_api.router)
     app.include_router(notifications_api.router)
     app.include_router(rules_api.router)
+    app.include_router(reports_api.router)
     app.include_router(webhooks_routes.router)
     if settings.sms_provider == "simulator":
         app.include_router(simulator_routes.router)

@@ -30,7 +30,7 @@ from starlette.routing import Mount
 
 from api.app import create_app
 from inbox.media import store_image
-from inbox.models import CannedScope, Conversation, EventKind, Message, User
+from inbox.models import CannedScope, Conversation, EventKind, Message, User, utcnow
 from inbox.services import canned_replies, visibility
 from inbox.services import sessions as web_sessions
 from inbox.services.admin.fields import create_field
@@ -149,6 +149,19 @@ class Api:
 
 
 @dataclass(frozen=True)
+class Reports:
+    """The reports page and its CSV: signed-in only; admins and managers see the Sales
+    inbox's figures, the agent theirs (the Sales conversation is assigned to them), the
+    outsider none of them (nothing of theirs happened)."""
+
+
+@dataclass(frozen=True)
+class ReportsApi:
+    """The reports API: no key 401, any key served (reads only); a key for another inbox
+    gets no row of Sales, a full key gets it."""
+
+
+@dataclass(frozen=True)
 class Webhook:
     """Provider webhooks: unsigned requests are refused (403), whoever sends them."""
 
@@ -165,6 +178,8 @@ Expectation = (
     | Stream
     | AdminOnly
     | Api
+    | Reports
+    | ReportsApi
     | Webhook
 )
 
@@ -236,6 +251,9 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", "/notifications/read-all"): SignedIn(),
         ("POST", "/notifications/{notification_id}/read"): OwnNotification(),
         ("GET", "/live"): Stream(),
+        # Reports: managers and admins every inbox's figures, an agent their own.
+        ("GET", "/reports"): Reports(),
+        ("GET", "/reports/export.csv"): Reports(),
         # One conversation or contact of Sales.
         ("GET", f"/inbox/{CONV}"): OfSales(),
         ("GET", f"/inbox/{CONV}/live"): OfSales(),
@@ -288,6 +306,7 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", "/api/v1/notifications/{notification_id}/read"): Api("item"),
         ("POST", "/api/v1/notifications/read-all"): Api("item", {"user_id": ids["manager"]},
                                                        frozenset({200})),  # marks none of Sales
+        ("GET", "/api/v1/reports"): ReportsApi(),
         # Consent is business-wide: a key for some inboxes is refused.
         ("GET", "/api/v1/consent/records"): Api("item", other_key=frozenset({403})),
         ("GET", "/api/v1/rules/stats"): Api("item", other_key=frozenset({403})),
@@ -647,6 +666,29 @@ def _check_api(callers: Callers, method: str, path: str, spec: Api, ids: dict[st
         assert ids["conversation"] in [c[spec.list_key] for c in full.json()["items"]]
 
 
+def _check_reports(callers: Callers, path: str) -> None:
+    query = path + "?by=inbox"
+    assert _sent_to_sign_in(_send(callers.web("anonymous"), "GET", query))
+    for role in (*WEB_ROLES, "outsider"):
+        response = _send(callers.web(role), "GET", query)
+        assert response.status_code == 200, (role, response.status_code)
+        assert ("Sales" in response.text) == (role != "outsider"), role
+        assert not _shows_sales(response.text), role
+
+
+def _check_reports_api(callers: Callers, path: str) -> None:
+    # The Sales conversation's facts are dated today.
+    today = utcnow().date().isoformat()
+    assert _send(callers.client, "GET", f"{path}?from={today}&to={today}").status_code == 401
+    assert _send(callers.web("admin"), "GET", f"{path}?from={today}&to={today}").status_code == 401
+    for key, sees in (("read", True), ("full", True), ("other", False)):
+        headers = {"Authorization": f"Bearer {callers.keys[key]}"}
+        response = _send(callers.client, "GET", f"{path}?from={today}&to={today}",
+                         headers=headers)  # fmt: skip
+        assert response.status_code == 200, (key, response.status_code)
+        assert ("Sales" in [row["label"] for row in response.json()["rows"]]) == sees, key
+
+
 def _check_webhook(callers: Callers, method: str, path: str) -> None:
     for role in ("anonymous", "admin"):
         response = callers.web(role).post(path, data={"MessageSid": "SM1", "Body": "x"})
@@ -681,6 +723,10 @@ def test_each_route_against_each_caller(matrix):
                 _check_admin_only(callers, method, path, spec)
             elif isinstance(spec, Api):
                 _check_api(callers, method, path, spec, ids)
+            elif isinstance(spec, Reports):
+                _check_reports(callers, path)
+            elif isinstance(spec, ReportsApi):
+                _check_reports_api(callers, path)
             else:
                 _check_webhook(callers, method, path)
         except AssertionError as exc:  # report every route that fails, not just the first

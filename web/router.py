@@ -19,6 +19,7 @@ from web.routes import (
     notifications,
     panel,
     prefs,
+    reports,
     tags,
 )
 
@@ -43,6 +44,7 @@ routers: tuple[APIRouter, ...] = (
             canned_replies,
             tags,
             media,
+            reports,
             live,
         )
     ),

@@ -9,9 +9,15 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from inbox import live
-from inbox.contracts import SIGNAL_MESSAGE_HELD, ConversationEvent
+from inbox.contracts import (
+    SIGNAL_MESSAGE_HELD,
+    SIGNAL_MESSAGE_RECEIVED,
+    SIGNAL_MESSAGE_SENT,
+    ConversationEvent,
+)
 from inbox.models import Conversation, Direction, Message
 from inbox.relay import enqueue_conversation_signal
+from inbox.reporting.facts import record_message
 from inbox.services.conversations import started_state
 
 # The list views' preview column holds this many characters.
@@ -48,6 +54,10 @@ def add_to_conversation(
     # them while they have not written yet.
     if message.direction == Direction.INBOUND or not _has_inbound(session, conversation):
         conversation.last_message_preview = preview(message.body, message.media)
+    # Reports count what the workflow is told of: not hidden spam, nor a held message (until
+    # its hold ends and it is queued, activities/store.py).
+    if signal in (SIGNAL_MESSAGE_RECEIVED, SIGNAL_MESSAGE_SENT):
+        record_message(session, conversation, message)
     if signal is not None:
         enqueue_conversation_signal(
             session,

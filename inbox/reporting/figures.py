@@ -1,0 +1,271 @@
+"""Reading the reporting table: the figures of a date range, per day or week and per inbox,
+agent or channel. One query over ``report_facts`` (never messages); the counts, medians, 90th
+percentiles and means are computed here, so SQLite and PostgreSQL share one code path."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, String, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from inbox.models import Channel, Inbox, ReportFact, User
+from inbox.reporting.facts import FactKind
+
+E = TypeVar("E", bound=StrEnum)
+
+# "Longer than two years" (a leap day included).
+MAX_DAYS = 731
+
+
+class Grouping(StrEnum):
+    DAY = "day"
+    WEEK = "week"  # ISO weeks, Monday first
+
+
+class Dimension(StrEnum):
+    INBOX = "inbox"
+    AGENT = "agent"
+    CHANNEL = "channel"
+
+
+class ReportInputError(ValueError):
+    """A range or choice the report cannot answer; the message says why (shown as is) and
+    ``field`` names the parameter at fault."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Days ``start`` to ``end``, both included, in UTC."""
+
+    start: date
+    end: date
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, time(), UTC)
+
+    @property
+    def until(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time(), UTC)
+
+
+def parse_range(start: str | None, end: str | None) -> DateRange:
+    """The range the form or API asked for, or :class:`ReportInputError`: a date missing or
+    malformed, ``to`` before ``from`` (an empty range), or more than two years."""
+    first, last = _day(start, "from"), _day(end, "to")
+    if last < first:
+        raise ReportInputError(
+            f"The range is empty: 'to' ({last}) is before 'from' ({first}).", field="to"
+        )
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ReportInputError(
+            "The range is longer than two years; choose a shorter one.", field="to"
+        )
+    return DateRange(first, last)
+
+
+def _day(value: str | None, name: str) -> date:
+    if not value:
+        raise ReportInputError(
+            f"Give both dates of the range: '{name}' is missing (YYYY-MM-DD).", field=name
+        )
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ReportInputError(
+            f"'{name}' is not a date: dates are written YYYY-MM-DD, for example 2026-11-30.",
+            field=name,
+        ) from None
+
+
+def parse_choice(kind: type[E], value: str | None, name: str) -> E:
+    """``value`` as a member of ``kind``, or :class:`ReportInputError` naming the choices."""
+    try:
+        return kind(value or "")
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise ReportInputError(f"'{name}' must be one of: {allowed}.", field=name) from None
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The ``fraction`` percentile of sorted ``values``, interpolated between the two closest
+    ranks (as PostgreSQL's ``percentile_cont``)."""
+    rank = fraction * (len(values) - 1)
+    low, high = math.floor(rank), math.ceil(rank)
+    return values[low] + (values[high] - values[low]) * (rank - low)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """One time figure in seconds: how many, median, 90th percentile, mean (None: none)."""
+
+    count: int = 0
+    median: float | None = None
+    p90: float | None = None
+    mean: float | None = None
+
+    @classmethod
+    def of(cls, seconds: Iterable[int]) -> Stats:
+        ordered = sorted(float(s) for s in seconds)
+        if not ordered:
+            return cls()
+        # Rounded to milliseconds: interpolation must not show 384.0000000000001 s.
+        median, p90 = statistics.median(ordered), percentile(ordered, 0.9)
+        return cls(len(ordered), round(median, 3), round(p90, 3),
+                   round(statistics.fmean(ordered), 3))  # fmt: skip
+
+
+@dataclass
+class Row:
+    """The figures of one period for one inbox, agent or channel."""
+
+    period: date
+    key: int | None
+    label: str
+    opened: int = 0
+    closed: int = 0
+    reopened: int = 0
+    messages_in: int = 0
+    messages_out: int = 0
+    first_response: Stats = field(default_factory=Stats)
+    close: Stats = field(default_factory=Stats)
+    reply: Stats = field(default_factory=Stats)
+
+
+@dataclass
+class Report:
+    range: DateRange
+    group: Grouping
+    by: Dimension
+    rows: list[Row]
+
+    def periods(self) -> list[date]:
+        """Every period of the range, empty ones too (a chart's x axis)."""
+        found, day = [], period_of(self.range.start, self.group)
+        while day <= self.range.end:
+            found.append(day)
+            day += timedelta(days=7 if self.group == Grouping.WEEK else 1)
+        return found
+
+
+def period_of(day: date, group: Grouping) -> date:
+    return day - timedelta(days=day.weekday()) if group == Grouping.WEEK else day
+
+
+_COUNTED = {
+    FactKind.OPENED: "opened",
+    FactKind.CLOSED: "closed",
+    FactKind.REOPENED: "reopened",
+    FactKind.MESSAGE_IN: "messages_in",
+    FactKind.MESSAGE_OUT: "messages_out",
+}
+_TIMED = {FactKind.FIRST_RESPONSE: "first_response", FactKind.CLOSED: "close",
+          FactKind.REPLY: "reply"}  # fmt: skip
+
+_COLUMN = {
+    Dimension.INBOX: ReportFact.inbox_id,
+    Dimension.AGENT: ReportFact.assignee_id,
+    Dimension.CHANNEL: ReportFact.channel_id,
+}
+
+
+def build(
+    session: Session,
+    *,
+    dates: DateRange,
+    group: Grouping,
+    by: Dimension,
+    inbox_ids: frozenset[int] | None = None,
+    assignee_id: int | None = None,
+) -> Report:
+    """The report of ``dates``: only facts of ``inbox_ids`` (None: every inbox) and, when
+    given, of conversations assigned to ``assignee_id`` (an agent's own figures)."""
+    column = _COLUMN[by]
+    day = _utc_day(session)
+    scope = [ReportFact.at >= dates.since, ReportFact.at < dates.until]
+    if inbox_ids is not None:
+        scope.append(ReportFact.inbox_id.in_(sorted(inbox_ids)))
+    if assignee_id is not None:
+        scope.append(ReportFact.assignee_id == assignee_id)
+    counts: dict[tuple[date, int | None], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    seconds: dict[tuple[date, int | None], dict[str, list[int]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    periods: dict[str, date] = {}
+
+    def period_at(text: str) -> date:  # a day's text once per distinct day, not once per row
+        if text not in periods:
+            periods[text] = period_of(date.fromisoformat(text), group)
+        return periods[text]
+
+    # Counted in SQL per day; the seconds of the time figures fetched as they are (the
+    # percentiles need every value), with no datetime parsed per row.
+    counted = (
+        select(day, column, ReportFact.kind, func.count())
+        .where(*scope, ReportFact.kind.in_([str(kind) for kind in _COUNTED]))
+        .group_by(day, column, ReportFact.kind)
+    )
+    for text, key, kind, count in session.execute(counted):
+        counts[(period_at(text), key)][_COUNTED[FactKind(kind)]] += count
+    timed = select(day, column, ReportFact.kind, ReportFact.seconds).where(
+        *scope,
+        ReportFact.kind.in_([str(kind) for kind in _TIMED]),
+        ReportFact.seconds.is_not(None),
+    )
+    for text, key, kind, value in session.execute(timed):
+        if value is not None:  # always (the query's condition); says so to the type checker
+            seconds[(period_at(text), key)][_TIMED[FactKind(kind)]].append(value)
+    labels = _labels(session, by, {key for _, key in counts.keys() | seconds.keys()})
+    rows = []
+    for period, key in sorted(counts.keys() | seconds.keys(), key=_order(labels)):
+        row = Row(period, key, labels.get(key, _NONE[by]))
+        for name, count in counts[(period, key)].items():
+            setattr(row, name, count)
+        for name, values in seconds[(period, key)].items():
+            setattr(row, name, Stats.of(values))
+        rows.append(row)
+    return Report(dates, group, by, rows)
+
+
+def _utc_day(session: Session) -> ColumnElement[str]:
+    """The UTC day of a fact as YYYY-MM-DD text, computed by the database (the one place the
+    dialects differ: SQLite keeps UTC text, PostgreSQL a timestamptz)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", ReportFact.at), "YYYY-MM-DD")
+    return type_coerce(func.substr(ReportFact.at, 1, 10), String)
+
+
+_NONE = {Dimension.INBOX: "(no inbox)", Dimension.AGENT: "Unassigned",
+         Dimension.CHANNEL: "(no channel)"}  # fmt: skip
+
+
+def _order(
+    labels: dict[int | None, str],
+) -> Callable[[tuple[date, int | None]], tuple[date, bool, str, int]]:
+    """Periods in order; within one, by name, the unnamed (unassigned) last."""
+    return lambda cell: (cell[0], cell[1] is None, labels.get(cell[1], ""), cell[1] or 0)
+
+
+def _labels(session: Session, by: Dimension, keys: set[int | None]) -> dict[int | None, str]:
+    ids = sorted(key for key in keys if key is not None)
+    if not ids:
+        return {}
+    id_column, name_column = {
+        Dimension.INBOX: (Inbox.id, Inbox.name),
+        Dimension.AGENT: (User.id, User.name),
+        Dimension.CHANNEL: (Channel.id, Channel.name),
+    }[by]
+    found = session.execute(select(id_column, name_column).where(id_column.in_(ids)))
+    return {key: name for key, name in found}

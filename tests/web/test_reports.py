@@ -1,0 +1,111 @@
+"""The reports page, its CSV and the JSON API: who sees which figures (managers every
+conversation's, an agent their own, a key its inboxes'), and the 422 for a bad range."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from inbox.models import Conversation
+from inbox.reporting.facts import FactKind, record
+from inbox.services.api_keys import create_api_key
+from tests.factories import Factory
+from tests.web.conftest import World
+
+DAY = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+RANGE = "from=2026-11-02&to=2026-11-03"
+
+
+def _conversation(session: Session, factory: Factory, world: World, inbox, assignee, seconds):
+    convo: Conversation = factory.conversation(channel=world.channel, inbox_id=inbox.id,
+                                               assignee_id=assignee.id)  # fmt: skip
+    record(session, conversation=convo, kind=FactKind.OPENED, key="opened", at=DAY)
+    record(session, conversation=convo, kind=FactKind.FIRST_RESPONSE, key="first_response",
+           at=DAY + timedelta(seconds=seconds), seconds=seconds)  # fmt: skip
+    session.commit()
+
+
+@pytest.fixture
+def facts(session: Session, factory: Factory, world: World) -> World:
+    # Sales (the agent's): first responses of 60, 120 and 300 s; Support (the other agent's): 30 s.
+    for seconds in (60, 120, 300):
+        _conversation(session, factory, world, world.sales, world.agent, seconds)
+    _conversation(session, factory, world, world.support, world.other_agent, 30)
+    return world
+
+
+def test_a_manager_sees_every_inbox_and_an_agent_their_own(facts: World, signed_in) -> None:
+    page = signed_in("manager@example.com").get(f"/reports?{RANGE}&by=inbox")
+    assert page.status_code == 200
+    assert 'id="nav-reports"' in page.text and 'id="report-chart"' in page.text
+    assert "<td>Sales</td>" in page.text and "<td>Support</td>" in page.text
+    # Sales: median 120 s; p90 at rank 1.8 of 60 120 300: 120 + 0.8 * 180 = 264 s; mean 160 s.
+    assert '<td class="num">2m 0s</td><td class="num">4m 24s</td><td class="num">2m 40s</td>' in (
+        page.text
+    )
+    mine = signed_in("agent@example.com").get(f"/reports?{RANGE}&by=agent")
+    assert mine.status_code == 200 and "Your figures" in mine.text
+    assert "<td>Alex Agent</td>" in mine.text and "Olive Other" not in mine.text
+
+
+def test_the_csv_export(facts: World, signed_in) -> None:
+    answer = signed_in("admin@example.com").get(f"/reports/export.csv?{RANGE}&by=agent")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [(r["agent"], r["opened"], r["first_response_median_s"], r["first_response_p90_s"])
+            for r in rows] == [("Alex Agent", "3", "120.0", "264.0"),
+                               ("Olive Other", "1", "30.0", "30.0")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=&to=2026-11-02", "&#39;from&#39; is missing"),
+        ("from=2026-11-03&to=2026-11-02", "The range is empty"),
+        ("from=2024-01-01&to=2026-11-02", "longer than two years"),
+        (f"{RANGE}&group=month", "&#39;group&#39; must be one of: day, week"),
+    ],
+)
+def test_a_bad_range_is_a_422_that_says_why(facts: World, signed_in, query, message) -> None:
+    manager = signed_in("manager@example.com")
+    page = manager.get(f"/reports?{query}")
+    assert page.status_code == 422 and message in page.text
+    assert 'id="report-form"' in page.text  # the form is there to fix it
+    assert manager.get(f"/reports/export.csv?{query}").status_code == 422
+
+
+def test_the_page_opens_on_the_last_30_days(facts: World, signed_in) -> None:
+    page = signed_in("manager@example.com").get("/reports")
+    assert page.status_code == 200 and 'id="report-table"' in page.text
+
+
+def test_the_api_answers_within_the_keys_inboxes(
+    facts: World, session: Session, client: TestClient
+) -> None:
+    _, full = create_api_key(session, name="full", access="read")
+    _, support = create_api_key(session, name="support", inboxes=[facts.support])
+    session.commit()
+
+    def get(key: str, query: str):
+        return client.get(f"/api/v1/reports?{query}", headers={"Authorization": f"Bearer {key}"})
+
+    everything = get(full, f"{RANGE}&group=week&by=inbox")
+    assert everything.status_code == 200
+    body = everything.json()
+    assert (body["from"], body["to"], body["group"], body["by"]) == (
+        "2026-11-02", "2026-11-03", "week", "inbox")  # fmt: skip
+    sales = next(row for row in body["rows"] if row["label"] == "Sales")
+    assert sales["period"] == "2026-11-02" and sales["opened"] == 3
+    assert sales["first_response"] == {"count": 3, "median_seconds": 120.0,
+                                       "p90_seconds": 264.0, "mean_seconds": 160.0}  # fmt: skip
+    assert [row["label"] for row in get(support, RANGE).json()["rows"]] == ["Support"]
+    bad = get(full, "from=2026-11-03&to=2026-11-02")
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["query", "to"]
+    assert "The range is empty" in bad.json()["detail"][0]["msg"]
+    assert client.get(f"/api/v1/reports?{RANGE}").status_code == 401
