@@ -219,6 +219,8 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", f"/conversations/{CONV}/notes"): OfSales({"text": "a note"}),
         ("POST", f"/conversations/{CONV}/consent"): OfSales({"decision": "dismiss"}),
         ("POST", f"/conversations/{CONV}/messages/{{message_id}}/cancel"): OfSales(),
+        ("POST", f"/conversations/{CONV}/snooze"): OfSales({"until": "reply"}),
+        ("POST", f"/conversations/{CONV}/unsnooze"): OfSales(),
         ("POST", f"/conversations/{CONV}/{{action}}"): OfSales(),
         ("GET", f"/contacts/{CONTACT}"): OfSales(),
         ("GET", f"/contacts/{CONTACT}/edit"): OfSales(),
@@ -235,6 +237,8 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", f"/api/v1/conversations/{CONV}/move"): Api("item", {"inbox_id": ids["sales"]},
                                                             frozenset({404, 422})),
         ("POST", f"/api/v1/conversations/{CONV}/spam"): Api("item"),
+        ("POST", f"/api/v1/conversations/{CONV}/snooze"): Api("item", {"until": "reply"}),
+        ("POST", f"/api/v1/conversations/{CONV}/unsnooze"): Api("item"),
         ("POST", "/api/v1/contacts"): Api("create", {"numbers": ["+12025550199"]},
                                           frozenset({201})),  # contacts belong to no inbox
         ("GET", f"/api/v1/contacts/{CONTACT}"): Api("item"),

@@ -32,6 +32,7 @@ from api.schemas import (
     MessageOut,
     MoveIn,
     SendMessageIn,
+    SnoozeIn,
     StartConversationIn,
     TimelineItem,
 )
@@ -43,9 +44,10 @@ from inbox.models import (
     Conversation,
     ConversationStatus,
     Message,
+    utcnow,
 )
 from inbox.services import conversations as service
-from inbox.services import visibility
+from inbox.services import snooze, visibility
 from inbox.services.admin import blocklist
 from inbox.services.conversations import ConversationActionError
 from inbox.services.outbound import OutboundBlocked, queue_message
@@ -349,3 +351,52 @@ async def mark_conversation_spam(
         conversation_id,
         lambda c: blocklist.mark_spam(session, conversation=c),
     )
+
+
+@router.post(
+    "/{conversation_id}/snooze", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
+)
+async def snooze_conversation(
+    conversation_id: DbId,
+    payload: SnoozeIn,
+    session: SessionDep,
+    commit: CommitDep,
+    scope: ApiScope,
+) -> ConversationOut:
+    """Snooze an open conversation until a time, ``tomorrow`` or ``reply``: it leaves the open
+    views and comes back (unread for its assignee) when the time comes or the contact writes."""
+
+    def work() -> ConversationOut:
+        conversation = get_conversation(session, conversation_id, scope)
+        try:
+            until = snooze.parse_until(conversation, payload.until, utcnow())
+        except snooze.SnoozeError as exc:
+            raise field_error("until", str(exc)) from exc
+        try:
+            snooze.snooze(session, conversation=conversation, until=until, actor=None)
+        except snooze.SnoozeError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        commit()
+        return ConversationOut.from_row(conversation)
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    "/{conversation_id}/unsnooze", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
+)
+async def unsnooze_conversation(
+    conversation_id: DbId, session: SessionDep, commit: CommitDep, scope: ApiScope
+) -> ConversationOut:
+    """End a snooze now (409 when the conversation is not snoozed)."""
+
+    def work() -> ConversationOut:
+        conversation = get_conversation(session, conversation_id, scope)
+        try:
+            snooze.unsnooze(session, conversation=conversation, actor=None)
+        except snooze.SnoozeError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        commit()
+        return ConversationOut.from_row(conversation)
+
+    return await run_in_threadpool(work)

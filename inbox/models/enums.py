@@ -50,4 +50,7 @@ class EventKind(StrEnum):
     POSSIBLE_OPT_OUT = "possible_opt_out"
     # A text sent to the contact outside any conversation (a one-off from the API).
     SMS_SENT = "sms_sent"
+    # "Snoozed until …" and "Back from snooze" (inbox/services/snooze.py).
+    SNOOZED = "snoozed"
+    UNSNOOZED = "unsnoozed"
     CUSTOM = "custom"

@@ -58,6 +58,8 @@ LIFECYCLE_KINDS = frozenset(
         EventKind.MARKED_SPAM,
         EventKind.MARKED_NOT_SPAM,
         EventKind.SMS_SENT,
+        EventKind.SNOOZED,
+        EventKind.UNSNOOZED,
     }
 )
 

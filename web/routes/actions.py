@@ -10,8 +10,8 @@ from fastapi.responses import Response
 
 from api.deps import CommitDep, SessionDep
 from inbox.limits import DbId, parse_id
-from inbox.models import Conversation, ConversationStatus, EventKind, Message, User
-from inbox.services import consent, mentions
+from inbox.models import Conversation, ConversationStatus, EventKind, Message, User, utcnow
+from inbox.services import consent, mentions, snooze
 from inbox.services import conversations as actions
 from inbox.services.admin import blocklist
 from inbox.services.outbound import OutboundBlocked, cancel_held, queue_message
@@ -202,6 +202,47 @@ def cancel_held_message(
     try:
         cancel_held(session, message=message, actor=user)
     except OutboundBlocked as exc:
+        raise _refused(exc) from exc
+    commit()
+    return _changed(request, session, user, conversation)
+
+
+@router.post("/{conversation_id}/snooze")
+def snooze_conversation(
+    request: Request,
+    session: SessionDep,
+    commit: CommitDep,
+    user: CurrentUser,
+    conversation_id: DbId,
+    until: Annotated[str, Form()] = "",
+) -> Response:
+    """Snooze until a time (the picker's time is the inbox's), ``tomorrow`` or ``reply``."""
+    conversation = get_conversation(session, user, conversation_id)
+    try:
+        when = snooze.parse_until(conversation, until, utcnow())
+    except snooze.SnoozeError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    try:
+        snooze.snooze(session, conversation=conversation, until=when, actor=user)
+    except snooze.SnoozeError as exc:
+        raise _refused(exc) from exc
+    commit()
+    return _changed(request, session, user, conversation)
+
+
+@router.post("/{conversation_id}/unsnooze")
+def unsnooze_conversation(
+    request: Request,
+    session: SessionDep,
+    commit: CommitDep,
+    user: CurrentUser,
+    conversation_id: DbId,
+) -> Response:
+    """End the snooze now."""
+    conversation = get_conversation(session, user, conversation_id)
+    try:
+        snooze.unsnooze(session, conversation=conversation, actor=user)
+    except snooze.SnoozeError as exc:
         raise _refused(exc) from exc
     commit()
     return _changed(request, session, user, conversation)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep
 from inbox.limits import DbId, parse_id
 from inbox.models import Conversation, User
+from inbox.services import snooze
 from web.auth import CurrentUser
 from web.consent import consent_view, held_text
 from web.deps import live_position, page_context
@@ -97,6 +98,7 @@ def conversation_context(
         "merge_fields": MERGE_FIELDS,
         "consent": consent_view(session, conversation),
         "held_text": lambda message: held_text(message, conversation),
+        "snooze_text": lambda c: snooze.describe(c, c.snoozed_until) if c.snoozed_until else "",
     }
 
 
