@@ -130,6 +130,9 @@ class MessageOut(BaseModel):
     created_at: datetime
     sent_at: datetime | None
     delivered_at: datetime | None
+    held_until: datetime | None = Field(
+        default=None, description="Status held: when it goes (quiet hours, or sent later)."
+    )
 
 
 class ContactEventOut(BaseModel):
@@ -178,6 +181,13 @@ class SendMessageIn(BaseModel):
         default=False,
         description="True for messages an integration sends on its own; they do not stop the "
         "time-to-first-response clock.",
+    )
+    send_at: datetime | None = Field(
+        default=None,
+        description="Send later: the message is stored scheduled (status held) and goes then, "
+        "after consent and quiet hours are checked again; without a zone it is the inbox's time. "
+        "It shows as scheduled on the conversation's timeline, where an agent may edit or cancel "
+        "it until it goes.",
     )
 
     @field_validator("body")

@@ -219,6 +219,9 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", f"/conversations/{CONV}/notes"): OfSales({"text": "a note"}),
         ("POST", f"/conversations/{CONV}/consent"): OfSales({"decision": "dismiss"}),
         ("POST", f"/conversations/{CONV}/messages/{{message_id}}/cancel"): OfSales(),
+        ("POST", f"/conversations/{CONV}/messages/{{message_id}}/reschedule"): OfSales(
+            {"body": "later", "send_at": "2099-01-01T09:00"}
+        ),
         ("POST", f"/conversations/{CONV}/snooze"): OfSales({"until": "reply"}),
         ("POST", f"/conversations/{CONV}/unsnooze"): OfSales(),
         ("POST", f"/conversations/{CONV}/{{action}}"): OfSales(),

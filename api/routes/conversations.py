@@ -47,7 +47,7 @@ from inbox.models import (
     utcnow,
 )
 from inbox.services import conversations as service
-from inbox.services import snooze, visibility
+from inbox.services import scheduled, snooze, visibility
 from inbox.services.admin import blocklist
 from inbox.services.conversations import ConversationActionError
 from inbox.services.outbound import OutboundBlocked, queue_message
@@ -237,12 +237,21 @@ async def send_message(
             for item in payload.media
         ]
         try:
+            later = (
+                scheduled.inbox_time(conversation, payload.send_at, utcnow())
+                if payload.send_at is not None
+                else None
+            )
+        except scheduled.ScheduleError as exc:
+            raise field_error("send_at", str(exc)) from exc
+        try:
             message = queue_message(
                 session,
                 conversation=conversation,
                 body=payload.body,
                 media=media,
                 automated=payload.automated,
+                held_until=later,
             )
         except OutboundBlocked as exc:
             raise Refused.send(exc) from exc

@@ -34,6 +34,7 @@ from inbox.models import (
 )
 from inbox.relay import enqueue_conversation_signal
 from inbox.rules.hours import next_open
+from inbox.services.scheduled import ScheduleError, inbox_time
 
 # When "tomorrow morning" is for an inbox without opening hours (its own time zone).
 DEFAULT_MORNING = time(9, 0)
@@ -66,17 +67,11 @@ def parse_until(conversation: Conversation, value: str, now: datetime) -> dateti
     if value == "reply":
         return SNOOZE_UNTIL_REPLY
     try:
-        when = datetime.fromisoformat(value)
-    except ValueError as exc:
+        return inbox_time(conversation, value, now)
+    except ScheduleError as exc:
         raise SnoozeError(
-            "Snooze until a time (ISO 8601), \u201ctomorrow\u201d or \u201creply\u201d"
+            f"{exc}: snooze until a time, \u201ctomorrow\u201d or \u201creply\u201d"
         ) from exc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(conversation.inbox.timezone or "UTC"))
-    when = as_utc(when)
-    if when <= now:
-        raise SnoozeError("Pick a time in the future to snooze until")
-    return when
 
 
 def describe(conversation: Conversation, until: datetime) -> str:

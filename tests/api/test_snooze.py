@@ -85,3 +85,22 @@ def test_tomorrow_without_hours_is_nine_in_the_inbox_zone(factory):
     now = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)  # 23:30 in Paris
     when = snooze.tomorrow_morning(convo, now).astimezone(ZoneInfo("Europe/Paris"))
     assert (when.date().isoformat(), when.hour, when.minute) == ("2026-12-02", 9, 0)
+
+
+async def test_send_later_through_the_api(api_client, factory, fake_temporal, sessions):
+    convo = factory.conversation()
+    at = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    response = await api_client.post(
+        f"/api/v1/conversations/{convo.id}/messages",
+        json={"body": "See you Friday", "send_at": at.isoformat()},
+    )
+    assert response.status_code == 202
+    assert response.json()["status"] == "held"
+    assert datetime.fromisoformat(response.json()["held_until"]) == at
+    (call,) = fake_temporal.calls
+    assert call.signal == "message_held"
+    past = await api_client.post(
+        f"/api/v1/conversations/{convo.id}/messages",
+        json={"body": "x", "send_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()},
+    )
+    assert past.status_code == 422 and past.json()["detail"][0]["loc"] == ["body", "send_at"]

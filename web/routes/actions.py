@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from api.deps import CommitDep, SessionDep
 from inbox.limits import DbId, parse_id
 from inbox.models import Conversation, ConversationStatus, EventKind, Message, User, utcnow
-from inbox.services import consent, mentions, snooze
+from inbox.services import consent, mentions, scheduled, snooze
 from inbox.services import conversations as actions
 from inbox.services.admin import blocklist
 from inbox.services.outbound import OutboundBlocked, cancel_held, queue_message
@@ -60,11 +60,18 @@ def reply(
     user: CurrentUser,
     conversation_id: DbId,
     body: Annotated[str, Form()] = "",
+    send_at: Annotated[str, Form()] = "",
 ) -> Response:
-    """Send the composer's text (merge fields filled in) from this agent. A reply on a closed
-    conversation reopens it first: the agent has taken it up again, and it belongs in the open
-    views (refused, with the reason, when the number has another open conversation there)."""
+    """Send the composer's text (merge fields filled in) from this agent, now or at
+    ``send_at`` (the picker's time is the inbox's: stored held until then, see
+    ``inbox/services/scheduled.py``). A reply on a closed conversation reopens it first: the
+    agent has taken it up again, and it belongs in the open views (refused, with the reason,
+    when the number has another open conversation there)."""
     conversation = get_conversation(session, user, conversation_id)
+    try:
+        later = scheduled.inbox_time(conversation, send_at, utcnow()) if send_at.strip() else None
+    except scheduled.ScheduleError as exc:
+        raise HTTPException(status_code=422, detail=f"Send later: {exc}") from exc
     try:
         text = render_merge_fields(body, merge_values(conversation, conversation.contact, user))
     except MergeError as exc:
@@ -77,7 +84,9 @@ def reply(
         except actions.ConversationActionError as exc:
             raise _refused(exc) from exc
     try:
-        queue_message(session, conversation=conversation, body=text, author_id=user.id)
+        queue_message(
+            session, conversation=conversation, body=text, author_id=user.id, held_until=later
+        )
     except OutboundBlocked as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     session.flush()
@@ -202,6 +211,34 @@ def cancel_held_message(
     try:
         cancel_held(session, message=message, actor=user)
     except OutboundBlocked as exc:
+        raise _refused(exc) from exc
+    commit()
+    return _changed(request, session, user, conversation)
+
+
+@router.post("/{conversation_id}/messages/{message_id}/reschedule")
+def reschedule_message(
+    request: Request,
+    session: SessionDep,
+    commit: CommitDep,
+    user: CurrentUser,
+    conversation_id: DbId,
+    message_id: DbId,
+    body: Annotated[str, Form()] = "",
+    send_at: Annotated[str, Form()] = "",
+) -> Response:
+    """Change the text and time of a scheduled message before it goes."""
+    conversation = get_conversation(session, user, conversation_id)
+    message = session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation.id:
+        raise HTTPException(status_code=404, detail="No such message in this conversation")
+    try:
+        when = scheduled.inbox_time(conversation, send_at, utcnow())
+    except scheduled.ScheduleError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    try:
+        scheduled.reschedule(session, message=message, body=body, send_at=when)
+    except scheduled.ScheduleError as exc:
         raise _refused(exc) from exc
     commit()
     return _changed(request, session, user, conversation)
