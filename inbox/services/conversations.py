@@ -321,6 +321,8 @@ def row_state(conversation: Conversation) -> ConversationState:
         assignee_id=conversation.assignee_id,
         opened_at=conversation.created_at,
         clocks=Clocks.from_row(conversation),
+        # A workflow (re)started from the row keeps the snooze's timer.
+        snoozed_until=conversation.snoozed_until,
     )
 
 

@@ -9,13 +9,19 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from inbox.contracts import SNOOZE_UNTIL_REPLY
+from inbox.contracts import (
+    SNOOZE_UNTIL_REPLY,
+    TASK_QUEUE,
+    ConversationInput,
+    conversation_workflow_id,
+)
 from inbox.models import ContactEvent, Conversation, ConversationRead, EventKind, User
 from inbox.services import snooze
 from inbox.services.inbound import receive_inbound
 from tests.polling import eventually
 from tests.rules.conftest import Rig
 from web.queries import View, view_clause
+from workflows.conversation import ConversationWorkflow
 
 
 def _setup(factory):
@@ -139,3 +145,24 @@ async def test_until_the_contact_replies_arms_no_timer(rig: Rig, factory) -> Non
         await rig.inbound(conversation.id, "me again")
         state = await rig.settled(conversation.id)
     assert state.snoozed_until is None
+
+
+async def test_a_workflow_started_from_the_row_keeps_the_snooze(rig: Rig, factory) -> None:
+    # As after a workflow was reset or terminated: the next run loads the stored row.
+    conversation, rep = _setup(factory)
+    until = (await rig.now()).replace(microsecond=0) + timedelta(hours=5)
+    with rig.sessions() as session:
+        session.get_one(Conversation, conversation.id).snoozed_until = until
+        session.commit()
+    await rig.env.client.start_workflow(
+        ConversationWorkflow.run,
+        ConversationInput(conversation_id=conversation.id),
+        id=conversation_workflow_id(conversation.id),
+        task_queue=TASK_QUEUE,
+    )
+    async with rig.worker():
+        state = await rig.settled(conversation.id)
+        assert state.snoozed_until == until
+        await rig.env.sleep(timedelta(hours=5, minutes=1))
+        await eventually(lambda: _row(rig, conversation.id).snoozed_until is None)
+    assert _unread_mark(rig, rep.id, conversation.id)
