@@ -27,6 +27,7 @@ from inbox.contracts import (
     ACTIVITY_LOAD_STATE,
     ACTIVITY_OBSERVE,
     ACTIVITY_RELEASE_HELD,
+    ACTIVITY_WAKE_SNOOZED,
     SIGNAL_MESSAGE_SENT,
     Clocks,
     ConversationEvent,
@@ -40,13 +41,14 @@ from inbox.contracts import (
     ReleaseHeldInput,
     ReleaseHeldResult,
     RuleSpec,
+    WakeSnoozedInput,
 )
 from inbox.models import Conversation, Message
 from inbox.reporting.facts import record_clock_changes, record_message
 from inbox.rules import engine
 from inbox.rules.registry import RuleSet, registry_for
 from inbox.rules.snapshot import build_facts, last_direction, message_counts
-from inbox.services import consent
+from inbox.services import consent, snooze
 from inbox.services.conversations import row_state
 from inbox.services.outbound import publish_message_update
 from inbox.settings import Settings
@@ -190,6 +192,22 @@ class StoreActivities:
                 )
             session.commit()
         return result
+
+    @activity.defn(name=ACTIVITY_WAKE_SNOOZED)
+    async def wake_snoozed_conversation(self, request: WakeSnoozedInput) -> bool:
+        """End a snooze whose time came: the conversation comes back, unread for its assignee.
+        False when the row's snooze was ended or moved meanwhile (or it is gone)."""
+
+        def wake() -> bool:
+            with self._sessions() as session:
+                conversation = session.get(Conversation, request.conversation_id)
+                if conversation is None:
+                    return False
+                woken = snooze.wake(session, conversation=conversation, until=request.until)
+                session.commit()
+                return woken
+
+        return await self._run(wake)
 
     @activity.defn(name=ACTIVITY_RELEASE_HELD)
     async def release_held_message(self, request: ReleaseHeldInput) -> ReleaseHeldResult:

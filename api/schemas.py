@@ -67,6 +67,10 @@ class ConversationOut(BaseModel):
     closed_at: datetime | None
     time_to_first_response_seconds: int | None
     time_to_close_seconds: int | None
+    snoozed_until: datetime | None = Field(
+        default=None,
+        description="Snoozed until then; 9999-12-31T00:00:00Z means until the contact replies.",
+    )
 
     @classmethod
     def from_row(cls, row: Conversation) -> ConversationOut:
@@ -88,6 +92,7 @@ class ConversationOut(BaseModel):
             first_response_at=row.first_response_at,
             last_inbound_at=row.last_inbound_at,
             last_outbound_at=row.last_outbound_at,
+            snoozed_until=row.snoozed_until,
             last_response_at=row.last_response_at,
             closed_at=row.closed_at,
             time_to_first_response_seconds=row.time_to_first_response_seconds,
@@ -125,6 +130,9 @@ class MessageOut(BaseModel):
     created_at: datetime
     sent_at: datetime | None
     delivered_at: datetime | None
+    held_until: datetime | None = Field(
+        default=None, description="Status held: when it goes (quiet hours, or sent later)."
+    )
 
 
 class ContactEventOut(BaseModel):
@@ -174,6 +182,13 @@ class SendMessageIn(BaseModel):
         description="True for messages an integration sends on its own; they do not stop the "
         "time-to-first-response clock.",
     )
+    send_at: datetime | None = Field(
+        default=None,
+        description="Send later: the message is stored scheduled (status held) and goes then, "
+        "after consent and quiet hours are checked again; without a zone it is the inbox's time. "
+        "It shows as scheduled on the conversation's timeline, where an agent may edit or cancel "
+        "it until it goes.",
+    )
 
     @field_validator("body")
     @classmethod
@@ -182,6 +197,15 @@ class SendMessageIn(BaseModel):
         if not value.strip() and not info.data.get("media"):
             raise ValueError("a message needs a body or media")
         return value
+
+
+class SnoozeIn(BaseModel):
+    until: str = Field(
+        max_length=64,
+        description="An ISO 8601 time (with its zone; without one it is the inbox's time), "
+        '"tomorrow" (the inbox\'s next opening from tomorrow on) or "reply" (until the contact '
+        "writes).",
+    )
 
 
 class AssignIn(BaseModel):

@@ -55,6 +55,13 @@ SIGNAL_MESSAGE_HELD = "message_held"
 SIGNAL_HOLD_CANCELLED = "hold_cancelled"
 # A person decided a possible opt-out (recorded it, or dismissed it): no reminder is due.
 SIGNAL_OPT_OUT_DECIDED = "opt_out_decided"
+# An agent snoozed the conversation until ``snoozed_until`` (``SNOOZE_UNTIL_REPLY``: until the
+# contact writes); ``unsnoozed``: the snooze ended early (by hand, or the contact wrote).
+SIGNAL_SNOOZED = "snoozed"
+# "Until the contact replies" is stored as this far-future time: one nullable column says both
+# whether and until when a conversation is snoozed, and every "is it snoozed" query is the same.
+SNOOZE_UNTIL_REPLY = datetime(9999, 12, 31, tzinfo=UTC)
+SIGNAL_UNSNOOZED = "unsnoozed"
 # The signal (and input) of ``SendMessageWorkflow``.
 SIGNAL_SEND = "send"
 
@@ -62,6 +69,8 @@ SIGNAL_SEND = "send"
 # A held message's hold ends: sent (queued for delivery), held again, or cancelled.
 ACTIVITY_RELEASE_HELD = "release_held_message"
 ACTIVITY_LOAD_STATE = "load_conversation_state"
+# A snooze's time came: the conversation comes back, unread for its assignee.
+ACTIVITY_WAKE_SNOOZED = "wake_snoozed_conversation"
 # The store step of an event: write the clocks, read the rules its triggers select (and the
 # stored facts when a rule evaluated now needs them).
 ACTIVITY_OBSERVE = "observe_conversation"
@@ -224,6 +233,8 @@ class ConversationEvent:
     # ``message_held``: when the held message goes; ``cause``, the rule run that held it.
     held_until: datetime | None = None
     cause: RuleContext | None = None
+    # ``snoozed``: until when (``SNOOZE_UNTIL_REPLY``: until the contact writes).
+    snoozed_until: datetime | None = None
 
 
 @dataclass
@@ -307,6 +318,8 @@ class ConversationState:
     # Held messages and undecided possible opt-outs (workflows/consent.py).
     holds: list[HeldSend] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)
+    # Snoozed until then (workflows/snooze.py); ``SNOOZE_UNTIL_REPLY`` arms no timer.
+    snoozed_until: datetime | None = None
 
     def facts(self) -> dict[str, Any]:
         """What the workflow knows best, as rule facts: they override the stored snapshot."""
@@ -454,6 +467,16 @@ class RunRuleResult:
     # What the actions did to this conversation, for the workflow to apply in order (an
     # automated reply's ``message_sent``, a ``closed`` …): its own automation never signals it.
     events: list[PendingEvent] = field(default_factory=list)
+
+
+@dataclass
+class WakeSnoozedInput:
+    """The snooze of conversation ``conversation_id`` that ends at ``until`` fell due at ``now``:
+    end it (unless it was ended or changed meanwhile) and mark it unread for its assignee."""
+
+    conversation_id: int
+    until: datetime
+    now: datetime
 
 
 @dataclass

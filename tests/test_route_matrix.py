@@ -266,6 +266,11 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", f"/conversations/{CONV}/tags"): OfSales({"tag": "vip"}),
         ("POST", f"/conversations/{CONV}/tags/remove"): OfSales({"tag": "vip"}),
         ("POST", f"/conversations/{CONV}/messages/{{message_id}}/cancel"): OfSales(),
+        ("POST", f"/conversations/{CONV}/messages/{{message_id}}/reschedule"): OfSales(
+            {"body": "later", "send_at": "2099-01-01T09:00"}
+        ),
+        ("POST", f"/conversations/{CONV}/snooze"): OfSales({"until": "reply"}),
+        ("POST", f"/conversations/{CONV}/unsnooze"): OfSales(),
         ("POST", f"/conversations/{CONV}/{{action}}"): OfSales(),
         # The right panel's edits (the contact's through the conversation it is seen in).
         ("POST", f"/conversations/{CONV}/fields/{{entity}}/{{key}}"): OfSales({"value": "A-1"}),
@@ -293,6 +298,8 @@ def expectations(ids: dict[str, Any]) -> dict[tuple[str, str], Expectation]:
         ("POST", f"/api/v1/conversations/{CONV}/spam"): Api("item"),
         ("POST", f"/api/v1/conversations/{CONV}/tags"): Api("item", {"tag": "vip"}),
         ("DELETE", f"/api/v1/conversations/{CONV}/tags/{{tag}}"): Api("item"),
+        ("POST", f"/api/v1/conversations/{CONV}/snooze"): Api("item", {"until": "reply"}),
+        ("POST", f"/api/v1/conversations/{CONV}/unsnooze"): Api("item"),
         ("POST", "/api/v1/contacts"): Api("create", {"numbers": ["+12025550199"]},
                                           frozenset({201})),  # contacts belong to no inbox
         ("GET", f"/api/v1/contacts/{CONTACT}"): Api("item"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -67,6 +68,9 @@ def held_text(message: Message, conversation: Conversation) -> str:
     zone = contact_zones(
         conversation.contact_number, conversation.contact.timezone, conversation.inbox.timezone
     )[0]
+    if not message.automated:
+        # A person's "send later": the time they picked, in the inbox's zone as they picked it.
+        picked = ZoneInfo(conversation.inbox.timezone or "UTC")
+        return f"Scheduled for {message.held_until.astimezone(picked).strftime('%a %d %b, %H:%M')}"
     when = message.held_until.astimezone(zone).strftime("%a %d %b, %H:%M")
-    why = "quiet hours, the contact's time" if message.automated else "the contact's time"
-    return f"Held until {when} ({why})"
+    return f"Held until {when} (quiet hours, the contact's time)"

@@ -40,6 +40,7 @@ class View(StrEnum):
     UNASSIGNED = "unassigned"
     CLOSED = "closed"
     SPAM = "spam"
+    SNOOZED = "snoozed"
 
 
 VIEW_LABELS: dict[View, str] = {
@@ -49,6 +50,7 @@ VIEW_LABELS: dict[View, str] = {
     View.UNASSIGNED: "Unassigned",
     View.CLOSED: "Closed",
     View.SPAM: "Spam",
+    View.SNOOZED: "Snoozed",
 }
 
 
@@ -129,7 +131,14 @@ def unread_clause(user_id: int) -> ColumnElement[bool]:
 
 def view_clause(view: View, user: User) -> ColumnElement[bool]:
     """The condition that defines one of the left panel's views."""
-    is_open = Conversation.status == ConversationStatus.OPEN
+    # A snoozed conversation is away until it comes back: only the Snoozed view lists it.
+    is_open = and_(
+        Conversation.status == ConversationStatus.OPEN, Conversation.snoozed_until.is_(None)
+    )
+    if view is View.SNOOZED:
+        return and_(
+            Conversation.status == ConversationStatus.OPEN, Conversation.snoozed_until.isnot(None)
+        )
     if view is View.MY_OPEN:
         return and_(is_open, Conversation.assignee_id == user.id)
     if view is View.MY_UNREAD:

@@ -49,6 +49,8 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_MOVED,
         SIGNAL_OPT_OUT_DECIDED,
         SIGNAL_REOPENED,
+        SIGNAL_SNOOZED,
+        SIGNAL_UNSNOOZED,
         TRIGGER_ASSIGNED,
         TRIGGER_CLOSED,
         TRIGGER_MESSAGE_RECEIVED,
@@ -76,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.consent import Holds, Reviews
     from workflows.send_message import deliver
+    from workflows.snooze import Snooze
     from workflows.timers import Timekeeper, earliest, fire_due
 
 OPEN, CLOSED, SPAM = ConversationStatus.OPEN, ConversationStatus.CLOSED, ConversationStatus.SPAM
@@ -119,6 +122,8 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
             _reopen(state)
             triggers.append(TRIGGER_REOPENED)
         state.messages_received += 0 if counted else 1
+        # The contact wrote: a snooze ends early (the inbound path cleared the row).
+        state.snoozed_until = None
         if clocks.first_inbound_at is None:
             clocks.first_inbound_at = at
         clocks.last_inbound_at = _later(clocks.last_inbound_at, at)
@@ -179,6 +184,11 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
             state.holds.append(HeldSend(event.message_id, as_utc(event.held_until), event.cause))
     elif signal == SIGNAL_HOLD_CANCELLED:
         state.holds = [h for h in state.holds if h.message_id != event.message_id]
+    elif signal == SIGNAL_SNOOZED:
+        if event.snoozed_until is not None:
+            state.snoozed_until = as_utc(event.snoozed_until)
+    elif signal == SIGNAL_UNSNOOZED:
+        state.snoozed_until = None
     elif signal == SIGNAL_OPT_OUT_DECIDED:
         state.reviews = [r for r in state.reviews if r.message_id != event.message_id]
     else:
@@ -289,6 +299,16 @@ class ConversationWorkflow:
         """A person decided the possible opt-out ``message_id``: no reminder."""
         self._queue.append(PendingEvent(SIGNAL_OPT_OUT_DECIDED, event))
 
+    @workflow.signal(name=SIGNAL_SNOOZED)
+    def snoozed(self, event: ConversationEvent) -> None:
+        """An agent snoozed the conversation until ``snoozed_until``."""
+        self._queue.append(PendingEvent(SIGNAL_SNOOZED, event))
+
+    @workflow.signal(name=SIGNAL_UNSNOOZED)
+    def unsnoozed(self, event: ConversationEvent) -> None:
+        """An agent ended the snooze early."""
+        self._queue.append(PendingEvent(SIGNAL_UNSNOOZED, event))
+
     @workflow.query(name="state")
     def state(self) -> ConversationState:
         """The conversation as the workflow knows it."""
@@ -321,6 +341,7 @@ class ConversationWorkflow:
             self._automation,
             Holds(state, self._automation),
             Reviews(state, self._automation),
+            Snooze(state),
         ]
         self._sync_search_attributes(state)
         while True:

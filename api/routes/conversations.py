@@ -32,6 +32,7 @@ from api.schemas import (
     MessageOut,
     MoveIn,
     SendMessageIn,
+    SnoozeIn,
     StartConversationIn,
     TagIn,
     TimelineItem,
@@ -44,9 +45,10 @@ from inbox.models import (
     Conversation,
     ConversationStatus,
     Message,
+    utcnow,
 )
 from inbox.services import conversations as service
-from inbox.services import tags, visibility
+from inbox.services import scheduled, snooze, tags, visibility
 from inbox.services.admin import blocklist
 from inbox.services.conversations import ConversationActionError
 from inbox.services.outbound import OutboundBlocked, queue_message
@@ -236,12 +238,21 @@ async def send_message(
             for item in payload.media
         ]
         try:
+            later = (
+                scheduled.inbox_time(conversation, payload.send_at, utcnow())
+                if payload.send_at is not None
+                else None
+            )
+        except scheduled.ScheduleError as exc:
+            raise field_error("send_at", str(exc)) from exc
+        try:
             message = queue_message(
                 session,
                 conversation=conversation,
                 body=payload.body,
                 media=media,
                 automated=payload.automated,
+                held_until=later,
             )
         except OutboundBlocked as exc:
             raise Refused.send(exc) from exc
@@ -392,3 +403,52 @@ async def remove_conversation_tag(
         conversation_id,
         lambda c: tags.remove_tag(session, conversation=c, tag=tag),
     )
+
+
+@router.post(
+    "/{conversation_id}/snooze", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
+)
+async def snooze_conversation(
+    conversation_id: DbId,
+    payload: SnoozeIn,
+    session: SessionDep,
+    commit: CommitDep,
+    scope: ApiScope,
+) -> ConversationOut:
+    """Snooze an open conversation until a time, ``tomorrow`` or ``reply``: it leaves the open
+    views and comes back (unread for its assignee) when the time comes or the contact writes."""
+
+    def work() -> ConversationOut:
+        conversation = get_conversation(session, conversation_id, scope)
+        try:
+            until = snooze.parse_until(conversation, payload.until, utcnow())
+        except snooze.SnoozeError as exc:
+            raise field_error("until", str(exc)) from exc
+        try:
+            snooze.snooze(session, conversation=conversation, until=until, actor=None)
+        except snooze.SnoozeError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        commit()
+        return ConversationOut.from_row(conversation)
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    "/{conversation_id}/unsnooze", response_model=ConversationOut, responses=NOT_FOUND | CONFLICT
+)
+async def unsnooze_conversation(
+    conversation_id: DbId, session: SessionDep, commit: CommitDep, scope: ApiScope
+) -> ConversationOut:
+    """End a snooze now (409 when the conversation is not snoozed)."""
+
+    def work() -> ConversationOut:
+        conversation = get_conversation(session, conversation_id, scope)
+        try:
+            snooze.unsnooze(session, conversation=conversation, actor=None)
+        except snooze.SnoozeError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        commit()
+        return ConversationOut.from_row(conversation)
+
+    return await run_in_threadpool(work)

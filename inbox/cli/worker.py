@@ -74,6 +74,7 @@ def activities(
         store.load_conversation_state,
         store.observe_conversation,
         store.release_held_message,
+        store.wake_snoozed_conversation,
         sms.deliver_message,
         sms.mark_message_failed,
         automation.run_rule,

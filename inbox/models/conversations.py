@@ -60,6 +60,9 @@ class Conversation(Base):
     # A message of this conversation that may revoke consent in other words, until a person
     # decides (a banner). No foreign key: a message goes only with its conversation.
     possible_opt_out_message_id: Mapped[int | None] = mapped_column(Integer)
+    # Snoozed until then (``inbox.contracts.SNOOZE_UNTIL_REPLY``: until the contact writes);
+    # a snoozed conversation is left out of the open views (inbox/services/snooze.py).
+    snoozed_until: Mapped[datetime | None]
 
     contact: Mapped[Contact] = relationship()
     channel: Mapped[Channel] = relationship()

@@ -58,4 +58,7 @@ class EventKind(StrEnum):
     FIELD_CHANGED = "field_changed"
     NUMBER_ADDED = "number_added"
     NUMBER_REMOVED = "number_removed"
+    # "Snoozed until …" and "Back from snooze" (inbox/services/snooze.py).
+    SNOOZED = "snoozed"
+    UNSNOOZED = "unsnoozed"
     CUSTOM = "custom"

@@ -62,6 +62,8 @@ LIFECYCLE_KINDS = frozenset(
         EventKind.TAGGED,
         EventKind.UNTAGGED,
         EventKind.MERGED,
+        EventKind.SNOOZED,
+        EventKind.UNSNOOZED,
     }
 )
 # Kinds that record a change another service made (inbox.services.contact_fields): logging one
@@ -328,6 +330,8 @@ def row_state(conversation: Conversation) -> ConversationState:
         assignee_id=conversation.assignee_id,
         opened_at=conversation.created_at,
         clocks=Clocks.from_row(conversation),
+        # A workflow (re)started from the row keeps the snooze's timer.
+        snoozed_until=conversation.snoozed_until,
     )
 
 

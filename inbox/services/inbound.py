@@ -32,7 +32,7 @@ from inbox.models import (
     utcnow,
 )
 from inbox.phone import normalize_number
-from inbox.services import consent
+from inbox.services import consent, snooze
 from inbox.services.admin.blocklist import is_blocked
 from inbox.services.conversations import (
     ConversationActionError,
@@ -150,6 +150,8 @@ def receive_inbound(
         keyword=answer.keyword or "",
         review_by=answer.review_by,
     )
+    if not hidden:
+        snooze.end_on_reply(session, conversation)
     if answer.reply:
         queue_message(
             session,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -463,3 +464,70 @@ def test_every_page_renders_for_every_role(signed_in, sessions, world, who):
         f"/contacts/{conversation.contact_id}",
     ]:
         assert browser.get(url).status_code == 200, (who, url)
+
+
+def test_snooze_from_the_header_leaves_the_open_views_until_unsnoozed(signed_in, sessions, world):
+    mine = text_in(sessions, world, body="later please", number="+12025550341")
+    agent: Browser = signed_in("agent@example.com")
+    page = agent.get(f"/inbox/{mine.id}").text
+    assert 'id="snooze-menu"' in page and 'id="snooze-tomorrow"' in page
+    refused = agent.post(f"/conversations/{mine.id}/snooze", data={"until": "2000-01-01T09:00"})
+    assert refused.status_code == 422
+    answer = agent.post(f"/conversations/{mine.id}/snooze", data={"until": "2099-06-01T09:30"})
+    assert answer.status_code == 200
+    assert "Snoozed until Mon 01 Jun, 09:30" in answer.text and 'id="btn-unsnooze"' in answer.text
+    with sessions() as session:
+        row = session.get_one(Conversation, mine.id)
+        assert row.snoozed_until is not None
+        # The picker's time is the inbox's.
+        assert row.snoozed_until.astimezone(ZoneInfo(row.inbox.timezone)).hour == 9
+    assert f'data-id="{mine.id}"' in agent.get("/inbox/list?view=snoozed", htmx=True).text
+    for view in ("all", "mine"):
+        listed = agent.get(f"/inbox/list?view={view}", htmx=True).text
+        assert f'data-id="{mine.id}"' not in listed, view
+    back = agent.post(f"/conversations/{mine.id}/unsnooze")
+    assert back.status_code == 200 and 'id="snooze-menu"' in back.text
+    assert "Back from snooze: ended by Alex Agent" in back.text
+    assert f'data-id="{mine.id}"' in agent.get("/inbox/list?view=all", htmx=True).text
+    assert agent.post(f"/conversations/{mine.id}/unsnooze").status_code == 409
+
+
+def test_send_later_shows_scheduled_and_can_be_edited_then_cancelled(signed_in, sessions, world):
+    mine = text_in(sessions, world, body="remind me tomorrow", number="+12025550342")
+    agent: Browser = signed_in("agent@example.com")
+    page = agent.get(f"/inbox/{mine.id}").text
+    assert 'id="send-at"' in page
+    past = agent.post(
+        f"/conversations/{mine.id}/reply", data={"body": "Too late", "send_at": "2000-01-01T09:00"}
+    )
+    assert past.status_code == 422 and "Send later" in past.text
+    answer = agent.post(
+        f"/conversations/{mine.id}/reply",
+        data={"body": "Good morning!", "send_at": "2099-06-01T08:15"},
+    )
+    assert answer.status_code == 200
+    assert "Scheduled for Mon 01 Jun, 08:15" in answer.text
+    with sessions() as session:
+        message = session.scalars(
+            select(Message).where(
+                Message.conversation_id == mine.id, Message.body == "Good morning!"
+            )
+        ).one()
+        assert message.status == "held"
+        tz = ZoneInfo(session.get_one(Conversation, mine.id).inbox.timezone)
+        assert message.held_until is not None and message.held_until.astimezone(tz).hour == 8
+        message_id = message.id
+    assert 'value="2099-06-01T08:15"' in answer.text  # the edit form starts from it
+    edited = agent.post(
+        f"/conversations/{mine.id}/messages/{message_id}/reschedule",
+        data={"body": "Good afternoon!", "send_at": "2099-06-01T14:00"},
+    )
+    assert edited.status_code == 200 and "Scheduled for Mon 01 Jun, 14:00" in edited.text
+    assert "Good afternoon!" in edited.text
+    cancelled = agent.post(f"/conversations/{mine.id}/messages/{message_id}/cancel")
+    assert cancelled.status_code == 200 and "Cancelled by Alex Agent" in cancelled.text
+    again = agent.post(
+        f"/conversations/{mine.id}/messages/{message_id}/reschedule",
+        data={"body": "x", "send_at": "2099-06-01T14:00"},
+    )
+    assert again.status_code == 409

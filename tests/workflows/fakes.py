@@ -27,6 +27,7 @@ from inbox.contracts import (
     ACTIVITY_OBSERVE,
     ACTIVITY_RELEASE_HELD,
     ACTIVITY_RUN_RULE,
+    ACTIVITY_WAKE_SNOOZED,
     SEARCH_ATTRIBUTES,
     SIGNAL_MESSAGE_SENT,
     ActionRequest,
@@ -48,6 +49,7 @@ from inbox.contracts import (
     RunRecord,
     RunRuleInput,
     RunRuleResult,
+    WakeSnoozedInput,
     conversation_workflow_id,
 )
 from inbox.rules.registry import RuleSet
@@ -87,6 +89,7 @@ class FakeRow(Clocks):
     inbox_id: int | None = 1
     channel_id: int | None = None
     assignee_id: int | None = None
+    snoozed_until: datetime | None = None
 
 
 class Outage:
@@ -119,6 +122,7 @@ class FakeStore:
         self.outage: Outage | None = None
         self.released: list[ReleaseHeldInput] = []
         self.cancelled: set[int] = set()  # held messages cancelled in the "database"
+        self.woken: list[WakeSnoozedInput] = []
 
     def add(self, conversation_id: int, **fields: Any) -> FakeRow:
         if "opened_at" in fields:
@@ -133,6 +137,15 @@ class FakeStore:
         if row is None:
             raise ApplicationError("no such conversation", non_retryable=True)
         return row_state(row)  # type: ignore[arg-type]
+
+    @activity.defn(name=ACTIVITY_WAKE_SNOOZED)
+    async def wake(self, request: WakeSnoozedInput) -> bool:
+        self.woken.append(request)
+        row = self.rows.get(request.conversation_id)
+        if row is None or row.snoozed_until != request.until:
+            return False
+        row.snoozed_until = None
+        return True
 
     @activity.defn(name=ACTIVITY_OBSERVE)
     async def observe(self, request: ObserveInput) -> ObserveResult:
@@ -280,6 +293,7 @@ def fake_activities(
         store.load,
         store.observe,
         store.release,
+        store.wake,
         sms.deliver,
         sms.mark_failed,
         automation.run_rule,

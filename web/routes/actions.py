@@ -3,6 +3,7 @@ notes. Each answers with the changed parts as out-of-band swaps; other pages hea
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
@@ -11,8 +12,8 @@ from fastapi.responses import Response
 from api.deps import CommitDep, SessionDep, SettingsDep
 from inbox.limits import DbId, parse_id
 from inbox.media import MediaRefused, discard_image, read_upload, store_image
-from inbox.models import Conversation, ConversationStatus, EventKind, Message, User
-from inbox.services import consent, mentions, tags
+from inbox.models import Conversation, ConversationStatus, EventKind, Message, User, utcnow
+from inbox.services import consent, mentions, scheduled, snooze, tags
 from inbox.services import conversations as actions
 from inbox.services.admin import blocklist
 from inbox.services.outbound import OutboundBlocked, cancel_held, queue_message
@@ -63,12 +64,18 @@ def reply(
     settings: SettingsDep,
     body: Annotated[str, Form()] = "",
     image: Annotated[UploadFile | None, File()] = None,
+    send_at: Annotated[str, Form()] = "",
 ) -> Response:
     """Send the composer's text (merge fields filled in) from this agent, with its attached
-    image (an MMS) if any. A reply on a closed conversation reopens it first: the agent has
-    taken it up again, and it belongs in the open views (refused, with the reason, when the
-    number has another open conversation there)."""
+    image (an MMS) if any, now or at ``send_at`` (the picker's time is the inbox's: stored held
+    until then, see ``inbox/services/scheduled.py``). A reply on a closed conversation reopens
+    it first: the agent has taken it up again, and it belongs in the open views (refused, with
+    the reason, when the number has another open conversation there)."""
     conversation = get_conversation(session, user, conversation_id)
+    try:
+        later = scheduled.inbox_time(conversation, send_at, utcnow()) if send_at.strip() else None
+    except scheduled.ScheduleError as exc:
+        raise HTTPException(status_code=422, detail=f"Send later: {exc}") from exc
     try:
         text = render_merge_fields(body, merge_values(conversation, conversation.contact, user))
     except MergeError as exc:
@@ -82,7 +89,7 @@ def reply(
     if not text.strip() and not media:
         raise HTTPException(status_code=422, detail="Type a message first")
     try:
-        return _send_reply(request, session, commit, user, conversation, text, media)
+        return _send_reply(request, session, commit, user, conversation, text, media, later)
     except HTTPException:
         for item in media:  # nothing was sent: keep no file for it
             discard_image(settings, item)
@@ -97,6 +104,7 @@ def _send_reply(
     conversation: Conversation,
     text: str,
     media: list[dict[str, Any]],
+    later: datetime | None,
 ) -> Response:
     if conversation.status == ConversationStatus.CLOSED:
         try:
@@ -104,7 +112,14 @@ def _send_reply(
         except actions.ConversationActionError as exc:
             raise _refused(exc) from exc
     try:
-        queue_message(session, conversation=conversation, body=text, media=media, author_id=user.id)
+        queue_message(
+            session,
+            conversation=conversation,
+            body=text,
+            media=media,
+            author_id=user.id,
+            held_until=later,
+        )
     except OutboundBlocked as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     session.flush()
@@ -269,6 +284,75 @@ def cancel_held_message(
     try:
         cancel_held(session, message=message, actor=user)
     except OutboundBlocked as exc:
+        raise _refused(exc) from exc
+    commit()
+    return _changed(request, session, user, conversation)
+
+
+@router.post("/{conversation_id}/messages/{message_id}/reschedule")
+def reschedule_message(
+    request: Request,
+    session: SessionDep,
+    commit: CommitDep,
+    user: CurrentUser,
+    conversation_id: DbId,
+    message_id: DbId,
+    body: Annotated[str, Form()] = "",
+    send_at: Annotated[str, Form()] = "",
+) -> Response:
+    """Change the text and time of a scheduled message before it goes."""
+    conversation = get_conversation(session, user, conversation_id)
+    message = session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation.id:
+        raise HTTPException(status_code=404, detail="No such message in this conversation")
+    try:
+        when = scheduled.inbox_time(conversation, send_at, utcnow())
+    except scheduled.ScheduleError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    try:
+        scheduled.reschedule(session, message=message, body=body, send_at=when)
+    except scheduled.ScheduleError as exc:
+        raise _refused(exc) from exc
+    commit()
+    return _changed(request, session, user, conversation)
+
+
+@router.post("/{conversation_id}/snooze")
+def snooze_conversation(
+    request: Request,
+    session: SessionDep,
+    commit: CommitDep,
+    user: CurrentUser,
+    conversation_id: DbId,
+    until: Annotated[str, Form()] = "",
+) -> Response:
+    """Snooze until a time (the picker's time is the inbox's), ``tomorrow`` or ``reply``."""
+    conversation = get_conversation(session, user, conversation_id)
+    try:
+        when = snooze.parse_until(conversation, until, utcnow())
+    except snooze.SnoozeError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    try:
+        snooze.snooze(session, conversation=conversation, until=when, actor=user)
+    except snooze.SnoozeError as exc:
+        raise _refused(exc) from exc
+    commit()
+    return _changed(request, session, user, conversation)
+
+
+@router.post("/{conversation_id}/unsnooze")
+def unsnooze_conversation(
+    request: Request,
+    session: SessionDep,
+    commit: CommitDep,
+    user: CurrentUser,
+    conversation_id: DbId,
+) -> Response:
+    """End the snooze now."""
+    conversation = get_conversation(session, user, conversation_id)
+    try:
+        snooze.unsnooze(session, conversation=conversation, actor=user)
+    except snooze.SnoozeError as exc:
         raise _refused(exc) from exc
     commit()
     return _changed(request, session, user, conversation)

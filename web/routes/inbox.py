@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep
 from inbox.limits import DbId, parse_id
 from inbox.models import Conversation, User
-from inbox.services import tags
+from inbox.services import snooze, tags
 from web.auth import CurrentUser
 from web.consent import consent_view, held_text
 from web.deps import live_position, page_context
@@ -126,6 +127,13 @@ def conversation_context(
         "consent": consent_view(session, conversation),
         "held_text": lambda message: held_text(message, conversation),
         **details_context(session, conversation),
+        "snooze_text": lambda c: snooze.describe(c, c.snoozed_until) if c.snoozed_until else "",
+        # A time as the picker shows it: the inbox's wall clock, to the minute.
+        "inbox_local": lambda at: (
+            at.astimezone(ZoneInfo(conversation.inbox.timezone or "UTC")).strftime("%Y-%m-%dT%H:%M")
+            if at is not None
+            else ""
+        ),
     }
 
 
