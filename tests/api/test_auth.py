@@ -30,6 +30,8 @@ API_ROUTES = [
     ("DELETE", "/api/v1/conversations/1/tags/{tag}"),
     ("POST", "/api/v1/contacts/1/merge"),
     ("GET", "/api/v1/rules/stats"),
+    ("POST", "/api/v1/conversations/1/snooze"),
+    ("POST", "/api/v1/conversations/1/unsnooze"),
     ("GET", "/api/v1/reports"),
 ]
 # The path parameter each resource's "/1" stands for.

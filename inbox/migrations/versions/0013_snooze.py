@@ -1,7 +1,7 @@
 """Snooze: ``conversations.snoozed_until`` (a far-future time means "until the contact replies").
 
 Revision ID: 0013_snooze
-Revises: 0015_reports
+Revises: 0011_inbox_holidays
 Create Date: 2026-12-01 21:40:00
 """
 
@@ -14,7 +14,7 @@ from inbox.search_index import create_search_index, drop_search_index
 
 # revision identifiers, used by Alembic.
 revision: str = "0013_snooze"
-down_revision: str | Sequence[str] | None = "0015_reports"
+down_revision: str | Sequence[str] | None = "0011_inbox_holidays"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """The reporting table (report_facts), filled from what is stored already.
 
 Revision ID: 0015_reports
-Revises: 0011_inbox_holidays
+Revises: 0013_snooze
 Create Date: 2026-12-01 21:40:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0015_reports"
-down_revision: str | Sequence[str] | None = "0011_inbox_holidays"
+down_revision: str | Sequence[str] | None = "0013_snooze"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
