@@ -99,7 +99,7 @@ def close(
             "closed"
         )
     conversation.status = ConversationStatus.CLOSED
-    event = _log(
+    event = log_change(
         session,
         conversation,
         EventKind.CONVERSATION_CLOSED,
@@ -138,7 +138,7 @@ def reopen(
         )
     conversation.status = ConversationStatus.OPEN
     conversation.closed_at = None
-    event = _log(
+    event = log_change(
         session,
         conversation,
         EventKind.CONVERSATION_REOPENED,
@@ -178,7 +178,7 @@ def assign(
     previous = conversation.assignee_id
     conversation.assignee_id = assignee_id
     summary = f"Assigned to {assignee.name}" if assignee is not None else "Unassigned"
-    event = _log(
+    event = log_change(
         session,
         conversation,
         EventKind.ASSIGNED,
@@ -211,7 +211,7 @@ def move(
     previous = conversation.inbox_id
     conversation.inbox_id = inbox_id
     conversation.inbox = inbox
-    event = _log(
+    event = log_change(
         session,
         conversation,
         EventKind.MOVED,
@@ -251,7 +251,7 @@ def mark_spam(
         raise ConversationActionError(f"conversation {conversation.id} is already spam")
     previous = conversation.status
     conversation.status = ConversationStatus.SPAM
-    event = _log(
+    event = log_change(
         session,
         conversation,
         EventKind.MARKED_SPAM,
@@ -299,7 +299,7 @@ def mark_not_spam(
         open_conversation(session, conversation.channel_id, conversation.contact_number) is None
     )
     conversation.status = ConversationStatus.OPEN if reopen_it else ConversationStatus.CLOSED
-    event = _log(
+    event = log_change(
         session,
         conversation,
         EventKind.MARKED_NOT_SPAM,
@@ -392,7 +392,7 @@ def start_conversation(
             f"a conversation is already open for {number} on channel {channel.name!r}"
         ) from exc
     session.info.setdefault(STARTED_KEY, set()).add(conversation.id)
-    event = _log(
+    event = log_change(
         session,
         conversation,
         EventKind.CONVERSATION_STARTED,
@@ -482,7 +482,7 @@ def open_conversation(session: Session, channel_id: int, number: str) -> Convers
     ).first()
 
 
-def _log(
+def log_change(
     session: Session,
     conversation: Conversation,
     kind: EventKind,
@@ -518,21 +518,11 @@ def _by(session: Session, actor_id: int | None, automation: str | None) -> str:
     return f"by {actor.name}" if actor is not None else ""
 
 
-def _announce(
-    session: Session,
-    conversation: Conversation,
-    event: ContactEvent,
-    signal: str,
-    actor_id: int | None,
-    automation: str | None,
+def publish_change(
+    session: Session, conversation: Conversation, event: ContactEvent, state: dict[str, Any]
 ) -> None:
-    """Publish the change for live pages and enqueue the workflow's signal."""
-    state = {
-        "event_id": event.id,
-        "status": conversation.status,
-        "inbox_id": conversation.inbox_id,
-        "assignee_id": conversation.assignee_id,
-    }
+    """Tell live pages of a change to a conversation: its timeline entry, and its new
+    ``state`` (what the change moved)."""
     live.publish(
         session,
         live.EVENT_CREATED,
@@ -546,6 +536,28 @@ def _announce(
         conversation_id=conversation.id,
         inbox_id=conversation.inbox_id,
         data=state,
+    )
+
+
+def _announce(
+    session: Session,
+    conversation: Conversation,
+    event: ContactEvent,
+    signal: str,
+    actor_id: int | None,
+    automation: str | None,
+) -> None:
+    """Publish the change for live pages and enqueue the workflow's signal."""
+    publish_change(
+        session,
+        conversation,
+        event,
+        {
+            "event_id": event.id,
+            "status": conversation.status,
+            "inbox_id": conversation.inbox_id,
+            "assignee_id": conversation.assignee_id,
+        },
     )
     enqueue_conversation_signal(
         session,

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, func, literal, select, true, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from inbox import live
 from inbox.models import ContactEvent, Conversation, EventKind
 from inbox.services import visibility
-from inbox.services.conversations import ConversationActionError, _log
+from inbox.services.conversations import ConversationActionError, log_change, publish_change
 
 MAX_LENGTH = 40
 MAX_TAGS = 20  # per conversation: a tag list is for scanning, not a keyword dump
@@ -97,23 +95,11 @@ def _changed(
     tag: str,
     actor_id: int | None,
 ) -> ContactEvent:
-    event = _log(
+    event = log_change(
         session, conversation, kind, summary, actor_id=actor_id, automation=None, data={"tag": tag}
     )
-    state: dict[str, Any] = {"event_id": event.id, "tags": list(conversation.tags)}
-    live.publish(
-        session,
-        live.EVENT_CREATED,
-        conversation_id=conversation.id,
-        inbox_id=conversation.inbox_id,
-        data={"event_id": event.id, "contact_id": conversation.contact_id, "kind": event.kind},
-    )
-    live.publish(
-        session,
-        live.CONVERSATION_UPDATED,
-        conversation_id=conversation.id,
-        inbox_id=conversation.inbox_id,
-        data=state,
+    publish_change(
+        session, conversation, event, {"event_id": event.id, "tags": list(conversation.tags)}
     )
     return event
 
