@@ -156,8 +156,8 @@ def post_contact_event(
     "/{contact_id}/merge",
     response_model=ContactOut,
     responses={
+        # The same contact twice is a 422 naming other_id, shaped like FastAPI's own.
         404: {"model": ErrorOut, "description": "No such contact (either of the two)"},
-        422: {"model": ErrorOut, "description": "The same contact twice"},
     },
 )
 def merge_contact(

@@ -136,7 +136,11 @@ async def send_image(
     try:
         item = await run_in_threadpool(store_image, state.settings, data)
     except MediaRefused as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
+        if exc.status == 422:  # shaped like FastAPI's own 422s, as the schema says
+            detail: object = [{"loc": ["body", "image"], "msg": str(exc), "type": "value_error"}]
+        else:
+            detail = str(exc)
+        raise HTTPException(exc.status, detail) from exc
     text = SimulatedText.model_validate({"from": from_number, "to": to_number, "body": body})
     return await _text_in(state, session, commit, text, media=[item])
 
