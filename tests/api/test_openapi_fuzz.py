@@ -48,7 +48,14 @@ def test_no_operation_answers_5xx_or_breaks_its_schema(app: FastAPI, factory, ke
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+        # Derandomised: the same examples on every run of the same schema, so CI cannot land or
+        # fail on luck; the property test of the webhook (tests/api) keeps exploring.
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case) -> None:
             case.call_and_validate(headers=headers, checks=checks)
 
