@@ -8,20 +8,16 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.app import create_app
 from inbox.auth import create_user
 from inbox.models import (
     BlockedNumber,
@@ -37,8 +33,8 @@ from inbox.models import (
 from inbox.services.inbound import receive_inbound
 from inbox.settings import Settings
 from tests import screenshots
-from tests.web.conftest import PASSWORD, FakeTemporal, World
-from tests.web.test_browser import _free_port, open_page
+from tests.web.conftest import PASSWORD, World
+from tests.web.test_browser import open_page, serve
 
 pytestmark = pytest.mark.browser
 
@@ -49,20 +45,8 @@ _sids = itertools.count(1)
 @pytest.fixture
 def server(app_settings: Settings, engine: Any) -> Iterator[str]:
     """The whole app (with its own data folder) on a free 127.0.0.1 port, in a thread."""
-    app = create_app(app_settings, temporal_client=FakeTemporal())  # type: ignore[arg-type]
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=_free_port(), log_level="warning", timeout_graceful_shutdown=1
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{config.port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serve(app_settings) as url:
+        yield url
 
 
 def shot(page: Page, name: str) -> None:

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +49,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def server(database_url: str, engine: Any, world: World) -> Iterator[str]:
-    """The whole app on a free 127.0.0.1 port, in a thread; stopped after the test."""
-    app = create_app(Settings(database_url=database_url), temporal_client=FakeTemporal())  # type: ignore[arg-type]
-    port = _free_port()
+@contextmanager
+def serve(settings: Settings) -> Iterator[str]:
+    """The whole app for ``settings`` on a free 127.0.0.1 port, in a thread, with a stand-in
+    Temporal client; stopped on leaving."""
+    app = create_app(settings, temporal_client=FakeTemporal())  # type: ignore[arg-type]
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+        app, host="127.0.0.1", port=_free_port(), log_level="warning", timeout_graceful_shutdown=1
     )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -63,9 +64,18 @@ def server(database_url: str, engine: Any, world: World) -> Iterator[str]:
     while not srv.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def server(database_url: str, engine: Any, world: World) -> Iterator[str]:
+    """The whole app on a free 127.0.0.1 port, in a thread; stopped after the test."""
+    with serve(Settings(database_url=database_url)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,29 +5,25 @@ and lands on the timeline."""
 from __future__ import annotations
 
 import struct
-import threading
-import time
 import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.app import create_app
 from inbox.media import media_dir, store_image
 from inbox.models import Direction, Message
 from inbox.settings import Settings
-from tests.web.conftest import FakeTemporal, World
+from tests.web.conftest import World
 from tests.web.test_browser import (  # noqa: F401  (fixtures)
     LIVE,
-    _free_port,
     chromium,
     contexts,
     open_page,
+    serve,
     shot,
 )
 from tests.web.test_media import mms_in
@@ -61,20 +57,8 @@ def settings(database_url: str, tmp_path: Any) -> Settings:
 @pytest.fixture
 def server(settings: Settings, engine: Any, world: World) -> Iterator[str]:
     """The app with its data folder in the test's temporary directory, on a free port."""
-    app = create_app(settings, temporal_client=FakeTemporal())  # type: ignore[arg-type]
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=_free_port(), log_level="warning", timeout_graceful_shutdown=1
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{config.port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serve(settings) as url:
+        yield url
 
 
 def _decoded_widths(page: Page, selector: str) -> list[int]:
