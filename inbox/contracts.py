@@ -193,6 +193,22 @@ class Clocks:
 
 
 @dataclass
+class BusinessHours:
+    """An inbox's opening hours as plain data, for a workflow to count open time with
+    (``inbox/rules/hours.py``: ``add_open_time``, ``open_seconds_between``)."""
+
+    schedule: dict[str, Any] = field(default_factory=dict)
+    timezone: str = "UTC"
+    holidays: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, inbox: Any) -> "BusinessHours":
+        """The hours an inbox row holds."""
+        return cls(dict(inbox.business_hours or {}), inbox.timezone or "UTC",
+                   list(inbox.holidays or []))  # fmt: skip
+
+
+@dataclass
 class RuleContext:
     """The rule run that held a message: what its conditions are re-checked with when the
     hold ends (the triggering message's text and whether it was automated)."""

@@ -6,8 +6,8 @@ An empty schedule means always open, except on a holiday. Pure functions: ``now`
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import date, datetime, time, timedelta
+from collections.abc import Collection, Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -120,3 +120,72 @@ def add_business_days(
         if is_business_day(schedule, DAYS[local.weekday()]):
             counted += 1
     return local
+
+
+# How far ahead open time is looked for: a schedule with no open span in this many days (every
+# listed day empty, or holidays back to back) counts as never open, and plain time is used.
+_SEARCH_DAYS = 3 * 366
+
+
+def _open_spans(
+    schedule: dict[str, Any], timezone: str | None, start: datetime, holidays: Collection[str]
+) -> Iterator[tuple[datetime, datetime]]:
+    """The inbox's open spans from the local day of ``start`` on, as UTC ``(from, to)`` pairs,
+    earliest first; a span that ends at midnight ends at the next day's start."""
+    zone = _zone(timezone)
+    first = start.astimezone(zone).date()
+    for offset in range(_SEARCH_DAYS):
+        day = first + timedelta(days=offset)
+        if day.isoformat() in holidays:
+            continue
+        for span_start, span_end in _day_spans(schedule, day):
+            opens = datetime.combine(day, span_start, tzinfo=zone)
+            closes = (
+                datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+                if span_end == time.max
+                else datetime.combine(day, span_end, tzinfo=zone)
+            )
+            yield opens.astimezone(UTC), closes.astimezone(UTC)
+
+
+def add_open_time(
+    schedule: dict[str, Any],
+    timezone: str | None,
+    start: datetime,
+    seconds: float,
+    holidays: Collection[str] = (),
+) -> datetime:
+    """The moment after ``start`` when the inbox has been open for ``seconds`` (2 business
+    hours from Friday 16:00, open 9-17 on weekdays, end on Monday at 10:00). Without a schedule
+    every moment counts except a holiday's; a schedule that never opens counts plain time."""
+    left = timedelta(seconds=seconds)
+    cursor = start.astimezone(UTC)
+    for opens, closes in _open_spans(schedule, timezone, cursor, holidays):
+        if closes <= cursor:
+            continue
+        begin = max(opens, cursor)
+        if begin + left <= closes:
+            return begin + left
+        left -= closes - begin
+        cursor = closes
+    return start.astimezone(UTC) + timedelta(seconds=seconds)
+
+
+def open_seconds_between(
+    schedule: dict[str, Any],
+    timezone: str | None,
+    start: datetime,
+    end: datetime,
+    holidays: Collection[str] = (),
+) -> int:
+    """How many seconds of ``[start, end)`` the inbox was open (every second without a
+    schedule, holidays aside): the business-hours variant of a wait."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    total = timedelta(0)
+    for opens, closes in _open_spans(schedule, timezone, start, holidays):
+        if opens >= end:
+            break
+        overlap = min(closes, end) - max(opens, start)
+        if overlap > timedelta(0):
+            total += overlap
+    return int(total.total_seconds())

@@ -10,7 +10,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -106,11 +106,21 @@ def contexts(chromium: Browser) -> Iterator[list[BrowserContext]]:
         context.close()
 
 
-def open_page(chromium: Browser, contexts: list[BrowserContext], base: str, email: str) -> Page:
-    """A new browser context signed in as ``email`` through the sign-in form."""
+def open_page(
+    chromium: Browser,
+    contexts: list[BrowserContext],
+    base: str,
+    email: str,
+    *,
+    watch: Callable[[Page], None] | None = None,
+) -> Page:
+    """A new browser context signed in as ``email`` through the sign-in form; ``watch`` is
+    called with the page before its first request (to see the sign-in pages too)."""
     context = chromium.new_context(base_url=base, viewport={"width": 1440, "height": 900})
     contexts.append(context)
     page = context.new_page()
+    if watch is not None:
+        watch(page)
     page.on("dialog", lambda dialog: dialog.accept())
     page.goto("/inbox")
     expect(page).to_have_url(re.compile(r"/login"))

@@ -3,8 +3,10 @@ violation: every script and style the app uses is its own file (htmx included)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from tests import screenshots
 from tests.web.conftest import World, text_in
@@ -13,11 +15,18 @@ from tests.web.test_browser import chromium, contexts, open_page, server  # noqa
 pytestmark = pytest.mark.browser
 
 # Recorded by the page itself: Chromium fires this event for every blocked script, style,
-# inline handler or eval.
+# inline handler or eval. Kept in the tab's sessionStorage, so what any page of the visit
+# reported (the sign-in pages, a page after it was last read) is still there at the end;
+# where and what was blocked go along, to say which page and which code did it.
 WATCH = """
-window.__violations = [];
 document.addEventListener('securitypolicyviolation', (e) => {
-  window.__violations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline'));
+  const seen = JSON.parse(sessionStorage.getItem('violations') || '[]');
+  seen.push({
+    violation: e.violatedDirective + ' ' + (e.blockedURI || 'inline'),
+    where: location.pathname + ' ' + (e.sourceFile || '') + ':' + e.lineNumber,
+    sample: e.sample,
+  });
+  sessionStorage.setItem('violations', JSON.stringify(seen));
 });
 """
 
@@ -25,8 +34,25 @@ document.addEventListener('securitypolicyviolation', (e) => {
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 
-def _violations(page: Page) -> list[str]:
-    return list(page.evaluate("window.__violations || []"))
+def _violations(page: Page) -> list[dict[str, str]]:
+    """Every violation reported in this tab so far."""
+    return list(page.evaluate("JSON.parse(sessionStorage.getItem('violations') || '[]')"))
+
+
+def _watch(console: list[str]) -> Callable[[Page], None]:
+    """Installs WATCH on every page of the tab, and keeps the console's errors with the page
+    they came from (Chromium logs each violation there too)."""
+
+    def watch(page: Page) -> None:
+        page.context.add_init_script(WATCH)
+
+        def log(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                console.append(f"{page.url} {message.location} {message.text}")
+
+        page.on("console", log)
+
+    return watch
 
 
 def test_pages_work_with_no_csp_violation(
@@ -38,11 +64,8 @@ def test_pages_work_with_no_csp_violation(
     tmp_path,
 ):
     convo = text_in(sessions, world, body="Hello from a customer")
-    page = open_page(chromium, contexts, server, "admin@example.com")
-    page.context.add_init_script(WATCH)
     console: list[str] = []
-    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
-    seen: dict[str, list[str]] = {}
+    page = open_page(chromium, contexts, server, "admin@example.com", watch=_watch(console))
 
     page.goto(f"/inbox/{convo.id}")
     page.wait_for_load_state("load")
@@ -52,7 +75,6 @@ def test_pages_work_with_no_csp_violation(
     expect(page.locator(".notes")).to_contain_text("checked under the CSP")
     page.fill("#composer-body", "Hi {{ contact.first_name }}")
     expect(page.locator("#segment-counter")).to_contain_text("segment")  # app.js ran
-    seen["inbox"] = _violations(page)
     page.screenshot(path=str(tmp_path / "inbox.png"))
 
     for path in (
@@ -67,7 +89,6 @@ def test_pages_work_with_no_csp_violation(
     ):
         page.goto(path)
         page.wait_for_load_state("load")
-        seen[path] = _violations(page)
         page.screenshot(path=str(tmp_path / f"{path.strip('/').replace('/', '-')}.png"))
 
     # A data-confirm form (the replacement of inline onclick="return confirm(...)").
@@ -79,16 +100,14 @@ def test_pages_work_with_no_csp_violation(
     expect(page.locator(".notice")).to_contain_text("signed out everywhere")
     page.screenshot(path=str(tmp_path / "users.png"))
     assert asked and "Sign Olive Other out" in asked[0]
-    seen["users"] = _violations(page)
 
     page.goto("/simulator?number=%2B12025550123")
     page.wait_for_load_state("load")
     page.fill("#body", "texted from the simulator")
     page.click("#send")
     expect(page.locator("#thread")).to_contain_text("texted from the simulator")
-    seen["simulator"] = _violations(page)
 
-    assert all(found == [] for found in seen.values()), seen
+    assert _violations(page) == []
     assert [line for line in console if "Content Security Policy" in line] == []
 
 
@@ -101,8 +120,8 @@ def test_api_docs_render_from_the_apps_own_files(
     """Swagger UI and ReDoc come from web/static/vendor: no request leaves the app. ReDoc's
     menu always asks for its maker's logo on their CDN; the policy refuses it (the viewer then
     hides the image), which is the one violation the page reports."""
-    page = open_page(chromium, contexts, server, "admin@example.com")
-    page.context.add_init_script(WATCH)
+    console: list[str] = []
+    page = open_page(chromium, contexts, server, "admin@example.com", watch=_watch(console))
     outside: list[str] = []  # requests for anywhere but the app, the refused logo aside
 
     def watch(url: str) -> None:
@@ -118,7 +137,7 @@ def test_api_docs_render_from_the_apps_own_files(
     page.goto("/redoc")
     expect(page.locator("h1").first).to_contain_text("Durable Inbox")
     expect(page.get_by_text("/api/v1/conversations").first).to_be_attached()
-    redoc_violations = _violations(page)
+    redoc_violations = _violations(page)[len(docs_violations) :]
     assert outside == []
     assert docs_violations == []
-    assert set(redoc_violations) <= {f"img-src {REDOC_LOGO}"}
+    assert {v["violation"] for v in redoc_violations} <= {f"img-src {REDOC_LOGO}"}
