@@ -27,6 +27,7 @@ from inbox.contracts import (
     ACTIVITY_LOAD_STATE,
     ACTIVITY_OBSERVE,
     ACTIVITY_RELEASE_HELD,
+    ACTIVITY_SLA_ALERT,
     ACTIVITY_WAKE_SNOOZED,
     SIGNAL_MESSAGE_SENT,
     Clocks,
@@ -41,6 +42,7 @@ from inbox.contracts import (
     ReleaseHeldInput,
     ReleaseHeldResult,
     RuleSpec,
+    SlaAlertInput,
     WakeSnoozedInput,
 )
 from inbox.models import Conversation, Message
@@ -48,7 +50,7 @@ from inbox.reporting.facts import record_clock_changes, record_message
 from inbox.rules import engine
 from inbox.rules.registry import RuleSet, registry_for
 from inbox.rules.snapshot import build_facts, last_direction, message_counts
-from inbox.services import consent, snooze
+from inbox.services import consent, sla, snooze
 from inbox.services.conversations import row_state
 from inbox.services.outbound import publish_message_update
 from inbox.settings import Settings
@@ -186,12 +188,32 @@ class StoreActivities:
                 return result
             if request.clocks is not None:
                 write_clocks(session, conversation, request.clocks, request.now)
+                if request.sla is not None:
+                    result.sla = sla.track(session, conversation, request.clocks, request.sla,
+                                           request.event_at or request.now)  # fmt: skip
             if wants_facts:
                 result.facts = build_facts(
                     session, conversation, request.now, self._settings.public_url
                 )
             session.commit()
         return result
+
+    @activity.defn(name=ACTIVITY_SLA_ALERT)
+    async def sla_alert(self, request: SlaAlertInput) -> bool:
+        """An SLA deadline is at risk or breached: its timeline entry, notifications and breach
+        fact, once (False when already done, or the conversation is gone)."""
+
+        def alert() -> bool:
+            with self._sessions() as session:
+                conversation = session.get(Conversation, request.conversation_id)
+                if conversation is None:
+                    return False
+                done = sla.alert(session, conversation, request.deadline, request.stage,
+                                 request.now)  # fmt: skip
+                session.commit()
+                return done
+
+        return await self._run(alert)
 
     @activity.defn(name=ACTIVITY_WAKE_SNOOZED)
     async def wake_snoozed_conversation(self, request: WakeSnoozedInput) -> bool:

@@ -64,6 +64,9 @@ SNOOZE_UNTIL_REPLY = datetime(9999, 12, 31, tzinfo=UTC)
 SIGNAL_UNSNOOZED = "unsnoozed"
 # The signal (and input) of ``SendMessageWorkflow``.
 SIGNAL_SEND = "send"
+# Not a signal anyone sends: the event an SLA deadline raises inside the workflow when it is at
+# risk or breached (``workflows/sla.py``), applied on the same route as every signal.
+EVENT_SLA = "sla"
 
 # Activities, so workflows and tests name them without importing their implementations.
 # A held message's hold ends: sent (queued for delivery), held again, or cancelled.
@@ -77,6 +80,8 @@ ACTIVITY_OBSERVE = "observe_conversation"
 # One rule's actions and its run record, in order, each action exactly once.
 ACTIVITY_RUN_RULE = "automation_run_rule"
 ACTIVITY_DELIVER_MESSAGE = "deliver_message"
+# An SLA deadline is at risk or breached: the timeline, the notifications, the row's badge.
+ACTIVITY_SLA_ALERT = "sla_alert"
 ACTIVITY_MARK_MESSAGE_FAILED = "mark_message_failed"
 
 
@@ -100,6 +105,9 @@ TRIGGER_CLOSED = SIGNAL_CLOSED
 TRIGGER_REOPENED = SIGNAL_REOPENED
 TRIGGER_ASSIGNED = SIGNAL_ASSIGNED
 TRIGGER_MOVED = SIGNAL_MOVED
+# An SLA deadline reached 80 % of its target (at risk) or all of it (breached).
+TRIGGER_SLA_AT_RISK = "sla_at_risk"
+TRIGGER_SLA_BREACHED = "sla_breached"
 # Message triggers caused by automation run only rules that opt in (``include_automated``).
 MESSAGE_TRIGGERS = (TRIGGER_MESSAGE_RECEIVED, TRIGGER_MESSAGE_SENT)
 
@@ -251,6 +259,8 @@ class ConversationEvent:
     cause: RuleContext | None = None
     # ``snoozed``: until when (``SNOOZE_UNTIL_REPLY``: until the contact writes).
     snoozed_until: datetime | None = None
+    # ``sla`` (EVENT_SLA): which deadline, and the stage it reached.
+    sla: "SlaDeadline | None" = None
 
 
 @dataclass
@@ -296,6 +306,64 @@ class Review:
     due_at: datetime
 
 
+class SlaTarget(StrEnum):
+    """The three SLA targets of an inbox (``inboxes.sla_<target>_minutes``)."""
+
+    FIRST_RESPONSE = "first_response"  # the contact's first message to a person's first reply
+    NEXT_RESPONSE = "next_response"  # each later unanswered message to a person's reply
+    RESOLUTION = "resolution"  # (re)opening to closing
+
+
+class SlaStage(StrEnum):
+    RUNNING = "running"
+    AT_RISK = "at_risk"  # 80 % of the target has passed
+    BREACHED = "breached"
+
+
+@dataclass
+class SlaPolicy:
+    """An inbox's SLA targets in minutes (None: no target), optionally counted in its open
+    hours."""
+
+    first_response_minutes: int | None = None
+    next_response_minutes: int | None = None
+    resolution_minutes: int | None = None
+    business_hours: bool = False
+    hours: BusinessHours | None = None
+
+    def minutes(self, target: str) -> int | None:
+        return {
+            SlaTarget.FIRST_RESPONSE: self.first_response_minutes,
+            SlaTarget.NEXT_RESPONSE: self.next_response_minutes,
+            SlaTarget.RESOLUTION: self.resolution_minutes,
+        }[SlaTarget(target)]
+
+
+@dataclass
+class SlaDeadline:
+    """One running SLA deadline of a conversation: set when its clock starts (from the policy
+    then; a later policy change does not move it), ended when its condition is met."""
+
+    target: str
+    started_at: datetime
+    at_risk_at: datetime
+    due_at: datetime
+    stage: str = SlaStage.RUNNING
+
+    @property
+    def key(self) -> str:
+        """One per deadline: its report facts and its alerts are keyed by it."""
+        return f"{self.target}:{as_utc(self.started_at).isoformat()}"
+
+    def next_alert(self) -> datetime | None:
+        """When this deadline next raises an alert (None once breached)."""
+        if self.stage == SlaStage.RUNNING:
+            return self.at_risk_at
+        if self.stage == SlaStage.AT_RISK:
+            return self.due_at
+        return None
+
+
 @dataclass
 class AutomationState:
     """What automation remembers per conversation; carried across continue-as-new."""
@@ -336,11 +404,18 @@ class ConversationState:
     reviews: list[Review] = field(default_factory=list)
     # Snoozed until then (workflows/snooze.py); ``SNOOZE_UNTIL_REPLY`` arms no timer.
     snoozed_until: datetime | None = None
+    # The running SLA deadlines (workflows/sla.py), set by the store step from the policy.
+    sla: list[SlaDeadline] = field(default_factory=list)
 
     def facts(self) -> dict[str, Any]:
         """What the workflow knows best, as rule facts: they override the stored snapshot."""
         return {
             **self.clocks.facts(),
+            **{
+                f"conversation.sla.{target}_due_at": _iso(due.due_at if due else None)
+                for target in SlaTarget
+                for due in [next((d for d in self.sla if d.target == target), None)]
+            },
             "conversation.status": self.status,
             "conversation.opened_at": _iso(self.opened_at),
             "conversation.last_direction": self.last_direction,
@@ -413,6 +488,10 @@ class ObserveInput:
     # Facts the workflow holds itself (its clocks, the message): rules whose conditions read
     # nothing else need no facts from the database.
     known: dict[str, Any] = field(default_factory=dict)
+    # With ``clocks``: the running SLA deadlines, for the store to start, keep or end them, and
+    # when the event that changed the clocks happened (a resolution clock starts then).
+    sla: list[SlaDeadline] | None = None
+    event_at: datetime | None = None
 
 
 @dataclass
@@ -424,6 +503,8 @@ class ObserveResult:
     facts: dict[str, Any] | None = None
     # False when the conversation row is gone (its rules are then skipped).
     found: bool = True
+    # The SLA deadlines running after the clocks were written (None: unchanged).
+    sla: list[SlaDeadline] | None = None
 
 
 @dataclass
@@ -483,6 +564,17 @@ class RunRuleResult:
     # What the actions did to this conversation, for the workflow to apply in order (an
     # automated reply's ``message_sent``, a ``closed`` …): its own automation never signals it.
     events: list[PendingEvent] = field(default_factory=list)
+
+
+@dataclass
+class SlaAlertInput:
+    """Deadline ``deadline`` of conversation ``conversation_id`` reached ``stage`` (at risk or
+    breached) at ``now``: log it on the timeline, notify, record a breach for the reports."""
+
+    conversation_id: int
+    deadline: SlaDeadline
+    stage: str
+    now: datetime
 
 
 @dataclass

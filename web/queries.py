@@ -57,6 +57,7 @@ VIEW_LABELS: dict[View, str] = {
 class Sort(StrEnum):
     NEWEST = "newest"  # newest message first
     ADDED = "added"  # order added (oldest conversation first)
+    DUE = "due"  # the SLA deadline due soonest first (overdue ones first); none last
 
 
 def parse_view(value: str | None) -> View:
@@ -195,6 +196,9 @@ def order(stmt: Select[Any], sort: Sort) -> Select[Any]:
     """Apply a sort; ties broken by id so paging is stable."""
     if sort is Sort.ADDED:
         return stmt.order_by(Conversation.created_at, Conversation.id)
+    if sort is Sort.DUE:
+        due = Conversation.sla_due_at
+        return stmt.order_by(due.is_(None), due, Conversation.id)
     return stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
 
 
@@ -215,6 +219,10 @@ class ConversationRow:
     unread: bool  # for the user the list is for
     awaiting_reply: bool  # open, and the contact wrote after the last reply a person sent
     tags: tuple[str, ...] = ()
+    # The running SLA deadline due first (its badge), if any.
+    sla_target: str | None = None
+    sla_at_risk_at: datetime | None = None
+    sla_due_at: datetime | None = None
 
 
 def awaiting_reply_clause() -> ColumnElement[bool]:
@@ -259,6 +267,9 @@ def conversation_rows(session: Session, user: User, stmt: Select[Any]) -> list[C
             unread_clause(user.id),
             awaiting_reply_clause(),
             Conversation.tags,
+            Conversation.sla_target,
+            Conversation.sla_at_risk_at,
+            Conversation.sla_due_at,
             maintain_column_froms=False,
         )
         .join(Contact, Contact.id == Conversation.contact_id)
@@ -280,6 +291,9 @@ def conversation_rows(session: Session, user: User, stmt: Select[Any]) -> list[C
             unread=bool(row[11]),
             awaiting_reply=bool(row[12]),
             tags=tuple(row[13] or ()),
+            sla_target=row[14],
+            sla_at_risk_at=row[15],
+            sla_due_at=row[16],
         )
         for row in session.execute(stmt)
     ]
@@ -289,7 +303,9 @@ def list_conversations(
     session: Session, user: User, query: ListQuery, *, limit: int = 50, offset: int = 0
 ) -> list[ConversationRow]:
     """One page of conversations for the left panel and the card view."""
-    stmt = order(filtered(session, user, query), query.sort).limit(limit).offset(offset)
+    # No index of the views serves the SLA order: a search then sorts its matches.
+    walk = query.sort is not Sort.DUE
+    stmt = order(filtered(session, user, query, walk=walk), query.sort).limit(limit).offset(offset)
     return conversation_rows(session, user, stmt)
 
 

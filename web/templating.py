@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,10 +114,51 @@ def tojson_attr(value: Any) -> Markup:
     return Markup.escape(json.dumps(value))
 
 
+@dataclass(frozen=True)
+class SlaBadge:
+    state: str  # "running", "at-risk" or "breached" (its CSS class)
+    text: str
+    title: str
+
+
+SLA_SHORT = {"first_response": "First reply", "next_response": "Reply", "resolution": "Resolve"}
+
+
+def sla_badge(
+    target: str | None,
+    at_risk_at: datetime | None,
+    due_at: datetime | None,
+    now: datetime | None = None,
+) -> SlaBadge | None:
+    """The badge of a conversation's SLA deadline due first: "First reply in 12m" (amber once
+    at risk), "First reply overdue 5m" (red); None without one."""
+    if target is None or due_at is None:
+        return None
+    now = now or datetime.now(UTC)
+    label = SLA_SHORT.get(target, target)
+    left = int((due_at - now).total_seconds())
+    title = f"SLA {target.replace('_', ' ')} due {timestamp(due_at)}"
+    if left <= 0:
+        return SlaBadge("breached", f"{label} overdue {duration(-left)}", title)
+    state = "at-risk" if at_risk_at is not None and now >= at_risk_at else "running"
+    return SlaBadge(state, f"{label} in {duration(left)}", title)
+
+
+def sla(row: Any) -> Markup:
+    """The badge's HTML for a conversation or a list row (empty without a deadline)."""
+    badge = sla_badge(row.sla_target, row.sla_at_risk_at, row.sla_due_at)
+    if badge is None:
+        return Markup("")
+    return Markup('<span class="sla-badge sla-{}" title="{}">{}</span>').format(
+        badge.state, badge.title, badge.text
+    )
+
+
 templates.env.filters["ago"] = ago
 templates.env.filters["since"] = since
 templates.env.filters["duration"] = duration
 templates.env.filters["timestamp"] = timestamp
 templates.env.filters["jsonattr"] = tojson_attr
 templates.env.globals["count_segments"] = count_segments
+templates.env.globals["sla"] = sla
 templates.env.globals["image_types"] = frozenset(IMAGE_TYPES)

@@ -153,10 +153,14 @@ class Automation:
                 clocks=conversation.clocks if clocks_changed else None,
                 triggers=triggers,
                 known=known,
+                sla=conversation.sla if clocks_changed else None,
+                event_at=event.at,
             )
         )
         if observed is None:
             return []
+        if observed.sla is not None:
+            conversation.sla = observed.sla  # the deadlines the new clocks start, keep or end
         caused: list[PendingEvent] = []
         stored = observed.facts  # good until a rule acts
         for trigger in triggers:

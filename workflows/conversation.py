@@ -34,6 +34,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from inbox.contracts import (
         ACTIVITY_LOAD_STATE,
+        EVENT_SLA,
         SA_ASSIGNEE,
         SA_INBOX,
         SA_LAST_INBOUND,
@@ -58,6 +59,8 @@ with workflow.unsafe.imports_passed_through():
         TRIGGER_MOVED,
         TRIGGER_OPENED,
         TRIGGER_REOPENED,
+        TRIGGER_SLA_AT_RISK,
+        TRIGGER_SLA_BREACHED,
         WORKFLOW_TYPE,
         ConversationEvent,
         ConversationInput,
@@ -68,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
         LoadStateInput,
         PendingEvent,
         Review,
+        SlaStage,
         as_utc,
     )
     from workflows.automation import (
@@ -78,6 +82,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.consent import Holds, Reviews
     from workflows.send_message import deliver
+    from workflows.sla import Sla
     from workflows.snooze import Snooze
     from workflows.timers import Timekeeper, earliest, fire_due
 
@@ -191,6 +196,11 @@ def apply_event(state: ConversationState, signal: str, event: ConversationEvent)
         state.snoozed_until = None
     elif signal == SIGNAL_OPT_OUT_DECIDED:
         state.reviews = [r for r in state.reviews if r.message_id != event.message_id]
+    elif signal == EVENT_SLA:
+        # The deadline's own stage moved when its alert fired (workflows/sla.py).
+        if event.sla is not None:
+            breached = event.sla.stage == SlaStage.BREACHED
+            triggers.append(TRIGGER_SLA_BREACHED if breached else TRIGGER_SLA_AT_RISK)
     else:
         raise ValueError(f"unknown conversation signal {signal!r}")
     return triggers
@@ -342,6 +352,7 @@ class ConversationWorkflow:
             Holds(state, self._automation),
             Reviews(state, self._automation),
             Snooze(state),
+            Sla(state),
         ]
         self._sync_search_attributes(state)
         while True:

@@ -75,6 +75,7 @@ def activities(
         store.observe_conversation,
         store.release_held_message,
         store.wake_snoozed_conversation,
+        store.sla_alert,
         sms.deliver_message,
         sms.mark_message_failed,
         automation.run_rule,

@@ -63,6 +63,11 @@ class Conversation(Base):
     # Snoozed until then (``inbox.contracts.SNOOZE_UNTIL_REPLY``: until the contact writes);
     # a snoozed conversation is left out of the open views (inbox/services/snooze.py).
     snoozed_until: Mapped[datetime | None]
+    # The running SLA deadline due first (inbox/services/sla.py, written by the workflow's
+    # store step): the list's "due soonest" order and its badge. Past: overdue.
+    sla_target: Mapped[str | None] = mapped_column(String(32))
+    sla_at_risk_at: Mapped[datetime | None]
+    sla_due_at: Mapped[datetime | None] = mapped_column(index=True)
 
     contact: Mapped[Contact] = relationship()
     channel: Mapped[Channel] = relationship()

@@ -61,4 +61,6 @@ class EventKind(StrEnum):
     # "Snoozed until …" and "Back from snooze" (inbox/services/snooze.py).
     SNOOZED = "snoozed"
     UNSNOOZED = "unsnoozed"
+    # An SLA deadline at risk or breached (inbox/services/sla.py).
+    SLA = "sla"
     CUSTOM = "custom"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table, text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inbox.models.base import Base, utcnow
@@ -59,6 +59,13 @@ class Inbox(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # ISO dates (["2026-12-25"]) on which the inbox is closed all day, in its time zone.
     holidays: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
+    # SLA targets in minutes (None: none), counted in open hours when sla_business_hours.
+    sla_first_response_minutes: Mapped[int | None] = mapped_column(Integer)
+    sla_next_response_minutes: Mapped[int | None] = mapped_column(Integer)
+    sla_resolution_minutes: Mapped[int | None] = mapped_column(Integer)
+    sla_business_hours: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     default_assignee: Mapped[User | None] = relationship()

@@ -100,6 +100,18 @@ def _minutes_since(name: str) -> Callable[[Facts, datetime], Any]:
     return get
 
 
+def _minutes_until(name: str) -> Callable[[Facts, datetime], Any]:
+    def get(facts: Facts, now: datetime) -> int | None:
+        at = parse_time(facts.get(name))
+        if at is None:
+            return None
+        seconds = (at - now).total_seconds()
+        # Whole minutes towards zero: 90 s left is 1, 90 s overdue is -1.
+        return int(seconds // 60) if seconds >= 0 else -int(-seconds // 60)
+
+    return get
+
+
 def _minutes_of(name: str) -> Callable[[Facts, datetime], Any]:
     def get(facts: Facts, _now: datetime) -> int | None:
         seconds = facts.get(name)
@@ -161,6 +173,18 @@ _field(
     {"lt": 60},
     _minutes_of("conversation.time_to_close_seconds"),
 )
+for _target, _label in (
+    ("first_response", "first response"),
+    ("next_response", "next response"),
+    ("resolution", "resolution"),
+):
+    _field(
+        f"conversation.sla.{_target}_due_in",
+        "number",
+        f"Minutes until the {_label} SLA deadline (negative once overdue; unset when none runs).",
+        {"lt": 10},
+        _minutes_until(f"conversation.sla.{_target}_due_at"),
+    )
 _field(
     "conversation.messages_received",
     "number",

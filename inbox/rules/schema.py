@@ -22,9 +22,19 @@ TRIGGERS: dict[str, str] = {
     "reopened": "a closed conversation was reopened",
     "assigned": "the assignee changed",
     "moved": "the conversation moved to another inbox",
+    "sla_at_risk": "an SLA deadline of the inbox reached 80 % of its target",
+    "sla_breached": "an SLA deadline of the inbox passed",
 }
 Trigger = Literal[
-    "message_received", "message_sent", "opened", "closed", "reopened", "assigned", "moved"
+    "message_received",
+    "message_sent",
+    "opened",
+    "closed",
+    "reopened",
+    "assigned",
+    "moved",
+    "sla_at_risk",
+    "sla_breached",
 ]
 
 

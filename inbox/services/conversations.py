@@ -64,6 +64,7 @@ LIFECYCLE_KINDS = frozenset(
         EventKind.MERGED,
         EventKind.SNOOZED,
         EventKind.UNSNOOZED,
+        EventKind.SLA,
     }
 )
 # Kinds that record a change another service made (inbox.services.contact_fields): logging one

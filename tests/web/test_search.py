@@ -239,6 +239,8 @@ def reference(session: Session, user: User, query: ListQuery) -> list[int]:
             hits.append(conversation)
     if query.sort is Sort.ADDED:
         hits.sort(key=lambda c: (c.created_at, c.id))
+    elif query.sort is Sort.DUE:
+        hits.sort(key=lambda c: (c.sla_due_at is None, c.sla_due_at or c.created_at, c.id))
     else:
         hits.sort(key=lambda c: (c.last_message_at, c.id), reverse=True)
     return [c.id for c in hits]

@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.store import select_rules
+from inbox import sla
 from inbox.contracts import (
     ACTIVITY_DELIVER_MESSAGE,
     ACTIVITY_LOAD_STATE,
@@ -27,6 +28,7 @@ from inbox.contracts import (
     ACTIVITY_OBSERVE,
     ACTIVITY_RELEASE_HELD,
     ACTIVITY_RUN_RULE,
+    ACTIVITY_SLA_ALERT,
     ACTIVITY_WAKE_SNOOZED,
     SEARCH_ATTRIBUTES,
     SIGNAL_MESSAGE_SENT,
@@ -49,6 +51,8 @@ from inbox.contracts import (
     RunRecord,
     RunRuleInput,
     RunRuleResult,
+    SlaAlertInput,
+    SlaPolicy,
     WakeSnoozedInput,
     conversation_workflow_id,
 )
@@ -123,6 +127,10 @@ class FakeStore:
         self.released: list[ReleaseHeldInput] = []
         self.cancelled: set[int] = set()  # held messages cancelled in the "database"
         self.woken: list[WakeSnoozedInput] = []
+        # The conversations' inbox SLA policy, and what the SLA steps saw.
+        self.sla_policy: SlaPolicy | None = None
+        self.sla_ended: list[sla.Ended] = []
+        self.alerts: list[SlaAlertInput] = []
 
     def add(self, conversation_id: int, **fields: Any) -> FakeRow:
         if "opened_at" in fields:
@@ -157,11 +165,21 @@ class FakeStore:
         row = self.rows.get(request.conversation_id)
         if row is None:
             return ObserveResult(rules=rules, found=False)
+        running = None
         if request.clocks is not None:
             self.records.append(request.clocks)
             request.clocks.copy_to(row)
+            if request.sla is not None:
+                at = request.event_at or request.now
+                running, ended = sla.plan(request.clocks, request.sla, self.sla_policy, at)
+                self.sla_ended.extend(ended)
         facts = dict(automation.facts) if wants_facts else None
-        return ObserveResult(rules=rules, facts=facts)
+        return ObserveResult(rules=rules, facts=facts, sla=running)
+
+    @activity.defn(name=ACTIVITY_SLA_ALERT)
+    async def sla_alert(self, request: SlaAlertInput) -> bool:
+        self.alerts.append(request)
+        return request.conversation_id in self.rows
 
     @activity.defn(name=ACTIVITY_RELEASE_HELD)
     async def release(self, request: ReleaseHeldInput) -> ReleaseHeldResult:
@@ -294,6 +312,7 @@ def fake_activities(
         store.observe,
         store.release,
         store.wake,
+        store.sla_alert,
         sms.deliver,
         sms.mark_failed,
         automation.run_rule,

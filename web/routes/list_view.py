@@ -41,8 +41,9 @@ COLUMNS: dict[str, str] = {
     "created": "Added",
     "first_response": "First response",
     "tags": "Tags",
+    "sla": "SLA due",
 }
-DEFAULT_COLUMNS = ["preview", "status", "inbox", "assignee", "tags", "last_message"]
+DEFAULT_COLUMNS = ["preview", "status", "inbox", "assignee", "tags", "sla", "last_message"]
 # The sorts an index of the views serves, so a search for a common word may walk the view
 # (``web.search.search_clause``); the others sort every match.
 INDEXED_ORDERS = {"last_message", "created"}
@@ -52,6 +53,7 @@ SORTABLE: dict[str, Any] = {
     "status": Conversation.status,
     "first_response": Conversation.time_to_first_response_seconds,
     "number": Conversation.contact_number,
+    "sla": Conversation.sla_due_at,
 }
 
 
@@ -64,6 +66,9 @@ def chosen_columns(user: User) -> list[str]:
 
 def _ordered(stmt: Select[Any], order: str, desc: bool) -> Select[Any]:
     column = SORTABLE.get(order, Conversation.last_message_at)
+    if order == "sla":  # conversations without a deadline last, either way
+        return stmt.order_by(column.is_(None), column.desc() if desc else column.asc(),
+                             Conversation.id.desc())  # fmt: skip
     return stmt.order_by(column.desc() if desc else column.asc(), Conversation.id.desc())
 
 

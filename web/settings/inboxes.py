@@ -30,6 +30,7 @@ def _show(
     holidays = extra.pop("holidays", None)
     if holidays is None:
         holidays = inboxes.format_holidays(edit.holidays if edit else [])
+    sla = extra.pop("sla", None) or inboxes.format_sla(edit)
     return page(
         request,
         session,
@@ -43,6 +44,8 @@ def _show(
         days=inboxes.DAYS,
         hours=hours,
         holidays=holidays,
+        sla=sla,
+        sla_business=extra.pop("sla_business", bool(edit and edit.sla_business_hours)),
         **extra,
     )
 
@@ -57,6 +60,8 @@ async def _form(request: Request) -> dict[str, Any]:
         "hours": {day: str(form.get(f"hours_{day}") or "") for day in inboxes.DAYS},
         "timezone": str(form.get("timezone") or "UTC").strip(),
         "holidays": str(form.get("holidays") or ""),
+        "sla": {target: str(form.get(f"sla_{target}") or "") for target in inboxes.SLA_FIELDS},
+        "sla_business": form.get("sla_business_hours") == "on",
     }
 
 
@@ -95,6 +100,7 @@ async def _save(
             business_hours=inboxes.parse_hours(data["hours"]),
             timezone=data["timezone"],
             holidays=inboxes.parse_holidays(data["holidays"]),
+            sla=inboxes.parse_sla(data["sla"], data["sla_business"]),
             actor_id=user.id,
         )
     except SettingsError as exc:
@@ -108,6 +114,8 @@ async def _save(
             error=str(exc),
             hours=data["hours"],
             holidays=data["holidays"],
+            sla=data["sla"],
+            sla_business=data["sla_business"],
             status_code=422,
         )
     session.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -78,6 +79,51 @@ def format_holidays(holidays: list[str]) -> str:
     return ", ".join(holidays)
 
 
+# An SLA target longer than a year says nothing a report could use.
+MAX_SLA_MINUTES = 366 * 24 * 60
+SLA_FIELDS = {
+    "first_response": "first response",
+    "next_response": "next response",
+    "resolution": "resolution",
+}
+
+
+@dataclass(frozen=True)
+class SlaTargets:
+    """An inbox's SLA targets in minutes (None: no target), as the form gives them."""
+
+    first_response: int | None = None
+    next_response: int | None = None
+    resolution: int | None = None
+    business_hours: bool = False
+
+
+def parse_sla(text_by_target: dict[str, str], business_hours: bool) -> SlaTargets:
+    """``{"first_response": "15", "next_response": "", ...}`` → the targets (blank: none). A
+    target that is not a whole number of minutes from 1 to a year is refused, naming it."""
+    minutes: dict[str, int | None] = {}
+    for target, label in SLA_FIELDS.items():
+        text = (text_by_target.get(target) or "").strip()
+        if not text:
+            minutes[target] = None
+            continue
+        if not text.isdigit() or not 0 < int(text) <= MAX_SLA_MINUTES:
+            raise SettingsError(
+                f"SLA {label}: {text!r} is not a number of minutes from 1 to {MAX_SLA_MINUTES}",
+                field=f"sla_{target}",
+            )
+        minutes[target] = int(text)
+    return SlaTargets(**minutes, business_hours=business_hours)
+
+
+def format_sla(inbox: Inbox | None) -> dict[str, str]:
+    """The inverse of :func:`parse_sla`, for the form."""
+    return {
+        target: str(value) if (value := getattr(inbox, f"sla_{target}_minutes", None)) else ""
+        for target in SLA_FIELDS
+    }
+
+
 def save_inbox(
     session: Session,
     *,
@@ -88,10 +134,12 @@ def save_inbox(
     business_hours: dict[str, list[list[str]]],
     timezone: str,
     holidays: list[str] | None = None,
+    sla: SlaTargets | None = None,
     actor_id: int | None = None,
 ) -> Inbox:
     """Create (``inbox=None``) or update an inbox. The default assignee becomes a member.
-    ``holidays`` (ISO dates, see :func:`parse_holidays`): None keeps them as they are."""
+    ``holidays`` (ISO dates, see :func:`parse_holidays`) and ``sla`` (see :func:`parse_sla`):
+    None keeps them as they are. New SLA targets apply to deadlines that start from now on."""
     name = name.strip()
     if not name or len(name) > 200:
         raise SettingsError("name: 1 to 200 characters", field="name")
@@ -125,6 +173,11 @@ def save_inbox(
     inbox.timezone = timezone
     if holidays is not None:
         inbox.holidays = holidays
+    if sla is not None:
+        inbox.sla_first_response_minutes = sla.first_response
+        inbox.sla_next_response_minutes = sla.next_response
+        inbox.sla_resolution_minutes = sla.resolution
+        inbox.sla_business_hours = sla.business_hours
     inbox.members = sorted(members, key=lambda u: u.id)
     session.flush()
     after = _snapshot(inbox)
@@ -195,6 +248,8 @@ def _snapshot(inbox: Inbox) -> dict[str, Any]:
         "business_hours": inbox.business_hours,
         "timezone": inbox.timezone,
         "holidays": list(inbox.holidays or []),
+        **{f"sla_{t}_minutes": getattr(inbox, f"sla_{t}_minutes") for t in SLA_FIELDS},
+        "sla_business_hours": bool(inbox.sla_business_hours),
     }
 
 
