@@ -45,7 +45,7 @@ from inbox.contracts import (
     SlaAlertInput,
     WakeSnoozedInput,
 )
-from inbox.models import Conversation, Message
+from inbox.models import Conversation, Message, utcnow
 from inbox.reporting.facts import record_clock_changes, record_message
 from inbox.rules import engine
 from inbox.rules.registry import RuleSet, registry_for
@@ -159,6 +159,11 @@ class StoreActivities:
                 state.messages_received = counts.get(Direction.INBOUND, 0)
                 state.messages_sent = counts.get(Direction.OUTBOUND, 0)
                 state.counted_message_ids = _not_yet_applied(session, conversation)
+                # Deadlines whose clocks already run (a workflow started on stored clocks: the
+                # demo's, or one restarted): from the first message, as their clocks say.
+                started = state.clocks.first_inbound_at or utcnow()
+                state.sla = sla.track(session, conversation, state.clocks, [], started)
+                session.commit()
                 return state
 
         return await self._run(load)

@@ -71,6 +71,17 @@ class ConversationOut(BaseModel):
         default=None,
         description="Snoozed until then; 9999-12-31T00:00:00Z means until the contact replies.",
     )
+    sla_target: str | None = Field(
+        default=None,
+        description="The SLA target of the running deadline due first: first_response, "
+        "next_response or resolution (null: none runs).",
+    )
+    sla_at_risk_at: datetime | None = Field(
+        default=None, description="When that deadline is at risk (80 % of its target)."
+    )
+    sla_due_at: datetime | None = Field(
+        default=None, description="When that deadline is breached; past: overdue."
+    )
 
     @classmethod
     def from_row(cls, row: Conversation) -> ConversationOut:
@@ -93,6 +104,9 @@ class ConversationOut(BaseModel):
             last_inbound_at=row.last_inbound_at,
             last_outbound_at=row.last_outbound_at,
             snoozed_until=row.snoozed_until,
+            sla_target=row.sla_target,
+            sla_at_risk_at=row.sla_at_risk_at,
+            sla_due_at=row.sla_due_at,
             last_response_at=row.last_response_at,
             closed_at=row.closed_at,
             time_to_first_response_seconds=row.time_to_first_response_seconds,

@@ -225,12 +225,18 @@ def _inboxes(session: Session, users: dict[str, User]) -> tuple[Inbox, Inbox]:
         members=[admin, manager, agent, agent2],
         timezone="America/Los_Angeles",
         business_hours={day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+        # SLA targets in open hours: a reply within the hour, a close within 3 working days.
+        sla_first_response_minutes=60,
+        sla_next_response_minutes=120,
+        sla_resolution_minutes=3 * 8 * 60,
+        sla_business_hours=True,
     )
     sales = Inbox(
         name="Sales",
         default_assignee=agent2,
         members=[admin, manager, agent2],
         timezone="America/Los_Angeles",
+        sla_first_response_minutes=15,  # leads go cold: always open, every minute counts
     )
     session.add_all([support, sales])
     return support, sales
