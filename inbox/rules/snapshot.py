@@ -83,6 +83,9 @@ def build_facts(
         "conversation.time_to_close_seconds": conversation.time_to_close_seconds,
         "contact.phone": conversation.contact_number,
     }
+    if conversation.sla_target:
+        # The row keeps the deadline due first; the workflow's own facts have every one.
+        facts[f"conversation.sla.{conversation.sla_target}_due_at"] = _iso(conversation.sla_due_at)
     for key, value in (conversation.fields or {}).items():
         facts[f"conversation.fields.{key}"] = value
     if wanted(*_INBOX):
