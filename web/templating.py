@@ -154,7 +154,17 @@ def sla(row: Any) -> Markup:
     )
 
 
+# Kinds whose words are not just the value with spaces ("sla" is an acronym).
+EVENT_LABELS = {"sla": "SLA"}
+
+
+def event_label(kind: str) -> str:
+    """A timeline or contact-log kind in words: ``conversation_closed`` → "conversation closed"."""
+    return EVENT_LABELS.get(kind, kind.replace("_", " "))
+
+
 templates.env.filters["ago"] = ago
+templates.env.filters["event_label"] = event_label
 templates.env.filters["since"] = since
 templates.env.filters["duration"] = duration
 templates.env.filters["timestamp"] = timestamp
