@@ -30,6 +30,7 @@ from inbox.contracts import (
     ACTIVITY_SLA_ALERT,
     ACTIVITY_WAKE_SNOOZED,
     SIGNAL_MESSAGE_SENT,
+    BusinessHours,
     Clocks,
     ConversationEvent,
     ConversationState,
@@ -111,7 +112,8 @@ def select_rules(rule_set: RuleSet, request: ObserveInput) -> tuple[list[RuleSpe
     """The rules a store step returns (the enabled ones with any of the request's triggers, or
     the one it names, enabled or not), and whether it must read the stored facts: one of them
     is evaluated now (no wait, or the named rule whose wait fell due) and its conditions read
-    more than the facts the workflow holds."""
+    more than the facts the workflow holds. (Whether it reads the inbox's hours:
+    :func:`wants_hours`.)"""
     if request.rule is not None:
         found = rule_set.get(request.rule)
         rules = [found] if found is not None else []
@@ -124,6 +126,16 @@ def select_rules(rule_set: RuleSet, request: ObserveInput) -> tuple[list[RuleSpe
         for rule in rules
     )
     return rules, wants_facts
+
+
+def wants_hours(rules: list[RuleSpec], request: ObserveInput) -> bool:
+    """Whether a store step returns the inbox's hours: asked for, or one of the rules a trigger
+    selected is armed now with a wait that counts business hours (a named rule's wait has
+    been armed already)."""
+    return request.hours or (
+        request.rule is None
+        and any(rule.enabled and rule.wait_seconds and rule.wait_business for rule in rules)
+    )
 
 
 class StoreActivities:
@@ -183,8 +195,9 @@ class StoreActivities:
             else RuleSet()
         )
         rules, wants_facts = select_rules(rule_set, request)
+        hours = wants_hours(rules, request)
         result = ObserveResult(rules=rules, sends_per_hour=self._settings.automation_sends_per_hour)
-        if request.clocks is None and not wants_facts:
+        if request.clocks is None and not wants_facts and not hours:
             return result
         with self._sessions() as session:
             conversation = session.get(Conversation, request.conversation_id)
@@ -200,6 +213,8 @@ class StoreActivities:
                 result.facts = build_facts(
                     session, conversation, request.now, self._settings.public_url
                 )
+            if hours:
+                result.hours = BusinessHours.of(conversation.inbox)
             session.commit()
         return result
 

@@ -459,6 +459,9 @@ class RuleSpec:
     conditions: list[Any] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     wait_seconds: int | None = None
+    # The wait counts only the inbox's open hours (``business: true``); False in histories
+    # recorded before it existed.
+    wait_business: bool = False
     run_once: bool = False
     stop: bool = False
     include_automated: bool = False
@@ -477,8 +480,9 @@ class RuleSpec:
 class ObserveInput:
     """What an event (or a wait falling due) needs from the store: write ``clocks`` (when they
     changed), then read the enabled rules with any of ``triggers`` (or the rule named ``rule``,
-    enabled or not), and the stored facts when one of them is evaluated now (no ``wait``, or
-    the named rule) and its conditions read more than ``known``."""
+    enabled or not), the stored facts when one of them is evaluated now (no ``wait``, or
+    the named rule) and its conditions read more than ``known``, and the inbox's hours when
+    one of them is armed with a business wait (``triggers``, not a named rule)."""
 
     conversation_id: int
     now: datetime
@@ -492,6 +496,9 @@ class ObserveInput:
     # when the event that changed the clocks happened (a resolution clock starts then).
     sla: list[SlaDeadline] | None = None
     event_at: datetime | None = None
+    # Return the inbox's hours whatever the rules: a business wait is armed after an earlier
+    # rule of the same event acted (it may have moved the conversation to another inbox).
+    hours: bool = False
 
 
 @dataclass
@@ -505,6 +512,9 @@ class ObserveResult:
     found: bool = True
     # The SLA deadlines running after the clocks were written (None: unchanged).
     sla: list[SlaDeadline] | None = None
+    # The conversation's inbox hours, when a returned rule's wait counts business hours (and
+    # for ``ObserveInput.hours``); None otherwise.
+    hours: BusinessHours | None = None
 
 
 @dataclass

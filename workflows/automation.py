@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_MESSAGE_HELD,
         ActionRequest,
         AutomationState,
+        BusinessHours,
         ConversationEvent,
         ConversationState,
         ObserveInput,
@@ -54,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         RunRuleResult,
     )
     from inbox.rules import engine
+    from inbox.rules import hours as open_time
 
 # Store steps wait out a database outage (nothing can be done without it), backing off to 30 s.
 STORE_TIMEOUT = timedelta(seconds=30)
@@ -105,11 +107,19 @@ class Automation:
         """When the earliest pending wait falls due (None when nothing waits)."""
         return min((wait.due_at for wait in self.state.waits), default=None)
 
-    def _arm(self, rule: RuleSpec, trigger: str, event: ConversationEvent, now: datetime) -> None:
+    def _arm(
+        self,
+        rule: RuleSpec,
+        trigger: str,
+        event: ConversationEvent,
+        now: datetime,
+        hours: BusinessHours | None,
+    ) -> None:
         assert rule.wait_seconds is not None
         # Measured from the cause, not the signal's arrival: a signal delayed by an outage
         # still fires on time (or at once, if its time has passed).
         start = min(event.at, now)
+        due_at = self._due(rule, start, hours)
         replaced = any(wait.rule == rule.name for wait in self.state.waits)
         self.state.waits = [wait for wait in self.state.waits if wait.rule != rule.name]
         self.state.waits.append(
@@ -118,18 +128,37 @@ class Automation:
                 trigger=trigger,
                 trigger_key=event.key,
                 armed_at=now,
-                due_at=start + timedelta(seconds=rule.wait_seconds),
+                due_at=due_at,
                 message_body=event.body,
                 message_automated=event.automated,
                 by_automation=event.by_automation,
             )
         )
         workflow.logger.info(
-            "rule %s %s: wait %ss (trigger %s)",
+            "rule %s %s: wait %ss%s, due %s (trigger %s)",
             rule.name,
             "re-armed" if replaced else "armed",
             rule.wait_seconds,
+            " of business hours" if rule.wait_business else "",
+            due_at.isoformat(),
             event.key,
+        )
+
+    def _due(self, rule: RuleSpec, start: datetime, hours: BusinessHours | None) -> datetime:
+        """When a wait armed at ``start`` falls due: ``wait_seconds`` later, or, for a business
+        wait, once the inbox has been open that long (its hours as the store step read them, so
+        a replay computes the same moment; a later change of hours does not move it)."""
+        assert rule.wait_seconds is not None
+        if not rule.wait_business:
+            return start + timedelta(seconds=rule.wait_seconds)
+        if hours is None:
+            workflow.logger.warning(
+                "rule %s: the inbox's hours could not be read; its business wait counts plain time",
+                rule.name,
+            )
+            return start + timedelta(seconds=rule.wait_seconds)
+        return open_time.add_open_time(
+            hours.schedule, hours.timezone, start, rule.wait_seconds, hours.holidays
         )
 
     # -- entry points ------------------------------------------------------------------------
@@ -163,6 +192,8 @@ class Automation:
             conversation.sla = observed.sla  # the deadlines the new clocks start, keep or end
         caused: list[PendingEvent] = []
         stored = observed.facts  # good until a rule acts
+        hours = observed.hours  # likewise (a rule may move the conversation to another inbox)
+        acted = False
         for trigger in triggers:
             if event.keyword and trigger in MESSAGE_TRIGGERS:
                 continue  # STOP, START, HELP: the inbox answered it itself
@@ -173,7 +204,14 @@ class Automation:
                 ):
                     continue
                 if rule.wait_seconds:
-                    self._arm(rule, trigger, event, now)
+                    if rule.wait_business and acted:
+                        # Only the hours (no rule, no facts): the inbox it is in now.
+                        again = await self.observe(
+                            ObserveInput(self.conversation_id, now, hours=True)
+                        )
+                        hours = again.hours if again is not None else hours
+                        acted = False
+                    self._arm(rule, trigger, event, now, hours)
                     continue
                 if stored is None and engine.needs_stored_facts(rule, known, now):
                     again = await self.observe(
@@ -188,6 +226,7 @@ class Automation:
                 )
                 if fired:
                     stored = None  # its actions changed the conversation: read again if needed
+                    acted = True
                     if rule.stop:
                         break
         return caused

@@ -108,7 +108,8 @@ def explain(rule: RuleSpec, facts: dict[str, Any], now: datetime) -> list[str]:
         lines.append("  disabled: it would not run")
     if rule.wait_seconds:
         wait = format_duration(timedelta(seconds=rule.wait_seconds))
-        lines.append(f"  waits {wait} after the trigger, then checks its conditions:")
+        counted = " (business hours)" if rule.wait_business else ""
+        lines.append(f"  waits {wait}{counted} after the trigger, then checks its conditions:")
     if rule.run_once:
         lines.append("  run_once: fires at most once per conversation")
     verdict = engine.evaluate(rule.conditions, facts, now)

@@ -58,6 +58,11 @@ class Rule(BaseModel):
     wait: str | int | None = Field(
         default=None, description="Delay before the conditions are checked: 90s, 15m, 4h, 3d."
     )
+    business: bool = Field(
+        default=False,
+        description="Count the wait in the inbox's open hours only (business hours, holidays "
+        "aside, in its time zone).",
+    )
     run_once: bool = Field(default=False, description="Fire at most once per conversation.")
     stop: bool = Field(default=False, description="When this rule fires, later rules don't run.")
     include_automated: bool = Field(
@@ -74,6 +79,7 @@ RULE_OPTIONS = [
     "enabled",
     "trigger",
     "wait",
+    "business",
     "run_once",
     "stop",
     "include_automated",

@@ -97,6 +97,12 @@ class _RuleChecker:
         if isinstance(self.data, dict):
             if self.data.get("wait") is not None:
                 self._wait(self.data["wait"])
+            elif self.data.get("business") is True:
+                self.error(
+                    ("business",),
+                    f"'business: true' in {self.label} needs a 'wait' to count in business "
+                    "hours (e.g. wait: 2h)",
+                )
             if "if" in self.data:
                 self._conditions(self.data["if"], ("if",))
             if isinstance(self.data.get("then"), list):
@@ -332,6 +338,8 @@ def to_spec(model: Rule, source: str) -> RuleSpec:
         "include_automated": model.include_automated,
         "enabled": model.enabled,
     }
+    if model.business:  # only when set: the versions of the rules without it stay the same
+        meaning["wait_business"] = True
     return RuleSpec(
         version=rule_version(meaning),
         source=source,

@@ -21,6 +21,7 @@ from inbox.contracts import (
     SIGNAL_MESSAGE_SENT,
     ActionRequest,
     ActionTaken,
+    BusinessHours,
     Clocks,
     ObserveInput,
     RunRecord,
@@ -417,3 +418,52 @@ def test_facts_a_template_names_are_read_alone(sessions, engine, factory) -> Non
     assert alone == 1  # the contact
     assert {key: every[key] for key in some} == some  # the same values as a full read
     assert len(statements) > alone + 2
+
+
+async def test_the_store_step_reads_the_inbox_hours_only_for_a_business_wait(
+    sessions, engine, database_url, rules_dir, factory
+) -> None:
+    (rules_dir / "r.yaml").write_text(
+        "- name: plain\n  trigger: closed\n  wait: 2h\n  then: [reopen]\n"
+        "- name: business\n  trigger: message_received\n  wait: 2h\n  business: true\n"
+        "  then: [close]\n"
+    )
+    weekdays = {"mon": [["09:00", "17:00"]], "fri": [["09:00", "16:00"]]}
+    inbox = factory.inbox(
+        timezone="America/New_York", business_hours=weekdays, holidays=["2025-12-25"]
+    )
+    conversation = factory.conversation(channel=factory.channel(default_inbox=inbox))
+    store = _store(sessions, database_url, rules_dir)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        plain = await store.observe_conversation(
+            ObserveInput(conversation_id=conversation.id, now=NOW, triggers=["closed"])
+        )
+        assert [r.name for r in plain.rules] == ["plain"] and plain.hours is None
+        assert statements == []  # a plain wait needs nothing from the database
+        business = await store.observe_conversation(
+            ObserveInput(conversation_id=conversation.id, now=NOW, triggers=["message_received"])
+        )
+        # Its wait fell due: it is not armed again, so no hours.
+        due = await store.observe_conversation(
+            ObserveInput(
+                conversation_id=conversation.id,
+                now=NOW,
+                rule="business",
+                known={"conversation.status": "open"},
+            )
+        )
+        assert due.hours is None
+        asked = await store.observe_conversation(
+            ObserveInput(conversation_id=conversation.id, now=NOW, hours=True)
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert business.rules[0].wait_business
+    assert business.hours == BusinessHours(weekdays, "America/New_York", ["2025-12-25"])
+    assert asked.rules == [] and asked.hours == business.hours

@@ -148,6 +148,45 @@ def test_shipped_rules_are_valid_against_demo_names() -> None:
     }
 
 
+def test_a_business_wait_is_a_wait_and_business_true() -> None:
+    text = "- name: a\n  trigger: message_received\n  wait: 2h\n  business: true\n  then: [close]\n"
+    [rule] = check_text(text, "rules/x.yaml").rules
+    assert (rule.wait_seconds, rule.wait_business) == (7200, True)
+    [plain] = check_text(text.replace("  business: true\n", ""), "rules/x.yaml").rules
+    assert (plain.wait_seconds, plain.wait_business) == (7200, False)
+    # business: false is the default, so it leaves the rule's version alone.
+    [same] = check_text(text.replace("true", "false"), "rules/x.yaml").rules
+    assert same.version == plain.version != rule.version
+    assert same.wait_business is False
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "- name: a\n  trigger: closed\n  business: true\n  then: [close]\n",
+            "rules/x.yaml:3: 'business: true' in rule 'a' needs a 'wait' to count in business hours (e.g. wait: 2h)",
+        ),
+        (
+            "- name: a\n  trigger: closed\n  wait: 2h\n  business: 2h\n  then: [close]\n",
+            "rules/x.yaml:4: invalid value for 'business' in rule 'a': input should be a valid boolean, unable to interpret input",
+        ),
+        (
+            "- name: a\n  trigger: closed\n  wait: 2 hours\n  business: true\n  then: [close]\n",
+            "rules/x.yaml:3: '2 hours' is not a valid duration for 'wait' in rule 'a' (use a whole number and a unit: 90s, 15m, 4h, 3d)",
+        ),
+        (
+            "- name: a\n  trigger: closed\n  wait: 2h\n  buisness: true\n  then: [close]\n",
+            "rules/x.yaml:4: 'buisness' is not a valid option for rule 'a' (did you mean 'business'?)",
+        ),
+    ],
+)
+def test_bad_business_waits(text: str, expected: str) -> None:
+    result = check_text(text, "rules/x.yaml")
+    assert [str(p) for p in result.problems] == [expected]
+    assert result.rules == []
+
+
 def test_version_changes_with_meaning_not_formatting() -> None:
     one = check_text("- name: a\n  trigger: closed\n  then: [close]\n", "a.yaml").rules[0]
     same = check_text(
@@ -175,6 +214,7 @@ def test_json_schema_lists_every_field_and_action() -> None:
     for name in ("conversation.minutes_since_last_inbound", "message.body", "send_sms", "webhook"):
         assert name in text
     assert schema["$defs"]["Rule"]["additionalProperties"] is False
+    assert schema["$defs"]["Rule"]["properties"]["business"]["type"] == "boolean"
 
 
 def test_cli_check_prints_problems_and_exits_non_zero(tmp_path: Path, capsys) -> None:
