@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -158,6 +158,14 @@ def test_a_business_wait_is_a_wait_and_business_true() -> None:
     [same] = check_text(text.replace("true", "false"), "rules/x.yaml").rules
     assert same.version == plain.version != rule.version
     assert same.wait_business is False
+    # `inbox rules test` says how the wait counts.
+    from inbox.cli.rules import explain
+
+    now = datetime(2026, 12, 4, 21, tzinfo=UTC)
+    assert explain(rule, {}, now)[2] == (
+        "  waits 2h (business hours) after the trigger, then checks its conditions:"
+    )
+    assert explain(plain, {}, now)[2] == "  waits 2h after the trigger, then checks its conditions:"
 
 
 @pytest.mark.parametrize(

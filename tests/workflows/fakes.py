@@ -19,7 +19,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.store import select_rules
+from activities.store import select_rules, wants_hours
 from inbox import sla
 from inbox.contracts import (
     ACTIVITY_DELIVER_MESSAGE,
@@ -34,6 +34,7 @@ from inbox.contracts import (
     SIGNAL_MESSAGE_SENT,
     ActionRequest,
     ActionTaken,
+    BusinessHours,
     Clocks,
     ConversationEvent,
     ConversationInput,
@@ -131,6 +132,7 @@ class FakeStore:
         self.sla_policy: SlaPolicy | None = None
         self.sla_ended: list[sla.Ended] = []
         self.alerts: list[SlaAlertInput] = []
+        self.hours: BusinessHours | None = None  # every row's inbox's hours
 
     def add(self, conversation_id: int, **fields: Any) -> FakeRow:
         if "opened_at" in fields:
@@ -174,7 +176,8 @@ class FakeStore:
                 running, ended = sla.plan(request.clocks, request.sla, self.sla_policy, at)
                 self.sla_ended.extend(ended)
         facts = dict(automation.facts) if wants_facts else None
-        return ObserveResult(rules=rules, facts=facts, sla=running)
+        hours = self.hours if wants_hours(rules, request) else None
+        return ObserveResult(rules=rules, facts=facts, sla=running, hours=hours)
 
     @activity.defn(name=ACTIVITY_SLA_ALERT)
     async def sla_alert(self, request: SlaAlertInput) -> bool:

@@ -30,6 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from inbox.contracts import (
     SIGNAL_SEND,
+    BusinessHours,
     ConversationEvent,
     SendMessageInput,
     message_workflow_id,
@@ -188,6 +189,37 @@ async def rule_wait_pending(
     return [handle]
 
 
+BUSINESS_RULES = """
+- name: nudge-after-2-business-hours
+  trigger: message_received
+  wait: 2h
+  business: true
+  then:
+    - add_note: "Still waiting, two business hours on."
+"""
+
+
+async def business_wait(
+    client: Client, store: FakeStore, sms: FakeSms
+) -> list[WorkflowHandle[Any, Any]]:
+    """A business wait armed with the inbox's hours (weekdays 09-17 in New York, a holiday),
+    fired, then the closed conversation's quiet period."""
+    assert store.automation is not None
+    store.automation.set_rules(BUSINESS_RULES)
+    today = datetime.now(UTC).date()
+    weekdays = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    store.hours = BusinessHours(weekdays, "America/New_York", [today.isoformat()])
+    store.add(106)
+    now = datetime.now(UTC)
+    handle = await signal_with_start(
+        client, QUEUE, 106, "message_received", _at("msg-70", now, message_id=70, body="hi")
+    )
+    await wait_for_state(handle, lambda s: bool(s.automation.waits))
+    await handle.signal("closed", _at("closed-71", now + timedelta(seconds=1)))
+    await handle.result()
+    return [handle]
+
+
 async def one_off_messages(
     client: Client, store: FakeStore, sms: FakeSms
 ) -> list[WorkflowHandle[Any, Any]]:
@@ -221,6 +253,7 @@ SCENARIOS: dict[str, Scenario] = {
     "conversation_spam": spam_and_back,
     "conversation_rules_fire": rules_fire,
     "conversation_rule_wait_pending": rule_wait_pending,
+    "conversation_business_wait": business_wait,
     "send_message": one_off_messages,
 }
 

@@ -25,6 +25,7 @@ def test_histories_are_recorded() -> None:
         "conversation_continue_as_new",
         "conversation_rules_fire",
         "conversation_rule_wait_pending",
+        "conversation_business_wait",
         "send_message",
     } <= names
 
