@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from inbox.reporting.figures import Report, Stats
+from inbox.reporting.figures import Dimension, Report, Stats
 
 WIDTH, HEIGHT = 760, 220
 LEFT, RIGHT, TOP, BOTTOM = 40, 10, 10, 28
@@ -108,16 +108,21 @@ _COUNTS = ("opened", "closed", "reopened", "messages_in", "messages_out")
 
 
 def csv_text(report: Report) -> str:
-    """The report's table as CSV: one line per period and inbox, agent or channel; time
+    """The report's table as CSV: one line per period and inbox, agent, channel or tag; time
     figures in seconds."""
     out = io.StringIO()
     writer = csv.writer(out)
-    header = ["period", report.by.value + "_id", report.by.value, *_COUNTS]
+    # A tag has no id: its column is the tag as stored (empty: no tag).
+    tagged = report.by == Dimension.TAG
+    names = ["tag"] if tagged else [report.by.value + "_id", report.by.value]
+    header = ["period", *names, *_COUNTS]
     for name in _TIMES:
         header += [f"{name}_count", f"{name}_median_s", f"{name}_p90_s", f"{name}_mean_s"]
     writer.writerow(header)
     for row in report.rows:
-        line: list[object] = [row.period.isoformat(), row.key or "", row.label]
+        line: list[object] = [row.period.isoformat(), row.key or ""]
+        if not tagged:
+            line.append(row.label)
         line += [getattr(row, name) for name in _COUNTS]
         for name in _TIMES:
             stats: Stats = getattr(row, name)

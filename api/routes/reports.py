@@ -1,5 +1,5 @@
 """``/api/v1/reports``: the figures of the reports page for an integration (a BI tool, a
-weekly e-mail): per day or week and per inbox, agent or channel, from the reporting table.
+weekly e-mail): per day or week and per inbox, agent, channel or tag, from the reporting table.
 A key sees the figures of its inboxes only. docs/reports.md says what each figure means."""
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ class TimeFigure(BaseModel):
 
 class ReportRowOut(BaseModel):
     period: date = Field(description="The day, or the Monday of the ISO week (UTC).")
-    key: int | None = Field(description="The inbox, agent or channel id (null: none).")
+    key: int | str | None = Field(
+        description="The inbox, agent or channel id, or the tag itself (null: none, no tag)."
+    )
     label: str
     opened: int
     closed: int
@@ -71,7 +73,8 @@ def get_report(
     by: Annotated[str, Query(max_length=8)] = "inbox",
 ) -> ReportOut:
     """Figures from `from` to `to` (dates, both included, UTC), per `group` (day or week) and
-    per `by` (inbox, agent or channel). A missing or malformed date, `to` before `from` or a
+    per `by` (inbox, agent, channel or tag: a conversation counts in each of its tags' rows,
+    one without tags in "No tag"). A missing or malformed date, `to` before `from` or a
     range over two years is a 422 that says which."""
     try:
         dates = figures.parse_range(from_, to)

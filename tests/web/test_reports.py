@@ -109,3 +109,29 @@ def test_the_api_answers_within_the_keys_inboxes(
     assert bad.json()["detail"][0]["loc"] == ["query", "to"]
     assert "The range is empty" in bad.json()["detail"][0]["msg"]
     assert client.get(f"/api/v1/reports?{RANGE}").status_code == 401
+
+
+def test_per_tag_on_the_page_in_the_csv_and_the_api(
+    facts: World, session: Session, client: TestClient, signed_in
+) -> None:
+    # Two of Sales' three conversations tagged: vip (60 s) and vip + billing (120 s).
+    first, second, _ = session.query(Conversation).filter_by(inbox_id=facts.sales.id).order_by(
+        Conversation.id).all()  # fmt: skip
+    first.tags, second.tags = ["vip"], ["vip", "billing"]
+    session.commit()
+    manager = signed_in("manager@example.com")
+    page = manager.get(f"/reports?{RANGE}&by=tag")
+    assert page.status_code == 200 and '<option value="tag" selected>Tag</option>' in page.text
+    assert "<td>billing</td>" in page.text and "<td>No tag</td>" in page.text
+    answer = manager.get(f"/reports/export.csv?{RANGE}&by=tag")
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    # billing: 120 s; vip: 60 and 120 s (median 90); no tag: Sales' 300 s and Support's 30 s.
+    assert [(r["tag"], r["opened"], r["first_response_median_s"]) for r in rows] == [
+        ("billing", "1", "120.0"), ("vip", "2", "90.0"), ("", "2", "165.0")]  # fmt: skip
+    _, key = create_api_key(session, name="full", access="read")
+    session.commit()
+    body = client.get(f"/api/v1/reports?{RANGE}&by=tag",
+                      headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+    assert body["by"] == "tag"
+    assert [(row["key"], row["label"], row["opened"]) for row in body["rows"]] == [
+        ("billing", "billing", 1), ("vip", "vip", 2), (None, "No tag", 2)]  # fmt: skip

@@ -1,5 +1,5 @@
-"""The reports page (``/reports``): a form (range, day or week, per inbox, agent or
-channel), a bar chart and the table beneath, and its CSV export. Managers and admins see
+"""The reports page (``/reports``): a form (range, day or week, per inbox, agent, channel or
+tag), a bar chart and the table beneath, and its CSV export. Managers and admins see
 every conversation's figures; an agent sees those of the conversations assigned to them."""
 
 from __future__ import annotations
