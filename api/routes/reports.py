@@ -39,6 +39,16 @@ class TimeFigure(BaseModel):
                    mean_seconds=stats.mean)  # fmt: skip
 
 
+class SlaFigure(BaseModel):
+    """The SLA targets (first response, next response, resolution) that ended in the period."""
+
+    met: int
+    breached: int
+    hit_rate_percent: float | None = Field(
+        description="100 * met / (met + breached), to one decimal (null: no target ended)."
+    )
+
+
 class ReportRowOut(BaseModel):
     period: date = Field(description="The day, or the Monday of the ISO week (UTC).")
     key: int | str | None = Field(
@@ -50,6 +60,7 @@ class ReportRowOut(BaseModel):
     reopened: int
     messages_in: int
     messages_out: int
+    sla: SlaFigure
     first_response: TimeFigure
     close: TimeFigure = Field(description="Time to close.")
     reply: TimeFigure = Field(description="Each human reply's wait.")
@@ -95,6 +106,9 @@ def get_report(
             reopened=row.reopened,
             messages_in=row.messages_in,
             messages_out=row.messages_out,
+            sla=SlaFigure(
+                met=row.sla_met, breached=row.sla_breached, hit_rate_percent=row.sla_hit_rate
+            ),
             first_response=TimeFigure.of(row.first_response),
             close=TimeFigure.of(row.close),
             reply=TimeFigure.of(row.reply),

@@ -147,9 +147,22 @@ class Row:
     reopened: int = 0
     messages_in: int = 0
     messages_out: int = 0
+    # SLA targets (first response, next response, resolution) that ended in the period.
+    sla_met: int = 0
+    sla_breached: int = 0
     first_response: Stats = field(default_factory=Stats)
     close: Stats = field(default_factory=Stats)
     reply: Stats = field(default_factory=Stats)
+
+    @property
+    def sla_hit_rate(self) -> float | None:
+        return hit_rate(self.sla_met, self.sla_breached)
+
+
+def hit_rate(met: int, breached: int) -> float | None:
+    """Met / (met + breached) as a percentage to one decimal; None when no target ended."""
+    ended = met + breached
+    return None if not ended else round(100 * met / ended, 1)
 
 
 @dataclass
@@ -178,6 +191,8 @@ _COUNTED = {
     FactKind.REOPENED: "reopened",
     FactKind.MESSAGE_IN: "messages_in",
     FactKind.MESSAGE_OUT: "messages_out",
+    FactKind.SLA_MET: "sla_met",
+    FactKind.SLA_BREACHED: "sla_breached",
 }
 _TIMED = {FactKind.FIRST_RESPONSE: "first_response", FactKind.CLOSED: "close",
           FactKind.REPLY: "reply"}  # fmt: skip

@@ -135,3 +135,32 @@ def test_per_tag_on_the_page_in_the_csv_and_the_api(
     assert body["by"] == "tag"
     assert [(row["key"], row["label"], row["opened"]) for row in body["rows"]] == [
         ("billing", "billing", 1), ("vip", "vip", 2), (None, "No tag", 2)]  # fmt: skip
+
+
+def test_the_sla_hit_rate_on_the_page_in_the_csv_and_the_api(
+    facts: World, session: Session, client: TestClient, signed_in
+) -> None:
+    # Sales: 2 targets met, 1 breached (2 / 3 = 66.7 %); Support: none ended.
+    convo = session.query(Conversation).filter_by(inbox_id=facts.sales.id).first()
+    assert convo is not None
+    for target, kind in [("first_response", FactKind.SLA_MET), ("next_response",
+                         FactKind.SLA_MET), ("resolution", FactKind.SLA_BREACHED)]:  # fmt: skip
+        record(session, conversation=convo, kind=kind, key=f"{target}:{DAY.isoformat()}",
+               at=DAY + timedelta(hours=1), seconds=600)  # fmt: skip
+    session.commit()
+    manager = signed_in("manager@example.com")
+    page = manager.get(f"/reports?{RANGE}&by=inbox").text
+    assert "SLA hit rate" in page
+    assert '<td class="num">66.7% (2 of 3)</td>' in page and '<td class="num">—</td>' in page
+    # The chart: both inboxes together, 3 + 1 opened.
+    assert "<title>2026-11-02: 4 opened; SLA 66.7% (2 of 3)</title>" in page
+    rows = list(csv.DictReader(io.StringIO(manager.get(f"/reports/export.csv?{RANGE}").text)))
+    assert [(r["inbox"], r["sla_met"], r["sla_breached"], r["sla_hit_rate_pct"])
+            for r in rows] == [("Sales", "2", "1", "66.7"), ("Support", "0", "0", "")]  # fmt: skip
+    _, key = create_api_key(session, name="full", access="read")
+    session.commit()
+    body = client.get(f"/api/v1/reports?{RANGE}", headers={"Authorization": f"Bearer {key}"})
+    assert [row["sla"] for row in body.json()["rows"]] == [
+        {"met": 2, "breached": 1, "hit_rate_percent": 66.7},
+        {"met": 0, "breached": 0, "hit_rate_percent": None},
+    ]

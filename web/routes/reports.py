@@ -17,7 +17,7 @@ from inbox.reporting import figures
 from inbox.reporting.figures import Dimension, Grouping, Report, ReportInputError
 from web.auth import CurrentUser
 from web.deps import page_context
-from web.reports_view import chart, csv_text, duration
+from web.reports_view import chart, csv_text, duration, hit_rate
 from web.templating import render
 
 router = APIRouter(prefix="/reports", tags=["web"])
@@ -68,7 +68,8 @@ def reports_page(
     form = {"from": start, "to": end, "group": group, "by": by}
     context = page_context(request, session, user, section="reports", form=form,
                            everything=_sees_everything(user), duration=duration,
-                           dimensions=list(Dimension), groupings=list(Grouping))  # fmt: skip
+                           hit_rate=hit_rate, dimensions=list(Dimension),
+                           groupings=list(Grouping))  # fmt: skip
     try:
         report = _report(session, user, start, end, group, by)
     except ReportInputError as exc:
