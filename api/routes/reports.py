@@ -15,7 +15,7 @@ from api.deps import SessionDep
 from api.routes.conversations import field_error
 from api.schemas import ErrorOut
 from inbox.reporting import figures
-from inbox.reporting.figures import Dimension, Grouping, ReportInputError, Stats
+from inbox.reporting.figures import Dimension, Grouping, Hours, ReportInputError, Stats
 
 router = APIRouter(
     prefix="/api/v1/reports",
@@ -71,6 +71,7 @@ class ReportOut(BaseModel):
     to: date
     group: Grouping
     by: Dimension
+    hours: Hours = Field(description="all: every second counts; business: open hours only.")
     rows: list[ReportRowOut]
 
 
@@ -82,6 +83,7 @@ def get_report(
     to: Annotated[str, Query(max_length=10)] = "",
     group: Annotated[str, Query(max_length=8)] = "day",
     by: Annotated[str, Query(max_length=8)] = "inbox",
+    hours: Annotated[str, Query(max_length=8)] = "all",
 ) -> ReportOut:
     """Figures from `from` to `to` (dates, both included, UTC), per `group` (day or week) and
     per `by` (inbox, agent, channel or tag: a conversation counts in each of its tags' rows,
@@ -91,10 +93,16 @@ def get_report(
         dates = figures.parse_range(from_, to)
         grouping = figures.parse_choice(Grouping, group, "group")
         dimension = figures.parse_choice(Dimension, by, "by")
+        counted = figures.parse_choice(Hours, hours, "hours")
     except ReportInputError as exc:
         raise field_error(exc.field, str(exc), where="query") from None
     report = figures.build(
-        session, dates=dates, group=grouping, by=dimension, inbox_ids=scope.inbox_ids
+        session,
+        dates=dates,
+        group=grouping,
+        by=dimension,
+        inbox_ids=scope.inbox_ids,
+        hours=counted,
     )
     rows = [
         ReportRowOut(
@@ -116,5 +124,12 @@ def get_report(
         for row in report.rows
     ]
     return ReportOut.model_validate(
-        {"from": dates.start, "to": dates.end, "group": grouping, "by": dimension, "rows": rows}
+        {
+            "from": dates.start,
+            "to": dates.end,
+            "group": grouping,
+            "by": dimension,
+            "hours": counted,
+            "rows": rows,
+        }
     )

@@ -32,6 +32,13 @@ class Grouping(StrEnum):
     WEEK = "week"  # ISO weeks, Monday first
 
 
+class Hours(StrEnum):
+    """Which time the time figures count: every second, or the inbox's open hours only."""
+
+    ALL = "all"
+    BUSINESS = "business"
+
+
 class Dimension(StrEnum):
     INBOX = "inbox"
     AGENT = "agent"
@@ -171,6 +178,7 @@ class Report:
     group: Grouping
     by: Dimension
     rows: list[Row]
+    hours: Hours = Hours.ALL
 
     def periods(self) -> list[date]:
         """Every period of the range, empty ones too (a chart's x axis)."""
@@ -212,9 +220,11 @@ def build(
     by: Dimension,
     inbox_ids: frozenset[int] | None = None,
     assignee_id: int | None = None,
+    hours: Hours = Hours.ALL,
 ) -> Report:
     """The report of ``dates``: only facts of ``inbox_ids`` (None: every inbox) and, when
-    given, of conversations assigned to ``assignee_id`` (an agent's own figures)."""
+    given, of conversations assigned to ``assignee_id`` (an agent's own figures); the time
+    figures in plain or business ``hours``."""
     column, source = _grouped_by(session, by)
     day = _utc_day(session)
     scope = [ReportFact.at >= dates.since, ReportFact.at < dates.until]
@@ -242,7 +252,7 @@ def build(
     for text, key, kind, count in session.execute(counted):
         counts[(period_at(text), key)][_COUNTED[FactKind(kind)]] += count
     timed = (
-        select(day, column, ReportFact.kind, ReportFact.seconds)
+        select(day, column, ReportFact.kind, _seconds(hours))
         .select_from(source)
         .where(
             *scope,
@@ -262,7 +272,15 @@ def build(
         for name, values in seconds[(period, key)].items():
             setattr(row, name, Stats.of(values))
         rows.append(row)
-    return Report(dates, group, by, rows)
+    return Report(dates, group, by, rows, hours)
+
+
+def _seconds(hours: Hours) -> ColumnElement[int | None]:
+    """A time figure's seconds: plain, or within business hours (counted when the fact was
+    written; a fact older than that count has none and gives its plain seconds)."""
+    if hours == Hours.BUSINESS:
+        return func.coalesce(ReportFact.business_seconds, ReportFact.seconds)
+    return ReportFact.seconds.expression
 
 
 def _grouped_by(session: Session, by: Dimension) -> tuple[ColumnElement[Any], FromClause]:

@@ -164,3 +164,51 @@ def test_the_sla_hit_rate_on_the_page_in_the_csv_and_the_api(
         {"met": 2, "breached": 1, "hit_rate_percent": 66.7},
         {"met": 0, "breached": 0, "hit_rate_percent": None},
     ]
+
+
+def test_business_hours_on_the_page_in_the_csv_and_the_api(
+    facts: World, session: Session, factory: Factory, client: TestClient, signed_in
+) -> None:
+    # Sales opens 9-17 UTC on weekdays. A reply on Monday 2 November 9:15 that waited since
+    # Friday 16:30: plain 2 days 16 h 45 min (233,100 s), business 30 + 15 min (2,700 s).
+    facts.sales.business_hours = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu",
+                                                                    "fri")}  # fmt: skip
+    facts.sales.timezone = "UTC"
+    convo = factory.conversation(channel=facts.channel, inbox_id=facts.sales.id)
+    replied = datetime(2026, 11, 2, 9, 15, tzinfo=UTC)
+    record(session, conversation=convo, kind=FactKind.REPLY, key="r", at=replied, seconds=233100)
+    session.commit()
+    manager = signed_in("manager@example.com")
+    plain = manager.get(f"/reports?{RANGE}").text
+    assert '<option value="all" selected>All hours</option>' in plain
+    assert "2d 16h" in plain and "45m 0s" not in plain
+    business = manager.get(f"/reports?{RANGE}&hours=business").text
+    assert '<option value="business" selected>Business hours</option>' in business
+    assert 'id="report-business-hours"' in business and "2d 16h" not in business
+    assert '<td class="num">45m 0s</td><td class="num">45m 0s</td><td class="num">45m 0s</td>' in (
+        business
+    )
+    assert "&amp;hours=business" in business  # the export link keeps the toggle
+    answer = manager.get(f"/reports/export.csv?{RANGE}&hours=business")
+    assert "business-hours.csv" in answer.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [(r["inbox"], r["reply_median_s"]) for r in rows] == [("Sales", "2700.0"),
+                                                                 ("Support", "")]  # fmt: skip
+    _, key = create_api_key(session, name="full", access="read")
+    session.commit()
+
+    def reply_median(query: str) -> object:
+        got = client.get(f"/api/v1/reports?{RANGE}{query}",
+                         headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+        assert got.status_code == 200
+        body = got.json()
+        sales = next(row for row in body["rows"] if row["label"] == "Sales")
+        return body["hours"], sales["reply"]["median_seconds"]
+
+    assert reply_median("") == ("all", 233100.0)
+    assert reply_median("&hours=business") == ("business", 2700.0)
+    bad = client.get(f"/api/v1/reports?{RANGE}&hours=office",
+                     headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "hours"]
+    page = manager.get(f"/reports?{RANGE}&hours=office")
+    assert page.status_code == 422 and "&#39;hours&#39; must be one of: all, business" in page.text
