@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from inbox.contracts import BusinessHours, Clocks, Direction, as_utc
-from inbox.models import Conversation, Message, ReportFact
+from inbox.models import Conversation, Inbox, Message, ReportFact
 from inbox.rules.hours import open_seconds_between
 
 
@@ -50,6 +50,7 @@ def record(
     A fact with ``seconds`` (a wait that ended ``at``) also gets its business seconds: how
     much of ``[at - seconds, at)`` the conversation's inbox was open, with its hours now
     (an inbox without hours counts every second but its holidays')."""
+    business = None if seconds is None else _open_seconds(session, conversation, at, seconds)
     values: dict[str, Any] = {
         "conversation_id": conversation.id,
         "kind": str(kind),
@@ -59,7 +60,7 @@ def record(
         "assignee_id": conversation.assignee_id,
         "channel_id": conversation.channel_id,
         "seconds": seconds,
-        "business_seconds": None if seconds is None else _open_seconds(conversation, at, seconds),
+        "business_seconds": business,
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -67,9 +68,10 @@ def record(
     session.execute(statement)
 
 
-def _open_seconds(conversation: Conversation, at: datetime, seconds: int) -> int:
+def _open_seconds(session: Session, conversation: Conversation, at: datetime, seconds: int) -> int:
     end = as_utc(at)
-    hours = BusinessHours.of(conversation.inbox)
+    # By id, as the fact's inbox_id: a relationship loaded before a move may be stale.
+    hours = BusinessHours.of(session.get(Inbox, conversation.inbox_id))
     return open_seconds_between(hours.schedule, hours.timezone, end - timedelta(seconds=seconds),
                                 end, hours.holidays)  # fmt: skip
 

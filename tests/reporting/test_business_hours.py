@@ -130,6 +130,19 @@ def test_median_p90_and_mean_in_business_hours(session: Session, factory: Factor
     assert plain.rows[0].reply.median == 79200.0
 
 
+def test_a_moved_conversation_counts_its_new_inboxs_hours(session: Session, factory: Factory):
+    always, hours = factory.inbox(), factory.inbox(business_hours=WEEKDAYS, timezone=NY)
+    convo = factory.conversation(inbox_id=always.id)
+    assert convo.inbox.business_hours == {}  # the relationship loaded before the move
+    convo.inbox_id = hours.id
+    record(session, conversation=convo, kind=FactKind.REPLY, key="r", at=MONDAY_REPLY,
+           seconds=REPLY_PLAIN)  # fmt: skip
+    session.commit()
+    fact = session.scalars(select(ReportFact).where(ReportFact.conversation_id == convo.id)).one()
+    assert (fact.inbox_id, fact.seconds, fact.business_seconds) == (
+        hours.id, REPLY_PLAIN, REPLY_BUSINESS)  # fmt: skip
+
+
 @pytest.fixture
 def fresh_url(tmp_path: Path):
     with fresh_database(tmp_path) as url:
