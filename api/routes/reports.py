@@ -1,5 +1,5 @@
 """``/api/v1/reports``: the figures of the reports page for an integration (a BI tool, a
-weekly e-mail): per day or week and per inbox, agent or channel, from the reporting table.
+weekly e-mail): per day or week and per inbox, agent, channel or tag, from the reporting table.
 A key sees the figures of its inboxes only. docs/reports.md says what each figure means."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from api.deps import SessionDep
 from api.routes.conversations import field_error
 from api.schemas import ErrorOut
 from inbox.reporting import figures
-from inbox.reporting.figures import Dimension, Grouping, ReportInputError, Stats
+from inbox.reporting.figures import Dimension, Grouping, Hours, ReportInputError, Stats
 
 router = APIRouter(
     prefix="/api/v1/reports",
@@ -39,15 +39,28 @@ class TimeFigure(BaseModel):
                    mean_seconds=stats.mean)  # fmt: skip
 
 
+class SlaFigure(BaseModel):
+    """The SLA targets (first response, next response, resolution) that ended in the period."""
+
+    met: int
+    breached: int
+    hit_rate_percent: float | None = Field(
+        description="100 * met / (met + breached), to one decimal (null: no target ended)."
+    )
+
+
 class ReportRowOut(BaseModel):
     period: date = Field(description="The day, or the Monday of the ISO week (UTC).")
-    key: int | None = Field(description="The inbox, agent or channel id (null: none).")
+    key: int | str | None = Field(
+        description="The inbox, agent or channel id, or the tag itself (null: none, no tag)."
+    )
     label: str
     opened: int
     closed: int
     reopened: int
     messages_in: int
     messages_out: int
+    sla: SlaFigure
     first_response: TimeFigure
     close: TimeFigure = Field(description="Time to close.")
     reply: TimeFigure = Field(description="Each human reply's wait.")
@@ -58,6 +71,7 @@ class ReportOut(BaseModel):
     to: date
     group: Grouping
     by: Dimension
+    hours: Hours = Field(description="all: every second counts; business: open hours only.")
     rows: list[ReportRowOut]
 
 
@@ -69,18 +83,26 @@ def get_report(
     to: Annotated[str, Query(max_length=10)] = "",
     group: Annotated[str, Query(max_length=8)] = "day",
     by: Annotated[str, Query(max_length=8)] = "inbox",
+    hours: Annotated[str, Query(max_length=8)] = "all",
 ) -> ReportOut:
     """Figures from `from` to `to` (dates, both included, UTC), per `group` (day or week) and
-    per `by` (inbox, agent or channel). A missing or malformed date, `to` before `from` or a
+    per `by` (inbox, agent, channel or tag: a conversation counts in each of its tags' rows,
+    one without tags in "No tag"). A missing or malformed date, `to` before `from` or a
     range over two years is a 422 that says which."""
     try:
         dates = figures.parse_range(from_, to)
         grouping = figures.parse_choice(Grouping, group, "group")
         dimension = figures.parse_choice(Dimension, by, "by")
+        counted = figures.parse_choice(Hours, hours, "hours")
     except ReportInputError as exc:
         raise field_error(exc.field, str(exc), where="query") from None
     report = figures.build(
-        session, dates=dates, group=grouping, by=dimension, inbox_ids=scope.inbox_ids
+        session,
+        dates=dates,
+        group=grouping,
+        by=dimension,
+        inbox_ids=scope.inbox_ids,
+        hours=counted,
     )
     rows = [
         ReportRowOut(
@@ -92,6 +114,9 @@ def get_report(
             reopened=row.reopened,
             messages_in=row.messages_in,
             messages_out=row.messages_out,
+            sla=SlaFigure(
+                met=row.sla_met, breached=row.sla_breached, hit_rate_percent=row.sla_hit_rate
+            ),
             first_response=TimeFigure.of(row.first_response),
             close=TimeFigure.of(row.close),
             reply=TimeFigure.of(row.reply),
@@ -99,5 +124,12 @@ def get_report(
         for row in report.rows
     ]
     return ReportOut.model_validate(
-        {"from": dates.start, "to": dates.end, "group": grouping, "by": dimension, "rows": rows}
+        {
+            "from": dates.start,
+            "to": dates.end,
+            "group": grouping,
+            "by": dimension,
+            "hours": counted,
+            "rows": rows,
+        }
     )

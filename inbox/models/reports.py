@@ -14,7 +14,8 @@ from inbox.models.base import Base
 
 class ReportFact(Base):
     """One event of one conversation, with the dimensions reports group by as they were when
-    it happened (inbox, assignee, channel) and, for the time figures, its seconds.
+    it happened (inbox, assignee, channel) and, for the time figures, its seconds (plain, and
+    within the inbox's business hours).
 
     ``(conversation_id, kind, event_key)`` is unique: writing the same event again (a retried
     activity, a replayed signal) is ignored, so every event counts once."""
@@ -34,3 +35,7 @@ class ReportFact(Base):
     assignee_id: Mapped[int | None] = mapped_column(Integer)
     channel_id: Mapped[int | None] = mapped_column(Integer)
     seconds: Mapped[int | None] = mapped_column(Integer)
+    # The same wait counting only the inbox's open hours (``inbox.rules.hours``), computed
+    # when the fact is written; NULL for a fact written before there was this column and not
+    # filled by its migration (reports count its plain seconds then).
+    business_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -8,7 +8,7 @@ Each event has a key of its own, so writing it twice (a retried activity) counts
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from inbox.contracts import Clocks, Direction, as_utc
-from inbox.models import Conversation, Message, ReportFact
+from inbox.contracts import BusinessHours, Clocks, Direction, as_utc
+from inbox.models import Conversation, Inbox, Message, ReportFact
+from inbox.rules.hours import open_seconds_between
 
 
 class FactKind(StrEnum):
@@ -44,7 +45,12 @@ def record(
     seconds: int | None = None,
 ) -> None:
     """Insert one fact with the conversation's inbox, assignee and channel now; a fact with
-    the same (conversation, kind, key) already stored is left as it is."""
+    the same (conversation, kind, key) already stored is left as it is.
+
+    A fact with ``seconds`` (a wait that ended ``at``) also gets its business seconds: how
+    much of ``[at - seconds, at)`` the conversation's inbox was open, with its hours now
+    (an inbox without hours counts every second but its holidays')."""
+    business = None if seconds is None else _open_seconds(session, conversation, at, seconds)
     values: dict[str, Any] = {
         "conversation_id": conversation.id,
         "kind": str(kind),
@@ -54,11 +60,20 @@ def record(
         "assignee_id": conversation.assignee_id,
         "channel_id": conversation.channel_id,
         "seconds": seconds,
+        "business_seconds": business,
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(ReportFact).values(**values).on_conflict_do_nothing()
     session.execute(statement)
+
+
+def _open_seconds(session: Session, conversation: Conversation, at: datetime, seconds: int) -> int:
+    end = as_utc(at)
+    # By id, as the fact's inbox_id: a relationship loaded before a move may be stale.
+    hours = BusinessHours.of(session.get(Inbox, conversation.inbox_id))
+    return open_seconds_between(hours.schedule, hours.timezone, end - timedelta(seconds=seconds),
+                                end, hours.holidays)  # fmt: skip
 
 
 def record_message(session: Session, conversation: Conversation, message: Message) -> None:

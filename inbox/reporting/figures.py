@@ -1,6 +1,7 @@
 """Reading the reporting table: the figures of a date range, per day or week and per inbox,
-agent or channel. One query over ``report_facts`` (never messages); the counts, medians, 90th
-percentiles and means are computed here, so SQLite and PostgreSQL share one code path."""
+agent, channel or tag. One query over ``report_facts`` (never messages; per tag, joined to the
+conversations' tags); the counts, medians, 90th percentiles and means are computed here, so
+SQLite and PostgreSQL share one code path."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, String, func, select, type_coerce
+from sqlalchemy import ColumnElement, FromClause, String, func, select, true, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from inbox.models import Channel, Inbox, ReportFact, User
+from inbox.models import Channel, Conversation, Inbox, ReportFact, User
 from inbox.reporting.facts import FactKind
 
 E = TypeVar("E", bound=StrEnum)
@@ -30,10 +32,23 @@ class Grouping(StrEnum):
     WEEK = "week"  # ISO weeks, Monday first
 
 
+class Hours(StrEnum):
+    """Which time the time figures count: every second, or the inbox's open hours only."""
+
+    ALL = "all"
+    BUSINESS = "business"
+
+
 class Dimension(StrEnum):
     INBOX = "inbox"
     AGENT = "agent"
     CHANNEL = "channel"
+    TAG = "tag"  # the conversation's tags now: one row per tag, "No tag" for none
+
+
+# What a row is keyed by: an inbox, agent or channel id, or a tag (its stored text); None for
+# no inbox, unassigned, no channel or no tag.
+Key = int | str | None
 
 
 class ReportInputError(ValueError):
@@ -129,19 +144,32 @@ class Stats:
 
 @dataclass
 class Row:
-    """The figures of one period for one inbox, agent or channel."""
+    """The figures of one period for one inbox, agent, channel or tag."""
 
     period: date
-    key: int | None
+    key: Key
     label: str
     opened: int = 0
     closed: int = 0
     reopened: int = 0
     messages_in: int = 0
     messages_out: int = 0
+    # SLA targets (first response, next response, resolution) that ended in the period.
+    sla_met: int = 0
+    sla_breached: int = 0
     first_response: Stats = field(default_factory=Stats)
     close: Stats = field(default_factory=Stats)
     reply: Stats = field(default_factory=Stats)
+
+    @property
+    def sla_hit_rate(self) -> float | None:
+        return hit_rate(self.sla_met, self.sla_breached)
+
+
+def hit_rate(met: int, breached: int) -> float | None:
+    """Met / (met + breached) as a percentage to one decimal; None when no target ended."""
+    ended = met + breached
+    return None if not ended else round(100 * met / ended, 1)
 
 
 @dataclass
@@ -150,6 +178,7 @@ class Report:
     group: Grouping
     by: Dimension
     rows: list[Row]
+    hours: Hours = Hours.ALL
 
     def periods(self) -> list[date]:
         """Every period of the range, empty ones too (a chart's x axis)."""
@@ -170,6 +199,8 @@ _COUNTED = {
     FactKind.REOPENED: "reopened",
     FactKind.MESSAGE_IN: "messages_in",
     FactKind.MESSAGE_OUT: "messages_out",
+    FactKind.SLA_MET: "sla_met",
+    FactKind.SLA_BREACHED: "sla_breached",
 }
 _TIMED = {FactKind.FIRST_RESPONSE: "first_response", FactKind.CLOSED: "close",
           FactKind.REPLY: "reply"}  # fmt: skip
@@ -189,20 +220,20 @@ def build(
     by: Dimension,
     inbox_ids: frozenset[int] | None = None,
     assignee_id: int | None = None,
+    hours: Hours = Hours.ALL,
 ) -> Report:
     """The report of ``dates``: only facts of ``inbox_ids`` (None: every inbox) and, when
-    given, of conversations assigned to ``assignee_id`` (an agent's own figures)."""
-    column = _COLUMN[by]
+    given, of conversations assigned to ``assignee_id`` (an agent's own figures); the time
+    figures in plain or business ``hours``."""
+    column, source = _grouped_by(session, by)
     day = _utc_day(session)
     scope = [ReportFact.at >= dates.since, ReportFact.at < dates.until]
     if inbox_ids is not None:
         scope.append(ReportFact.inbox_id.in_(sorted(inbox_ids)))
     if assignee_id is not None:
         scope.append(ReportFact.assignee_id == assignee_id)
-    counts: dict[tuple[date, int | None], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    seconds: dict[tuple[date, int | None], dict[str, list[int]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
+    counts: dict[tuple[date, Key], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    seconds: dict[tuple[date, Key], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     periods: dict[str, date] = {}
 
     def period_at(text: str) -> date:  # a day's text once per distinct day, not once per row
@@ -214,15 +245,20 @@ def build(
     # percentiles need every value), with no datetime parsed per row.
     counted = (
         select(day, column, ReportFact.kind, func.count())
+        .select_from(source)
         .where(*scope, ReportFact.kind.in_([str(kind) for kind in _COUNTED]))
         .group_by(day, column, ReportFact.kind)
     )
     for text, key, kind, count in session.execute(counted):
         counts[(period_at(text), key)][_COUNTED[FactKind(kind)]] += count
-    timed = select(day, column, ReportFact.kind, ReportFact.seconds).where(
-        *scope,
-        ReportFact.kind.in_([str(kind) for kind in _TIMED]),
-        ReportFact.seconds.is_not(None),
+    timed = (
+        select(day, column, ReportFact.kind, _seconds(hours))
+        .select_from(source)
+        .where(
+            *scope,
+            ReportFact.kind.in_([str(kind) for kind in _TIMED]),
+            ReportFact.seconds.is_not(None),
+        )
     )
     for text, key, kind, value in session.execute(timed):
         if value is not None:  # always (the query's condition); says so to the type checker
@@ -236,7 +272,33 @@ def build(
         for name, values in seconds[(period, key)].items():
             setattr(row, name, Stats.of(values))
         rows.append(row)
-    return Report(dates, group, by, rows)
+    return Report(dates, group, by, rows, hours)
+
+
+def _seconds(hours: Hours) -> ColumnElement[int | None]:
+    """A time figure's seconds: plain, or within business hours (counted when the fact was
+    written; a fact older than that count has none and gives its plain seconds)."""
+    if hours == Hours.BUSINESS:
+        return func.coalesce(ReportFact.business_seconds, ReportFact.seconds)
+    return ReportFact.seconds.expression
+
+
+def _grouped_by(session: Session, by: Dimension) -> tuple[ColumnElement[Any], FromClause]:
+    """The column the rows are keyed by and what the queries read. Per tag: each fact once
+    per tag its conversation carries now (tags are put on at any time, often at the close,
+    so the fact's own moment would miss most), and once with no tag for a conversation
+    without any (an outer join)."""
+    if by != Dimension.TAG:
+        return _COLUMN[by].expression, ReportFact.__table__
+    facts = ReportFact.__table__.join(
+        Conversation.__table__, Conversation.id == ReportFact.conversation_id
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        each = func.jsonb_array_elements_text(type_coerce(Conversation.tags, JSONB))
+        tags = each.table_valued("value").render_derived().lateral()
+    else:
+        tags = func.json_each(Conversation.tags).table_valued("value")
+    return tags.c.value, facts.outerjoin(tags, true())
 
 
 def _utc_day(session: Session) -> ColumnElement[str]:
@@ -248,18 +310,22 @@ def _utc_day(session: Session) -> ColumnElement[str]:
 
 
 _NONE = {Dimension.INBOX: "(no inbox)", Dimension.AGENT: "Unassigned",
-         Dimension.CHANNEL: "(no channel)"}  # fmt: skip
+         Dimension.CHANNEL: "(no channel)", Dimension.TAG: "No tag"}  # fmt: skip
 
 
 def _order(
-    labels: dict[int | None, str],
-) -> Callable[[tuple[date, int | None]], tuple[date, bool, str, int]]:
-    """Periods in order; within one, by name, the unnamed (unassigned) last."""
-    return lambda cell: (cell[0], cell[1] is None, labels.get(cell[1], ""), cell[1] or 0)
+    labels: dict[Key, str],
+) -> Callable[[tuple[date, Key]], tuple[date, bool, str, str]]:
+    """Periods in order; within one, by name, the unnamed (unassigned) last; two of one name
+    by id (a tag's name is its key)."""
+    return lambda cell: (cell[0], cell[1] is None, labels.get(cell[1], ""),
+                         f"{cell[1]:020d}" if isinstance(cell[1], int) else "")  # fmt: skip
 
 
-def _labels(session: Session, by: Dimension, keys: set[int | None]) -> dict[int | None, str]:
-    ids = sorted(key for key in keys if key is not None)
+def _labels(session: Session, by: Dimension, keys: set[Key]) -> dict[Key, str]:
+    if by == Dimension.TAG:
+        return {key: key for key in keys if isinstance(key, str)}
+    ids = sorted(key for key in keys if isinstance(key, int))
     if not ids:
         return {}
     id_column, name_column = {

@@ -1,5 +1,5 @@
-"""The reports page (``/reports``): a form (range, day or week, per inbox, agent or
-channel), a bar chart and the table beneath, and its CSV export. Managers and admins see
+"""The reports page (``/reports``): a form (range, day or week, per inbox, agent, channel or
+tag), a bar chart and the table beneath, and its CSV export. Managers and admins see
 every conversation's figures; an agent sees those of the conversations assigned to them."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from api.deps import SessionDep
 from inbox.models import Role, User
 from inbox.models.base import utcnow
 from inbox.reporting import figures
-from inbox.reporting.figures import Dimension, Grouping, Report, ReportInputError
+from inbox.reporting.figures import Dimension, Grouping, Hours, Report, ReportInputError
 from web.auth import CurrentUser
 from web.deps import page_context
-from web.reports_view import chart, csv_text, duration
+from web.reports_view import chart, csv_text, duration, hit_rate
 from web.templating import render
 
 router = APIRouter(prefix="/reports", tags=["web"])
@@ -34,7 +34,9 @@ def _sees_everything(user: User) -> bool:
     return user.role in (Role.ADMIN, Role.MANAGER)
 
 
-def _report(session: SessionDep, user: User, start: str, end: str, group: str, by: str) -> Report:
+def _report(
+    session: SessionDep, user: User, start: str, end: str, group: str, by: str, hours: str
+) -> Report:
     dates = figures.parse_range(start, end)
     return figures.build(
         session,
@@ -42,6 +44,7 @@ def _report(session: SessionDep, user: User, start: str, end: str, group: str, b
         group=figures.parse_choice(Grouping, group, "group"),
         by=figures.parse_choice(Dimension, by, "by"),
         assignee_id=None if _sees_everything(user) else user.id,
+        hours=figures.parse_choice(Hours, hours, "hours"),
     )
 
 
@@ -62,15 +65,17 @@ def reports_page(
     to: ToQuery = None,
     group: ChoiceQuery = "day",
     by: ChoiceQuery = "inbox",
+    hours: ChoiceQuery = "all",
 ) -> Response:
     """The form, the chart and the table; a bad range is shown above the form (422)."""
     start, end = _defaults(from_, to)
-    form = {"from": start, "to": end, "group": group, "by": by}
+    form = {"from": start, "to": end, "group": group, "by": by, "hours": hours}
     context = page_context(request, session, user, section="reports", form=form,
                            everything=_sees_everything(user), duration=duration,
-                           dimensions=list(Dimension), groupings=list(Grouping))  # fmt: skip
+                           hit_rate=hit_rate, dimensions=list(Dimension),
+                           groupings=list(Grouping), hours=list(Hours))  # fmt: skip
     try:
-        report = _report(session, user, start, end, group, by)
+        report = _report(session, user, start, end, group, by, hours)
     except ReportInputError as exc:
         context |= {"error": str(exc), "report": None}
         return render(request, "reports.html", context, status_code=422)
@@ -86,14 +91,16 @@ def reports_csv(
     to: ToQuery = None,
     group: ChoiceQuery = "day",
     by: ChoiceQuery = "inbox",
+    hours: ChoiceQuery = "all",
 ) -> Response:
-    """The page's table as CSV (seconds for the time figures)."""
+    """The page's table as CSV (seconds for the time figures, plain or business hours)."""
     start, end = _defaults(from_, to)
     try:
-        report = _report(session, user, start, end, group, by)
+        report = _report(session, user, start, end, group, by, hours)
     except ReportInputError as exc:
         return PlainTextResponse(str(exc), status_code=422)
-    name = f"report-{report.range.start}-{report.range.end}-{report.group}-{report.by}.csv"
+    name = f"report-{report.range.start}-{report.range.end}-{report.group}-{report.by}"
+    name += "-business-hours.csv" if report.hours == Hours.BUSINESS else ".csv"
     return Response(
         csv_text(report),
         media_type="text/csv; charset=utf-8",
