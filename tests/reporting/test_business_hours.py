@@ -150,7 +150,7 @@ def fresh_url(tmp_path: Path):
 
 
 def test_the_migration_fills_business_seconds_with_the_inboxs_hours(fresh_url: str) -> None:
-    migrations.upgrade(fresh_url, "0016_report_business-1")  # facts without the column
+    migrations.upgrade(fresh_url, "0018_report_business-1")  # facts without the column
     engine = make_engine(fresh_url)
     try:
         with Session(engine) as session:

@@ -1,7 +1,7 @@
 """Business-hours seconds on the reporting table (report_facts.business_seconds), filled for
 the facts stored before it with their inbox's hours as they are now.
 
-Revision ID: 0016_report_business
+Revision ID: 0018_report_business
 Revises: 0017_sla (after the SLA columns, which landed first)
 Create Date: 2026-12-02 01:30:00
 """
@@ -16,7 +16,7 @@ from inbox.models.base import JSONType, UTCDateTime
 from inbox.rules.hours import open_seconds_between
 
 # revision identifiers, used by Alembic.
-revision: str = "0016_report_business"
+revision: str = "0018_report_business"
 down_revision: str | Sequence[str] | None = "0017_sla"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
