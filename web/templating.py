@@ -14,6 +14,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from markupsafe import Markup
 
 from inbox.media import IMAGE_TYPES
+from inbox.services.sla import SHORT
 from web.segments import count_segments
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -121,9 +122,6 @@ class SlaBadge:
     title: str
 
 
-SLA_SHORT = {"first_response": "First reply", "next_response": "Reply", "resolution": "Resolve"}
-
-
 def sla_badge(
     target: str | None,
     at_risk_at: datetime | None,
@@ -135,7 +133,7 @@ def sla_badge(
     if target is None or due_at is None:
         return None
     now = now or datetime.now(UTC)
-    label = SLA_SHORT.get(target, target)
+    label = SHORT.get(target, target)  # type: ignore[call-overload]  # StrEnum keys, str lookup
     left = int((due_at - now).total_seconds())
     title = f"SLA {target.replace('_', ' ')} due {timestamp(due_at)}"
     if left <= 0:

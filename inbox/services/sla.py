@@ -32,7 +32,7 @@ LABELS = {
     SlaTarget.NEXT_RESPONSE: "Next response",
     SlaTarget.RESOLUTION: "Resolution",
 }
-# Short forms for the list's badge.
+# Short forms for the list's badge (web/templating.py).
 SHORT = {
     SlaTarget.FIRST_RESPONSE: "First reply",
     SlaTarget.NEXT_RESPONSE: "Reply",
