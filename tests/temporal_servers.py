@@ -12,11 +12,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
 
 from inbox.contracts import SEARCH_ATTRIBUTES
 from tests.cli.conftest import free_port
 
 TEMPORAL = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
+TEST_SERVER = shutil.which("temporal-test-server") or str(
+    Path(sys.executable).parent / "temporal-test-server"
+)
 
 
 @contextmanager
@@ -60,3 +66,17 @@ def black_hole() -> Iterator[str]:
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+async def time_skipping(**options: Any) -> WorkflowEnvironment:
+    """``WorkflowEnvironment.start_time_skipping`` with our test server binary, tried up to
+    three times: the SDK gives the server 5 s to listen, which a machine busy with the rest of
+    the suite can miss (seen on PostgreSQL runs: "did not start within 5s")."""
+    options.setdefault("test_server_existing_path", TEST_SERVER)
+    for attempt in range(3):
+        try:
+            return await WorkflowEnvironment.start_time_skipping(**options)
+        except RuntimeError as error:
+            if "did not start" not in str(error) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")

@@ -22,7 +22,7 @@ from inbox.models.live import LiveEvent
 from inbox.models.notifications import Notification, NotificationKind
 from inbox.models.reads import ConversationRead
 from inbox.models.relay import PendingSignal
-from inbox.models.reports import ReportFact
+from inbox.models.reports import ReportDay, ReportFact
 from inbox.models.rules import RoundRobinCursor, RuleAction, RuleRun
 from inbox.models.security import PasswordToken, SignInThrottle, WebSession
 from inbox.models.settings import (
@@ -79,6 +79,7 @@ __all__ = [
     "NotificationKind",
     "PasswordToken",
     "PendingSignal",
+    "ReportDay",
     "ReportFact",
     "Role",
     "RoundRobinCursor",

@@ -9,7 +9,6 @@ Each event has a key of its own, so writing it twice (a retried activity) counts
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,21 +17,11 @@ from sqlalchemy.orm import Session
 
 from inbox.contracts import BusinessHours, Clocks, Direction, as_utc
 from inbox.models import Conversation, Inbox, Message, ReportFact
+from inbox.reporting import days
+from inbox.reporting.kinds import FactKind
 from inbox.rules.hours import open_seconds_between
 
-
-class FactKind(StrEnum):
-    OPENED = "opened"
-    CLOSED = "closed"
-    REOPENED = "reopened"
-    MESSAGE_IN = "message_in"
-    MESSAGE_OUT = "message_out"
-    FIRST_RESPONSE = "first_response"
-    REPLY = "reply"
-    # An SLA target (first_response, next_response, resolution) that ended: met in time, or
-    # breached. Key "<target>:<when its clock started, ISO>"; seconds: how long it ran.
-    SLA_MET = "sla_met"
-    SLA_BREACHED = "sla_breached"
+__all__ = ["FactKind", "record", "record_clock_changes", "record_message"]
 
 
 def record(
@@ -44,8 +33,9 @@ def record(
     at: datetime,
     seconds: int | None = None,
 ) -> None:
-    """Insert one fact with the conversation's inbox, assignee and channel now; a fact with
-    the same (conversation, kind, key) already stored is left as it is.
+    """Insert one fact with the conversation's inbox, assignee and channel now, and add it to
+    its day's row (``days.add``); a fact with the same (conversation, kind, key) already stored
+    is left as it is and not counted again.
 
     A fact with ``seconds`` (a wait that ended ``at``) also gets its business seconds: how
     much of ``[at - seconds, at)`` the conversation's inbox was open, with its hours now
@@ -65,7 +55,12 @@ def record(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(ReportFact).values(**values).on_conflict_do_nothing()
-    session.execute(statement)
+    inserted = session.scalar(statement.returning(ReportFact.id))
+    if inserted is not None:  # a new event (not one written before): its day counts it
+        days.add(session, kind=kind, day=values["at"].date(),
+                 inbox_id=conversation.inbox_id, assignee_id=conversation.assignee_id,
+                 channel_id=conversation.channel_id, seconds=seconds,
+                 business_seconds=business)  # fmt: skip
 
 
 def _open_seconds(session: Session, conversation: Conversation, at: datetime, seconds: int) -> int:

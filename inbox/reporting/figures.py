@@ -1,7 +1,8 @@
-"""Reading the reporting table: the figures of a date range, per day or week and per inbox,
-agent, channel or tag. One query over ``report_facts`` (never messages; per tag, joined to the
-conversations' tags); the counts, medians, 90th percentiles and means are computed here, so
-SQLite and PostgreSQL share one code path."""
+"""Reading the reporting tables: the figures of a date range, per day or week and per inbox,
+agent, channel or tag. One query, never over messages: per inbox, agent or channel over the
+daily roll-up ``report_days``, per tag over ``report_facts`` joined to the conversations' tags;
+the counts, medians, 90th percentiles and means are computed here, so SQLite and PostgreSQL
+share one code path."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from sqlalchemy import ColumnElement, FromClause, String, func, select, true, ty
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from inbox.models import Channel, Conversation, Inbox, ReportFact, User
-from inbox.reporting.facts import FactKind
+from inbox.models import Channel, Conversation, Inbox, ReportDay, ReportFact, User
+from inbox.reporting import days
+from inbox.reporting.kinds import FactKind
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -133,11 +135,12 @@ class Stats:
 
     @classmethod
     def of(cls, seconds: Iterable[int]) -> Stats:
-        ordered = sorted(float(s) for s in seconds)
+        ordered = sorted(seconds)  # whole seconds: sorted as ints, a year's worth at once
         if not ordered:
             return cls()
         # Rounded to milliseconds: interpolation must not show 384.0000000000001 s.
-        median, p90 = statistics.median(ordered), percentile(ordered, 0.9)
+        # The median as the 50th percentile: the same value, without sorting again.
+        median, p90 = percentile(ordered, 0.5), percentile(ordered, 0.9)
         return cls(len(ordered), round(median, 3), round(p90, 3),
                    round(statistics.fmean(ordered), 3))  # fmt: skip
 
@@ -205,11 +208,12 @@ _COUNTED = {
 _TIMED = {FactKind.FIRST_RESPONSE: "first_response", FactKind.CLOSED: "close",
           FactKind.REPLY: "reply"}  # fmt: skip
 
-_COLUMN = {
-    Dimension.INBOX: ReportFact.inbox_id,
-    Dimension.AGENT: ReportFact.assignee_id,
-    Dimension.CHANNEL: ReportFact.channel_id,
-}
+_DAY_KEY = {Dimension.INBOX: "inbox_id", Dimension.AGENT: "assignee_id",
+            Dimension.CHANNEL: "channel_id"}  # fmt: skip
+
+
+Cells = dict[tuple[date, Key], dict[str, int]]
+Values = dict[tuple[date, Key], dict[str, list[int]]]
 
 
 def build(
@@ -224,16 +228,85 @@ def build(
 ) -> Report:
     """The report of ``dates``: only facts of ``inbox_ids`` (None: every inbox) and, when
     given, of conversations assigned to ``assignee_id`` (an agent's own figures); the time
-    figures in plain or business ``hours``."""
-    column, source = _grouped_by(session, by)
-    day = _utc_day(session)
-    scope = [ReportFact.at >= dates.since, ReportFact.at < dates.until]
+    figures in plain or business ``hours``.
+
+    Per inbox, agent or channel it reads the daily roll-up (``report_days``: the dimension
+    as it was at the event, as the roll-up keeps it); per tag the facts themselves, joined to
+    the conversations' tags now (a roll-up by tag would be wrong the moment a tag changes)."""
+    counts: Cells = defaultdict(lambda: defaultdict(int))
+    seconds: Values = defaultdict(lambda: defaultdict(list))
+    if by == Dimension.TAG:
+        _by_tag(session, dates, group, inbox_ids, assignee_id, hours, counts, seconds)
+    else:
+        _from_days(session, dates, group, by, inbox_ids, assignee_id, hours, counts, seconds)
+    labels = _labels(session, by, {key for _, key in counts.keys() | seconds.keys()})
+    rows = []
+    for period, key in sorted(counts.keys() | seconds.keys(), key=_order(labels)):
+        row = Row(period, key, labels.get(key, _NONE[by]))
+        for name, count in counts[(period, key)].items():
+            setattr(row, name, count)
+        for name, values in seconds[(period, key)].items():
+            if values:
+                setattr(row, name, Stats.of(values))
+        rows.append(row)
+    return Report(dates, group, by, rows, hours)
+
+
+def _from_days(
+    session: Session,
+    dates: DateRange,
+    group: Grouping,
+    by: Dimension,
+    inbox_ids: frozenset[int] | None,
+    assignee_id: int | None,
+    hours: Hours,
+    counts: Cells,
+    seconds: Values,
+) -> None:
+    """The day rows of the range summed per period and inbox, agent or channel by the
+    database (counts added, lists joined): one row back per row of the report."""
+    table = ReportDay.__table__.c
+    key = table[_DAY_KEY[by]]
+    suffix = days.BUSINESS if hours == Hours.BUSINESS else ""
+    counters = list(days.COUNTERS.values())
+    timed = [_TIMED[kind] for kind in days.TIMED]
+    dialect = session.get_bind().dialect.name
+    period = table.day if group == Grouping.DAY else days.week_of(dialect, table.day)
+    query = (
+        select(
+            period,
+            key,
+            *(func.sum(table[name]) for name in counters),
+            *(days.joined(dialect, table[name + suffix]) for name in days.TIMED.values()),
+        )
+        .where(table.day >= dates.start, table.day <= dates.end)
+        .group_by(period, key)
+    )
     if inbox_ids is not None:
-        scope.append(ReportFact.inbox_id.in_(sorted(inbox_ids)))
+        query = query.where(table.inbox_id.in_(sorted(inbox_ids)))
     if assignee_id is not None:
-        scope.append(ReportFact.assignee_id == assignee_id)
-    counts: dict[tuple[date, Key], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    seconds: dict[tuple[date, Key], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        query = query.where(table.assignee_id == assignee_id)
+    for start, found, *figures in session.execute(query):
+        cell = (start, None if found == days.NONE else found)
+        counts[cell] = dict(zip(counters, figures, strict=False))
+        seconds[cell] = {
+            name: days.seconds_of(listed)
+            for name, listed in zip(timed, figures[len(counters) :], strict=True)
+        }
+
+
+def _by_tag(
+    session: Session,
+    dates: DateRange,
+    group: Grouping,
+    inbox_ids: frozenset[int] | None,
+    assignee_id: int | None,
+    hours: Hours,
+    counts: Cells,
+    seconds: Values,
+) -> None:
+    """The facts of the range, counted per day and tag in SQL; the seconds of the time
+    figures fetched as they are (the percentiles need every value)."""
     periods: dict[str, date] = {}
 
     def period_at(text: str) -> date:  # a day's text once per distinct day, not once per row
@@ -241,8 +314,13 @@ def build(
             periods[text] = period_of(date.fromisoformat(text), group)
         return periods[text]
 
-    # Counted in SQL per day; the seconds of the time figures fetched as they are (the
-    # percentiles need every value), with no datetime parsed per row.
+    column, source = _tags_of(session)
+    day = _utc_day(session)
+    scope = [ReportFact.at >= dates.since, ReportFact.at < dates.until]
+    if inbox_ids is not None:
+        scope.append(ReportFact.inbox_id.in_(sorted(inbox_ids)))
+    if assignee_id is not None:
+        scope.append(ReportFact.assignee_id == assignee_id)
     counted = (
         select(day, column, ReportFact.kind, func.count())
         .select_from(source)
@@ -263,16 +341,6 @@ def build(
     for text, key, kind, value in session.execute(timed):
         if value is not None:  # always (the query's condition); says so to the type checker
             seconds[(period_at(text), key)][_TIMED[FactKind(kind)]].append(value)
-    labels = _labels(session, by, {key for _, key in counts.keys() | seconds.keys()})
-    rows = []
-    for period, key in sorted(counts.keys() | seconds.keys(), key=_order(labels)):
-        row = Row(period, key, labels.get(key, _NONE[by]))
-        for name, count in counts[(period, key)].items():
-            setattr(row, name, count)
-        for name, values in seconds[(period, key)].items():
-            setattr(row, name, Stats.of(values))
-        rows.append(row)
-    return Report(dates, group, by, rows, hours)
 
 
 def _seconds(hours: Hours) -> ColumnElement[int | None]:
@@ -283,13 +351,11 @@ def _seconds(hours: Hours) -> ColumnElement[int | None]:
     return ReportFact.seconds.expression
 
 
-def _grouped_by(session: Session, by: Dimension) -> tuple[ColumnElement[Any], FromClause]:
-    """The column the rows are keyed by and what the queries read. Per tag: each fact once
+def _tags_of(session: Session) -> tuple[ColumnElement[Any], FromClause]:
+    """The tag column the rows are keyed by and what the queries read: each fact once
     per tag its conversation carries now (tags are put on at any time, often at the close,
     so the fact's own moment would miss most), and once with no tag for a conversation
     without any (an outer join)."""
-    if by != Dimension.TAG:
-        return _COLUMN[by].expression, ReportFact.__table__
     facts = ReportFact.__table__.join(
         Conversation.__table__, Conversation.id == ReportFact.conversation_id
     )

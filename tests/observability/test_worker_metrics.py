@@ -12,7 +12,6 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.testing import WorkflowEnvironment
 
 from inbox import metrics
 from inbox.cli.worker import DB_THREADS, SEND_THREADS
@@ -22,6 +21,7 @@ from tests.factories import Factory
 from tests.observability.conftest import free_port, scrape, value
 from tests.polling import eventually
 from tests.rules.conftest import REPO, Rig, _binary
+from tests.temporal_servers import time_skipping
 from tests.workflows.fakes import register_search_attributes
 
 CLOSE = "close-after-3-quiet-days"
@@ -37,7 +37,7 @@ async def test_worker_exports_our_metrics_and_the_sdks(
     ours_port, sdk_port = free_port(), free_port()
     server = metrics.serve_worker_metrics("127.0.0.1", ours_port)
     ours = f"http://127.0.0.1:{ours_port}/metrics"
-    env = await WorkflowEnvironment.start_time_skipping(
+    env = await time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
         runtime=metrics.temporal_runtime("127.0.0.1", sdk_port),
     )

@@ -58,9 +58,14 @@ def test_the_migration_fills_the_table_from_the_stored_conversations(fresh_url: 
                 text("SELECT kind, seconds FROM report_facts WHERE conversation_id = :c"
                      " ORDER BY kind"), {"c": convo_id}
             ).all()  # fmt: skip
+            # The daily roll-up's migration (0019_report_days) summed the filled facts.
+            day = conn.execute(text(
+                "SELECT opened, closed, messages_in, messages_out, first_response, close"
+                " FROM report_days")).all()  # fmt: skip
     finally:
         engine.dispose()
     assert [tuple(row) for row in rows] == [
         ("closed", 7200), ("first_response", 180), ("message_in", None),
         ("message_out", None), ("opened", None),
     ]  # fmt: skip
+    assert [tuple(row) for row in day] == [(1, 1, 1, 1, "180,", "7200,")]

@@ -42,6 +42,7 @@ from inbox.relay import Relay, enqueue_conversation_signal
 from inbox.settings import Settings
 from inbox.temporal import TemporalConnector
 from tests.polling import eventually
+from tests.temporal_servers import time_skipping
 from tests.workflows.fakes import register_search_attributes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,9 +57,7 @@ def _binary(name: str) -> str:
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """A fresh time-skipping server per test (see tests/workflows/conftest.py for why), with the
     conversation search attributes registered (the server refuses unknown ones)."""
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_binary("temporal-test-server")
-    )
+    environment = await time_skipping(test_server_existing_path=_binary("temporal-test-server"))
     async with environment:
         await register_search_attributes(environment.client)
         yield environment

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from tests.temporal_servers import time_skipping
 from tests.workflows.fakes import register_search_attributes
 
 
@@ -32,9 +33,7 @@ def _binary(name: str) -> str:
 
 @pytest.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_binary("temporal-test-server")
-    )
+    environment = await time_skipping(test_server_existing_path=_binary("temporal-test-server"))
     async with environment:
         await register_search_attributes(environment.client)
         yield environment

@@ -26,7 +26,6 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import WorkflowEnvironment
 
 from inbox.contracts import (
     SIGNAL_SEND,
@@ -35,6 +34,7 @@ from inbox.contracts import (
     SendMessageInput,
     message_workflow_id,
 )
+from tests.temporal_servers import time_skipping
 from tests.workflows.fakes import (
     FakeAutomation,
     FakeSms,
@@ -269,9 +269,7 @@ async def record(suffix: str, only: list[str] | None = None) -> list[Path]:
     for name, scenario in SCENARIOS.items():
         if only and name not in only:
             continue
-        async with await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=server
-        ) as env:
+        async with await time_skipping(test_server_existing_path=server) as env:
             await register_search_attributes(env.client)
             store, sms, automation = FakeStore(), FakeSms(), FakeAutomation(RULES)
             async with fake_worker(env.client, store, sms, QUEUE, automation):
