@@ -107,6 +107,10 @@ class Automation:
         """When the earliest pending wait falls due (None when nothing waits)."""
         return min((wait.due_at for wait in self.state.waits), default=None)
 
+    def describe_next(self) -> str:
+        wait = min(self.state.waits, key=lambda wait: wait.due_at)
+        return f"rule {wait.rule} (after {wait.trigger})"
+
     def _arm(
         self,
         rule: RuleSpec,

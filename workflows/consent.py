@@ -54,6 +54,10 @@ class Holds:
     def next_deadline(self) -> datetime | None:
         return min((hold.until for hold in self.state.holds), default=None)
 
+    def describe_next(self) -> str:
+        hold = min(self.state.holds, key=lambda hold: (hold.until, hold.message_id))
+        return f"quiet hours end: send held message {hold.message_id}"
+
     async def fire_next(self, conversation: ConversationState, now: datetime) -> list[PendingEvent]:
         hold = min(self.state.holds, key=lambda hold: (hold.until, hold.message_id))
         self.state.holds.remove(hold)
@@ -89,6 +93,10 @@ class Reviews:
 
     def next_deadline(self) -> datetime | None:
         return min((review.due_at for review in self.state.reviews), default=None)
+
+    def describe_next(self) -> str:
+        review = min(self.state.reviews, key=lambda review: (review.due_at, review.message_id))
+        return f"remind managers: possible opt-out in message {review.message_id}"
 
     async def fire_next(self, conversation: ConversationState, now: datetime) -> list[PendingEvent]:
         review = min(self.state.reviews, key=lambda review: (review.due_at, review.message_id))

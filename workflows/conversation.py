@@ -362,13 +362,14 @@ class ConversationWorkflow:
                 await self._continue_as_new(state)
             # Sleep until the next event, the next deadline, or (closed only) the end of the
             # quiet period, whichever comes first.
-            timeout = self._wait_timeout(state)
+            timeout, summary = self._wait_timeout(state)
             if timeout is None or timeout > timedelta(0):
                 self._busy = False
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(
                         lambda: bool(self._queue) or self._should_continue_as_new(),
                         timeout=timeout,
+                        timeout_summary=summary,
                     )
                 self._busy = True
             self._queue[0:0] = await fire_due(self._timekeepers, state)
@@ -420,13 +421,17 @@ class ConversationWorkflow:
         ends = self._last_event_at + timedelta(seconds=self._request.quiet_period_seconds)
         return max(ends - workflow.now(), timedelta(0))
 
-    def _wait_timeout(self, state: ConversationState) -> timedelta | None:
+    def _wait_timeout(self, state: ConversationState) -> tuple[timedelta | None, str | None]:
+        """How long to sleep, and what the timer is for (its summary in the Temporal UI, so an
+        operator sees "SLA first response at risk" beside the pending timer)."""
         # A pending deadline always falls due before the workflow may end (it cannot end with
         # one pending), so while one is armed the quiet period need not wake the loop.
-        deadline = earliest(self._timekeepers)
-        if deadline is None:
-            return self._quiet_remaining(state)
-        return max(deadline - workflow.now(), timedelta(0))
+        found = earliest(self._timekeepers)
+        if found is None:
+            quiet = self._quiet_remaining(state)
+            return quiet, None if quiet is None else "quiet period ends: the workflow completes"
+        deadline, summary = found
+        return max(deadline - workflow.now(), timedelta(0)), summary
 
     def _should_continue_as_new(self) -> bool:
         return (

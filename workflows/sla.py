@@ -45,6 +45,13 @@ class Sla:
         found = _next(self.state.sla)
         return found[0] if found is not None else None
 
+    def describe_next(self) -> str:
+        found = _next(self.state.sla)
+        assert found is not None  # only asked while one is pending
+        at, deadline = found
+        stage = "breached" if at >= deadline.due_at else "at risk"
+        return f"SLA {deadline.target.replace('_', ' ')} {stage}"
+
     async def fire_next(self, conversation: ConversationState, now: datetime) -> list[PendingEvent]:
         found = _next(self.state.sla)
         assert found is not None  # only called when due

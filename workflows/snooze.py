@@ -34,6 +34,9 @@ class Snooze:
         until = self.state.snoozed_until
         return until if until is not None and until < SNOOZE_UNTIL_REPLY else None
 
+    def describe_next(self) -> str:
+        return "snooze ends"
+
     async def fire_next(self, conversation: ConversationState, now: datetime) -> list[PendingEvent]:
         until = self.state.snoozed_until
         assert until is not None  # only called when due

@@ -28,18 +28,25 @@ class Timekeeper(Protocol):
         """When the earliest pending deadline falls due (None when none is pending)."""
         ...
 
+    def describe_next(self) -> str:
+        """The earliest pending deadline in a few words (only asked while one is pending): the
+        summary of the workflow's timer, which the Temporal UI shows beside it."""
+        ...
+
     async def fire_next(self, conversation: ConversationState, now: datetime) -> list[PendingEvent]:
         """Fire the earliest deadline (it is due) and forget it; return what firing it did to
         the conversation, for the workflow to apply."""
         ...
 
 
-def earliest(timekeepers: Sequence[Timekeeper]) -> datetime | None:
-    """The earliest deadline of all of them."""
-    return min(
-        (due for keeper in timekeepers if (due := keeper.next_deadline()) is not None),
+def earliest(timekeepers: Sequence[Timekeeper]) -> tuple[datetime, str] | None:
+    """The earliest deadline of all of them, and what it is (``describe_next``)."""
+    found = min(
+        ((due, index) for index, keeper in enumerate(timekeepers)
+         if (due := keeper.next_deadline()) is not None),
         default=None,
-    )
+    )  # fmt: skip
+    return None if found is None else (found[0], timekeepers[found[1]].describe_next())
 
 
 async def fire_due(

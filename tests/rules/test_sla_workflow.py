@@ -147,6 +147,20 @@ async def test_first_response_in_business_hours_across_a_weekend_and_a_holiday(
     # The sla_breached rule ran (its condition read the deadline's minutes left: none).
     assert "overdue" in _row(rig, conversation.id).tags
     assert _facts(rig, conversation.id) == ["sla_breached"]
+    # Each sleep's timer says what it waits for: the Temporal UI shows it beside the timer.
+    assert await _timer_summaries(rig, conversation.id) == [
+        "SLA first response at risk", "SLA first response breached"]  # fmt: skip
+
+
+async def _timer_summaries(rig: Rig, conversation_id: int) -> list[str]:
+    handle = rig.env.client.get_workflow_handle(f"conversation-{conversation_id}")
+    converter = rig.env.client.data_converter.payload_converter
+    found = []
+    async for event in handle.fetch_history_events():
+        if event.HasField("timer_started_event_attributes"):
+            summary = event.user_metadata.summary
+            found.append(converter.from_payload(summary, str) if summary.data else "")
+    return found
 
 
 async def test_a_reply_in_time_ends_the_deadline_and_counts_as_met(rig: Rig, factory) -> None:
