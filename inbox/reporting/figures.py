@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -213,7 +213,7 @@ _DAY_KEY = {Dimension.INBOX: "inbox_id", Dimension.AGENT: "assignee_id",
 
 
 Cells = dict[tuple[date, Key], dict[str, int]]
-Values = dict[tuple[date, Key], dict[str, list[int]]]
+Values = dict[tuple[date, Key], dict[str, MutableSequence[int]]]  # lists, or arrays of a roll-up
 
 
 def build(

@@ -68,4 +68,4 @@ def test_the_migration_fills_the_table_from_the_stored_conversations(fresh_url: 
         ("closed", 7200), ("first_response", 180), ("message_in", None),
         ("message_out", None), ("opened", None),
     ]  # fmt: skip
-    assert [tuple(row) for row in day] == [(1, 1, 1, 1, "180,", "7200,")]
+    assert [tuple(row) for row in day] == [(1, 1, 1, 1, "000000b4", "00001c20")]  # 180, 7200 s
