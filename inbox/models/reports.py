@@ -47,8 +47,9 @@ class ReportDay(Base):
     thousand of these rows instead of a million facts.
 
     The counts are counters; each time figure is the list of its seconds as text
-    (``"00000078000001c8"``: 8 hex digits a value, appended to with ``||``), plain and in business hours, so medians and
-    90th percentiles over any range stay exact (they do not add up the way counts do)."""
+    (``"00000078000001c8"``: 8 hex digits a value, appended to with ``||``), plain and in
+    business hours, so medians and 90th percentiles over any range stay exact (they do not add
+    up the way counts do)."""
 
     __tablename__ = "report_days"
 
